@@ -1,0 +1,3 @@
+from cgocheck.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Checks: pure functions from facts (and a target) to findings. No I/O here."""

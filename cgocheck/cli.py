@@ -1,0 +1,63 @@
+"""The command line. The only module that prints and chooses exit codes.
+
+Command groups live in ``cgocheck/cli_*.py`` modules that attach themselves to ``main``;
+they follow the same rule: compute with library code, print here, raise CgocheckError for
+anything the user must fix.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from cgocheck import __version__
+from cgocheck.errors import EXIT_BAD_INPUT, CgocheckError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(err: CgocheckError) -> None:
+    """Print one line on stderr and exit with the error's code."""
+    click.echo(f"cgocheck: error: {err.message}", err=True)
+    sys.exit(err.exit_code)
+
+
+class _Group(click.Group):
+    """Turns CgocheckError (and stray OSErrors) into one stderr line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CgocheckError as err:
+            fail(err)
+        except KeyboardInterrupt:
+            click.echo("cgocheck: interrupted", err=True)
+            sys.exit(130)
+        except OSError as err:  # a file we could not read or write, named in one line
+            where = f" {err.filename}" if err.filename else ""
+            click.echo(f"cgocheck: error:{where}: {err.strerror or err}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cgocheck")
+def main() -> None:
+    """Prove that a cgo cross build is what it claims to be."""
+
+
+def _register() -> None:
+    # Each module attaches its commands to `main` on import.
+    import importlib
+
+    for mod in ("cli_inspect", "cli_sysroot", "cli_resolve"):
+        try:
+            importlib.import_module(f"cgocheck.{mod}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"cgocheck.{mod}":
+                raise
+
+
+_register()

@@ -1,0 +1,329 @@
+"""Read an ELF file into ElfFacts (pyelftools for structure, lief for the dynamic tables).
+
+Reading is split into a required part (ELF header, program headers, dynamic view) whose
+failure makes the file bad input, and optional parts (notes, .comment, ARM attributes,
+DWARF, Go buildinfo) whose failure becomes a warning on the facts: a damaged debug
+section must not hide what the header says.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from typing import Any, BinaryIO, TypeVar
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from cgocheck.elf import dynamic
+from cgocheck.elf.decode import CPU_ARCH, FP_ARCH, VFP_ARGS, decode_flags
+from cgocheck.elf.dwarf import read_units
+from cgocheck.elf.model import (
+    ArmAttributes,
+    ElfFacts,
+    ElfHeader,
+    GoFacts,
+    SharedObjectFacts,
+)
+from cgocheck.errors import BadInput, NotAnElf
+
+T = TypeVar("T")
+DF_1_PIE = 0x08000000
+MAX_COMMENT = 1 << 20  # bytes of .comment we look at
+ELF_MAGIC = b"\x7fELF"
+
+# Any of these from a parser means "this file is damaged", never a bug of ours to show.
+PARSE_ERRORS: tuple[type[BaseException], ...] = (
+    ELFError,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    AssertionError,
+    ZeroDivisionError,
+    OverflowError,
+    UnicodeDecodeError,
+    EOFError,
+    MemoryError,
+    RecursionError,
+    NotImplementedError,
+    LookupError,
+)
+try:  # pyelftools wraps construct's errors in its own StreamError in recent versions
+    from elftools.construct.core import ConstructError
+
+    PARSE_ERRORS = (*PARSE_ERRORS, ConstructError)
+except ImportError:  # pragma: no cover
+    pass
+
+
+def sniff(head: bytes) -> str | None:
+    """Name a non-ELF format from its first bytes, for a clear error message."""
+    if not head:
+        return "an empty file"
+    if head.startswith(b"MZ"):
+        return "a PE/COFF (Windows) file"
+    if head[:4] in (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe"):
+        return "a Mach-O file"
+    if head[:4] == b"\xca\xfe\xba\xbe":
+        return "a Mach-O universal (fat) file or Java class"
+    if head.startswith(b"!<arch>"):
+        return "an ar archive (static library)"
+    if head.startswith(b"#!"):
+        return "a script"
+    if head[:4] != ELF_MAGIC:
+        return "not an ELF file"
+    return None
+
+
+def _open_checked(path: str) -> BinaryIO:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such file") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise BadInput(f"{path}: is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise BadInput(f"{path}: not a regular file")
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot open: {exc.strerror}") from None
+    head = f.read(64)
+    what = sniff(head)
+    if what is not None:
+        f.close()
+        raise NotAnElf(f"{path}: {what}, not an ELF file")
+    if len(head) < 52:
+        f.close()
+        raise NotAnElf(f"{path}: truncated ELF header ({len(head)} bytes)")
+    f.seek(0)
+    return f
+
+
+def _soft(warnings: list[str], what: str, fn: Callable[[], T], default: T) -> T:
+    try:
+        return fn()
+    except PARSE_ERRORS as exc:
+        warnings.append(f"{what}: {type(exc).__name__}: {str(exc)[:200]}")
+        return default
+    except OSError as exc:
+        warnings.append(f"{what}: {exc.strerror or exc}")
+        return default
+
+
+def _header(elf: ELFFile, dyn: dynamic.DynamicView) -> ElfHeader:
+    h = elf.header
+    machine = h["e_machine"]
+    machine_code = int(elf.structs.Elf_Ehdr.subcons[0].subcons[0].sizeof()) if False else 0
+    # pyelftools gives the name; recover the number from its enum table.
+    from elftools.elf.enums import ENUM_E_MACHINE
+
+    if isinstance(machine, int):
+        machine_code, machine = machine, f"EM_{machine}"
+    else:
+        machine_code = int(ENUM_E_MACHINE.get(machine, -1))
+    flags = int(h["e_flags"])
+    names, float_abi = decode_flags(machine, flags)
+    etype = h["e_type"]
+    if etype == "ET_EXEC":
+        ftype = "exec"
+    elif etype == "ET_DYN":
+        ftype = "pie" if (dyn.interpreter or dyn.flags_1 & DF_1_PIE) else "shared"
+    elif etype == "ET_REL":
+        ftype = "relocatable"
+    elif etype == "ET_CORE":
+        ftype = "core"
+    else:
+        ftype = "other"
+    return ElfHeader(
+        machine=machine,
+        machine_code=machine_code,
+        elf_class=int(elf.elfclass),
+        endian="little" if elf.little_endian else "big",
+        osabi=str(h["e_ident"]["EI_OSABI"]),
+        file_type=ftype,
+        flags=flags,
+        flags_decoded=names,
+        float_abi=float_abi,
+        entry=int(h["e_entry"]),
+    )
+
+
+def _notes(elf: ELFFile) -> tuple[str | None, str | None]:
+    abi_tag = build_id = None
+    for sec in elf.iter_sections():
+        if sec["sh_type"] != "SHT_NOTE":
+            continue
+        for note in sec.iter_notes():
+            if note["n_type"] == "NT_GNU_ABI_TAG" and note["n_name"] == "GNU":
+                desc = note["n_desc"]
+                os_name = str(desc["abi_os"]).replace("ELF_NOTE_OS_", "").capitalize()
+                abi_tag = f"{os_name} {desc['abi_major']}.{desc['abi_minor']}.{desc['abi_tiny']}"
+            elif note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
+                build_id = str(note["n_desc"])
+    return abi_tag, build_id
+
+
+def _comment(elf: ELFFile) -> tuple[str, ...]:
+    sec = elf.get_section_by_name(".comment")
+    if sec is None or sec["sh_type"] == "SHT_NOBITS":
+        return ()
+    size = min(int(sec["sh_size"]), MAX_COMMENT)
+    elf.stream.seek(int(sec["sh_offset"]))
+    data = elf.stream.read(size)
+    out: list[str] = []
+    for part in data.split(b"\0"):
+        text = part.decode("utf-8", "replace").strip()
+        if text and text not in out:
+            out.append(text)
+    return tuple(out)
+
+
+def _arm_attributes(elf: ELFFile) -> ArmAttributes | None:
+    from elftools.elf.sections import ARMAttributesSection
+
+    sec = next((s for s in elf.iter_sections() if isinstance(s, ARMAttributesSection)), None)
+    if sec is None:
+        return None
+    values: dict[str, Any] = {}
+    raw: list[tuple[str, str]] = []
+    for sub in sec.iter_subsections():
+        if sub.header["vendor_name"] != "aeabi":
+            continue
+        for subsub in sub.iter_subsubsections():
+            for attr in subsub.iter_attributes():
+                tag = str(attr.tag)
+                if tag == "TAG_FILE":
+                    continue
+                values.setdefault(tag, attr.value)
+                raw.append((tag.replace("TAG_", "Tag_"), str(attr.value)))
+
+    def pick(tag: str, table: dict[int, str]) -> str | None:
+        v = values.get(tag)
+        if v is None:
+            return None
+        return table.get(int(v), str(v)) if isinstance(v, int) else str(v)
+
+    return ArmAttributes(
+        cpu_name=str(values["TAG_CPU_NAME"]) if "TAG_CPU_NAME" in values else None,
+        cpu_arch=pick("TAG_CPU_ARCH", CPU_ARCH),
+        fp_arch=pick("TAG_FP_ARCH", FP_ARCH),
+        vfp_args=pick("TAG_ABI_VFP_ARGS", VFP_ARGS),
+        raw=tuple(raw),
+    )
+
+
+def _go_facts(elf: ELFFile) -> GoFacts | None:
+    try:
+        from cgocheck.elf.gobuildinfo import read_go_facts
+    except ImportError:  # pragma: no cover - during bring-up only
+        return None
+    return read_go_facts(elf)
+
+
+def _dynamic_view(path: str, elf: ELFFile, warnings: list[str]) -> dynamic.DynamicView:
+    view = None
+    try:
+        view = dynamic.from_lief(path)
+    except PARSE_ERRORS as exc:  # lief raises rarely; it mostly returns None
+        warnings.append(f"lief: {type(exc).__name__}: {exc}")
+    if view is None:
+        view = dynamic.from_pyelftools(elf)
+    return view
+
+
+def read_elf(path: str, *, dwarf: bool = True, go: bool = True) -> ElfFacts:
+    """All the facts of one file. Raises BadInput/NotAnElf for files we cannot read."""
+    path = os.fspath(path)
+    with _open_checked(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        try:
+            elf = ELFFile(f)
+            # Touch the section and program header tables now so a truncated file fails
+            # here, as bad input, and not later inside an optional part.
+            nsec = elf.num_sections()
+            segments = list(elf.iter_segments())
+            dyn = _dynamic_view(path, elf, warnings := [])
+            header = _header(elf, dyn)
+        except PARSE_ERRORS as exc:
+            raise BadInput(f"{path}: damaged ELF: {type(exc).__name__}: {str(exc)[:160]}") from None
+        except OSError as exc:
+            raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+        names = set(_soft(warnings, "section names", lambda: [s.name for s in elf.iter_sections()], []))
+        has_load_dynamic = any(s["p_type"] == "PT_DYNAMIC" for s in segments)
+        static = dyn.interpreter is None and not dyn.needed and not (header.file_type == "shared" and has_load_dynamic)
+        abi_tag, build_id = _soft(warnings, "notes", lambda: _notes(elf), (None, None))
+        comment = _soft(warnings, ".comment", lambda: _comment(elf), ())
+        arm = (
+            _soft(warnings, ".ARM.attributes", lambda: _arm_attributes(elf), None)
+            if header.machine == "EM_ARM"
+            else None
+        )
+        has_debug = bool(names & {".debug_info", ".zdebug_info"})
+        units = _soft(warnings, "DWARF", lambda: read_units(elf), ()) if dwarf and has_debug else ()
+        gofacts = _soft(warnings, "Go buildinfo", lambda: _go_facts(elf), None) if go else None
+        if nsec == 0:
+            warnings.append("no section headers (stripped of sections or damaged)")
+
+    return ElfFacts(
+        path=path,
+        size=size,
+        header=header,
+        interpreter=dyn.interpreter,
+        needed=dyn.needed,
+        soname=dyn.soname,
+        rpath=dyn.rpath,
+        runpath=dyn.runpath,
+        static=static,
+        stripped=".symtab" not in names,
+        has_debug_info=has_debug,
+        verneed=dyn.verneed,
+        verdef=dyn.verdef,
+        undefined=dyn.undefined,
+        abi_tag=abi_tag,
+        build_id=build_id,
+        comment=comment,
+        arm_attributes=arm,
+        dwarf=units,
+        go=gofacts,
+        warnings=tuple(warnings),
+    )
+
+
+def read_shared_object(path: str, *, display_path: str | None = None) -> SharedObjectFacts:
+    """The cheap slice resolve needs from a library: header, dynamic tables, symbols."""
+    path = os.fspath(path)
+    with _open_checked(path) as f:
+        try:
+            elf = ELFFile(f)
+            warnings: list[str] = []
+            dyn = _dynamic_view(path, elf, warnings)
+            header = _header(elf, dyn)
+        except PARSE_ERRORS as exc:
+            raise BadInput(f"{display_path or path}: damaged ELF: {type(exc).__name__}") from None
+        except OSError as exc:
+            raise BadInput(f"{display_path or path}: cannot read: {exc.strerror or exc}") from None
+    return SharedObjectFacts(
+        path=display_path or path,
+        header=header,
+        soname=dyn.soname,
+        needed=dyn.needed,
+        rpath=dyn.rpath,
+        runpath=dyn.runpath,
+        verneed=dyn.verneed,
+        verdef=dyn.verdef,
+        defined=dyn.defined,
+        undefined=dyn.undefined,
+    )
+
+
+def read_dynamic_both(path: str) -> tuple[dynamic.DynamicView | None, dynamic.DynamicView]:
+    """Both implementations' dynamic views, for the cross-check tests."""
+    with _open_checked(path) as f:
+        return dynamic.from_lief(path), dynamic.from_pyelftools(ELFFile(f))

@@ -1,0 +1,81 @@
+"""`cgocheck inspect`: facts for each ELF file and, with a target, findings."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from cgocheck.checks.abi import check_abi
+from cgocheck.checks.gobuild import check_go
+from cgocheck.checks.runpath import check_runpaths
+from cgocheck.elf import read_elf, sniff
+from cgocheck.elf.model import ElfFacts
+from cgocheck.errors import BadInput
+from cgocheck.report import FileError, FileReport, Report
+from cgocheck.rules import Finding
+from cgocheck.targets import Target
+
+MAX_WALK_FILES = 100_000
+
+
+@dataclass(frozen=True)
+class InspectOptions:
+    target: Target | None = None
+    expect_cgo: bool = True
+    dwarf: bool = True
+    sysroot: str | None = None
+
+
+def expand_inputs(paths: list[str], errors: list[FileError]) -> Iterator[str]:
+    """Files as given; directories walked (links not followed) for ELF files only."""
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError as exc:
+            errors.append(FileError(p, f"{p}: {exc.strerror or 'cannot stat'}"))
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            yield p
+            continue
+        found = 0
+        for root, dirs, files in os.walk(p, onerror=None):
+            dirs.sort()
+            for name in sorted(files):
+                full = os.path.join(root, name)
+                try:
+                    if not stat.S_ISREG(os.lstat(full).st_mode):
+                        continue
+                    with open(full, "rb") as f:
+                        head = f.read(4)
+                except OSError:
+                    continue
+                if sniff(head) is None:
+                    found += 1
+                    yield full
+                    if found >= MAX_WALK_FILES:
+                        return
+        if not found:
+            errors.append(FileError(p, f"{p}: is a directory with no ELF files in it"))
+
+
+def check_facts(facts: ElfFacts, opts: InspectOptions) -> list[Finding]:
+    out: list[Finding] = []
+    if opts.target is not None:
+        out += check_abi(facts, opts.target)
+        out += check_go(facts, opts.target, expect_cgo=opts.expect_cgo)
+    out += check_runpaths(facts, opts.target, sysroot=opts.sysroot)
+    return out
+
+
+def inspect_paths(paths: list[str], opts: InspectOptions) -> Report:
+    report = Report(command="inspect", target=opts.target.name if opts.target else None, sysroot=opts.sysroot)
+    for path in expand_inputs(paths, report.errors):
+        try:
+            facts = read_elf(path, dwarf=opts.dwarf)
+        except BadInput as err:
+            report.errors.append(FileError(path, err.message))
+            continue
+        report.files.append(FileReport(facts=facts, findings=tuple(check_facts(facts, opts))))
+    return report

@@ -1,0 +1,61 @@
+"""JSON rendering (schema: cgocheck/data/report.schema.json)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from cgocheck.elf.model import ElfFacts
+from cgocheck.report import SCHEMA_VERSION, Report, tool_info
+
+
+def plain(obj: Any) -> Any:
+    """Dataclasses, tuples and dicts to JSON-ready values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [plain(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): plain(v) for k, v in obj.items()}
+    return obj
+
+
+def facts_to_json(facts: ElfFacts) -> dict[str, Any]:
+    data: dict[str, Any] = plain(facts)
+    top, forcing = facts.max_glibc()
+    data["max_glibc"] = {"version": top, "symbols": list(forcing)}
+    return data
+
+
+def report_to_json(report: Report, exit_code: int) -> dict[str, Any]:
+    files = []
+    for fr in report.files:
+        entry: dict[str, Any] = {
+            "path": fr.facts.path,
+            "facts": facts_to_json(fr.facts),
+            "findings": plain(fr.findings),
+        }
+        if fr.resolution is not None:
+            entry["resolution"] = plain(fr.resolution)
+        files.append(entry)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": tool_info(),
+        "command": report.command,
+        "target": report.target,
+        "sysroot": report.sysroot,
+        "options": plain(report.options),
+        "files": files,
+        "errors": plain(report.errors),
+        "summary": {
+            "files": len(report.files),
+            "errors": len(report.errors),
+            "findings": report.counts(),
+            "exit_code": exit_code,
+        },
+    }
+
+
+def render(report: Report, exit_code: int) -> str:
+    return json.dumps(report_to_json(report, exit_code), indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,76 @@
+"""The rule registry (cgocheck/data/rules.toml) and the Finding type."""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+
+SEVERITIES = ("info", "warning", "error")
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+_ID = re.compile(r"^[A-Z]\d{3}$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: str
+    summary: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    name: str
+    severity: str
+    message: str
+    fix: str
+    evidence: tuple[str, ...] = ()
+    file: str | None = None
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+
+@functools.cache
+def rules() -> dict[str, Rule]:
+    text = resources.files("cgocheck.data").joinpath("rules.toml").read_text()
+    table: dict[str, Rule] = {}
+    for rid, row in tomllib.loads(text).items():
+        if not _ID.match(rid):
+            raise ValueError(f"rules.toml: bad rule id {rid!r}")
+        if row.get("severity") not in SEVERITIES:
+            raise ValueError(f"rules.toml: {rid}: bad severity")
+        for key in ("name", "summary", "fix"):
+            if not isinstance(row.get(key), str) or not row[key]:
+                raise ValueError(f"rules.toml: {rid}: missing {key}")
+        table[rid] = Rule(rid, row["name"], row["severity"], row["summary"], row["fix"])
+    return table
+
+
+def finding(
+    rule_id: str,
+    message: str,
+    *,
+    evidence: tuple[str, ...] | list[str] = (),
+    file: str | None = None,
+    fix: str | None = None,
+    severity: str | None = None,
+) -> Finding:
+    rule = rules()[rule_id]
+    return Finding(
+        rule=rule.id,
+        name=rule.name,
+        severity=severity or rule.severity,
+        message=message,
+        fix=fix or rule.fix,
+        evidence=tuple(evidence),
+        file=file,
+    )
+
+
+def at_or_above(findings: list[Finding] | tuple[Finding, ...], severity: str) -> list[Finding]:
+    rank = SEVERITY_RANK[severity]
+    return [f for f in findings if SEVERITY_RANK[f.severity] >= rank]

@@ -1,0 +1,1 @@
+"""Sysroots: recipes, rootless creation, inspection and chroot-confined file access."""
