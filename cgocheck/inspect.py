@@ -33,6 +33,9 @@ def expand_inputs(paths: list[str], errors: list[FileError]) -> Iterator[str]:
     for p in paths:
         try:
             st = os.stat(p)
+        except FileNotFoundError:
+            errors.append(FileError(p, f"{p}: no such file (or a dangling link)"))
+            continue
         except OSError as exc:
             errors.append(FileError(p, f"{p}: {exc.strerror or 'cannot stat'}"))
             continue

@@ -74,7 +74,7 @@ def sniff(head: bytes) -> str | None:
     if head.startswith(b"#!"):
         return "a script"
     if head[:4] != ELF_MAGIC:
-        return "not an ELF file"
+        return "an unknown format"
     return None
 
 
@@ -103,6 +103,18 @@ def _open_checked(path: str) -> BinaryIO:
         raise NotAnElf(f"{path}: truncated ELF header ({len(head)} bytes)")
     f.seek(0)
     return f
+
+
+def _check_extent(elf: ELFFile, size: int, segments: list[Any]) -> None:
+    """A file cut short fails here, whatever part of it is missing."""
+    h = elf.header
+    if h["e_shoff"] and h["e_shnum"] and h["e_shoff"] + h["e_shnum"] * h["e_shentsize"] > size:
+        raise ELFError(f"truncated: section headers end past the file's {size} bytes")
+    if h["e_phoff"] + h["e_phnum"] * h["e_phentsize"] > size:
+        raise ELFError(f"truncated: program headers end past the file's {size} bytes")
+    for seg in segments:
+        if seg["p_type"] == "PT_LOAD" and seg["p_offset"] + seg["p_filesz"] > size:
+            raise ELFError(f"truncated: a PT_LOAD segment ends past the file's {size} bytes")
 
 
 def _soft(warnings: list[str], what: str, fn: Callable[[], T], default: T) -> T:
@@ -246,8 +258,9 @@ def read_elf(path: str, *, dwarf: bool = True, go: bool = True) -> ElfFacts:
             elf = ELFFile(f)
             # Touch the section and program header tables now so a truncated file fails
             # here, as bad input, and not later inside an optional part.
-            nsec = elf.num_sections()
             segments = list(elf.iter_segments())
+            _check_extent(elf, size, segments)
+            nsec = elf.num_sections()
             dyn = _dynamic_view(path, elf, warnings := [])
             header = _header(elf, dyn)
         except PARSE_ERRORS as exc:
@@ -302,6 +315,7 @@ def read_shared_object(path: str, *, display_path: str | None = None) -> SharedO
     with _open_checked(path) as f:
         try:
             elf = ELFFile(f)
+            _check_extent(elf, os.fstat(f.fileno()).st_size, list(elf.iter_segments()))
             warnings: list[str] = []
             dyn = _dynamic_view(path, elf, warnings)
             header = _header(elf, dyn)
