@@ -1,1 +1,53 @@
 """Sysroots: recipes, rootless creation, inspection and chroot-confined file access."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cgocheck import paths
+from cgocheck.errors import BadInput, EnvironmentProblem
+
+META_DIR = ".cgocheck"
+COMPLETE = "complete"
+
+
+def _check_complete(p: Path, name: str) -> Path:
+    if (p / META_DIR).is_dir() and not (p / META_DIR / COMPLETE).is_file():
+        raise EnvironmentProblem(
+            f"sysroot {p} is incomplete (its creation was interrupted); run: cgocheck sysroot create {name} --force"
+        )
+    return p.absolute()
+
+
+def find_sysroot(name_or_path: str) -> Path:
+    """The folder a ``--sysroot`` value means.
+
+    A value with a ``/`` (or ``.``) is a folder: any folder works, but one cgocheck was
+    creating and did not finish is refused. A bare name is a recipe (``sysroots/<name>.toml``)
+    whose sysroot must have been created, else a created sysroot of that name, else a folder.
+    """
+    from cgocheck.sysroot.recipe import find_recipe, recipe_names
+
+    value = name_or_path.strip()
+    if not value:
+        raise BadInput("empty sysroot name")
+    looks_like_path = "/" in value or value.startswith(".") or value.startswith("~")
+    if looks_like_path:
+        p = Path(value).expanduser()
+        if p.is_dir():
+            return _check_complete(p, p.name)
+        raise BadInput(f"sysroot folder {value!r} does not exist")
+    recipe = find_recipe(value) if not value.endswith(".toml") else None
+    created = paths.sysroots() / value
+    if recipe is not None:
+        if (created / META_DIR / COMPLETE).is_file():
+            return created
+        if (created / META_DIR).is_dir():
+            _check_complete(created, value)
+        raise EnvironmentProblem(f"sysroot {value} is not created yet; run: cgocheck sysroot create {value}")
+    if (created / META_DIR / COMPLETE).is_file():
+        return created
+    if Path(value).is_dir():
+        return _check_complete(Path(value), value)
+    known = ", ".join(recipe_names()) or "none"
+    raise BadInput(f"{value!r} is neither a sysroot recipe (known: {known}) nor a folder")

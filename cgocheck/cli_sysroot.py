@@ -1,0 +1,182 @@
+"""``cgocheck sysroot create|list|info``: attached to ``cgocheck.cli.main`` on import."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from tabulate import tabulate
+
+from cgocheck.cli import main
+from cgocheck.errors import BadInput
+
+
+@main.group("sysroot")
+def sysroot() -> None:
+    """Target sysroots made from Debian packages, without root."""
+
+
+def _logger(verbose: bool) -> Callable[[str], None]:
+    """Progress on stderr when it is a terminal (or with -v); quiet in CI logs."""
+    show = verbose or sys.stderr.isatty()
+
+    def log(msg: str) -> None:
+        if msg.startswith("+ ") and not verbose:
+            return
+        if show:
+            click.echo(msg, err=True)
+
+    return log
+
+
+@sysroot.command("create")
+@click.argument("recipe")
+@click.option("--locked", is_flag=True, help="Download exactly the versions of sysroots/NAME.lock.json.")
+@click.option("--force", is_flag=True, help="Recreate it even if it exists.")
+@click.option("--refresh", is_flag=True, help="apt-get update even if the lists are less than a day old.")
+@click.option("--write-lock", is_flag=True, help="Copy the lock file next to the recipe (NAME.lock.json).")
+@click.option("-v", "--verbose", is_flag=True, help="Show each apt command and step.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def create_cmd(
+    recipe: str, locked: bool, force: bool, refresh: bool, write_lock: bool, verbose: bool, fmt: str
+) -> None:
+    """Create the sysroot of a recipe (a name in sysroots/ or a .toml file)."""
+    from cgocheck.sysroot.create import create
+    from cgocheck.sysroot.recipe import find_recipe, recipe_names
+
+    r = find_recipe(recipe)
+    if r is None:
+        known = ", ".join(recipe_names()) or "none"
+        raise BadInput(f"unknown sysroot recipe {recipe!r} (known: {known})")
+    log = _logger(verbose)
+    res = create(r, locked=locked, force=force, refresh=refresh, write_lock=write_lock, log=log)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "name": res.name,
+                    "path": str(res.path),
+                    "digest": res.digest,
+                    "packages": res.packages,
+                    "downloaded": res.downloaded,
+                    "reused": res.reused,
+                    "seconds": round(res.seconds, 2),
+                    "size_bytes": res.size_bytes,
+                    "skipped": list(res.skipped),
+                    "lock_written": str(res.lock_written) if res.lock_written else None,
+                },
+                indent=2,
+            )
+        )
+        return
+    if res.reused:
+        click.echo(f"{res.name}: already created at {res.path} (digest {res.digest[:16]}); --force recreates it")
+    else:
+        click.echo(
+            f"{res.name}: {res.packages} packages ({res.downloaded} downloaded), "
+            f"{res.size_bytes / 1e6:.1f} MB, digest {res.digest[:16]}, {res.seconds:.1f}s -> {res.path}"
+        )
+        for s in res.skipped:
+            click.echo(f"  left out: {s['package']} -> {s['dependency']} ({s['reason']})")
+    if res.lock_written:
+        click.echo(f"lock file written: {res.lock_written}")
+
+
+@sysroot.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Also list recipes whose sysroot is not created.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def list_cmd(show_all: bool, fmt: str) -> None:
+    """Created (complete) sysroots."""
+    from cgocheck.sysroot.info import list_sysroots
+    from cgocheck.sysroot.recipe import all_recipes
+
+    entries = list_sysroots()
+    rows: list[dict[str, object]] = [e.as_json() for e in entries]
+    if show_all:
+        have = {e.name for e in entries}
+        for r in all_recipes():
+            if r.name not in have:
+                rows.append(
+                    {
+                        "name": r.name,
+                        "suite": r.suite,
+                        "arch": r.arch,
+                        "libc": r.libc,
+                        "libc_version": r.libc_version,
+                        "digest": None,
+                        "path": None,
+                    }
+                )
+        rows.sort(key=lambda x: str(x["name"]))
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no sysroots created yet (cgocheck sysroot create NAME; --all lists the recipes)")
+        return
+    table = [
+        [
+            x["name"],
+            x["arch"],
+            x["suite"],
+            f"{x['libc']} {x['libc_version'] or '?'}" if x["libc"] else "-",
+            str(x["digest"])[:12] if x["digest"] else "(not created)",
+            x["path"] or "",
+        ]
+        for x in rows
+    ]
+    click.echo(tabulate(table, headers=["name", "arch", "suite", "libc", "digest", "path"]))
+
+
+@sysroot.command("info")
+@click.argument("sysroot_ref", metavar="NAME|PATH")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--all-versions", is_flag=True, help="List every GLIBC_x.y version node.")
+def info_cmd(sysroot_ref: str, fmt: str, all_versions: bool) -> None:
+    """What a sysroot holds: libc and version, loader, architecture, pkg-config modules.
+
+    Works on any folder (debootstrap output, an SDK, an exported container filesystem).
+    """
+    from cgocheck.sysroot import find_sysroot
+    from cgocheck.sysroot.info import inspect_sysroot
+
+    path: Path = find_sysroot(sysroot_ref)
+    info = inspect_sysroot(path)
+    if fmt == "json":
+        click.echo(json.dumps(info.as_json(), indent=2))
+        return
+    nodes = info.glibc_versions
+    shown = f"{nodes[0]} .. {nodes[-1]} ({len(nodes)} nodes)" if nodes and not all_versions else " ".join(nodes)
+    rows = [
+        ["path", info.path],
+        ["recipe", info.recipe or "-"],
+        ["suite", info.suite or "-"],
+        ["libc", f"{info.libc or '-'} {info.libc_version or ''}".strip()],
+        ["libc file", info.libc_path or "-"],
+    ]
+    if info.libc_banner:
+        rows.append(["libc build", info.libc_banner])
+    rows += [
+        ["targets", ", ".join(info.targets) or "-"],
+        ["ELF", f"{info.machine or '-'} {info.elf_class or ''}-bit {info.float_abi or ''}".strip()],
+        ["debian arch", info.debian_arch or "-"],
+        ["triplet", info.triplet or "-"],
+        ["loader", f"{info.loader} -> {info.loader_target}" if info.loader else "-"],
+        ["GLIBC nodes", shown or "-"],
+        ["digest", info.digest or "-"],
+        ["pkg-config dirs", " ".join(info.pkgconfig_dirs) or "-"],
+    ]
+    click.echo(tabulate(rows, tablefmt="plain"))
+    if info.pkgconfig:
+        click.echo()
+        click.echo(
+            tabulate(
+                [[m.module, m.version or "?", ", ".join(m.requires) or "", m.path] for m in info.pkgconfig],
+                headers=["pkg-config module", "version", "requires", "file"],
+            )
+        )
+    for w in info.warnings:
+        click.echo(f"warning: {w}", err=True)

@@ -1,0 +1,646 @@
+"""``cgocheck sysroot create``: a recipe's packages unpacked into a folder, without root.
+
+Steps, each safe to interrupt:
+1. ``apt-get update`` into a private state folder (only when its lists are missing, a day
+   old, or on ``--refresh``).
+2. The dependency closure (``apt-cache depends --recurse``, see :func:`apt.resolve_closure`)
+   and each package's index record (version, pool file name, sha256); or, with ``--locked``,
+   exactly the versions of ``sysroots/<name>.lock.json``.
+3. ``apt-get download name=version`` of what the shared cache (``downloads/debs``) lacks;
+   every .deb's sha256 is checked against the index, cached or not.
+4. Unpack each .deb into ``sysroots/.tmp-<name>-<random>`` with dpkg's own extractor, absolute
+   (and escaping) symlinks rewritten as relative links that stay inside, usrmerge links made.
+5. ``.cgocheck/lock.json`` and the content digest, then an atomic rename into
+   ``sysroots/<name>`` and ``.cgocheck/complete`` written last: a folder without it is
+   never reported as a sysroot.
+
+The closure policy (what is left out, and why) is :func:`cgocheck.sysroot.apt.resolve_closure`
+and :data:`cgocheck.sysroot.apt.MAINTSCRIPT_ONLY`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import stat
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from filelock import FileLock, Timeout
+
+from cgocheck import __version__, paths
+from cgocheck.errors import BadInput, EnvironmentProblem
+from cgocheck.sysroot.apt import Apt, AptSource, PackageRecord, host_source, resolve_closure
+from cgocheck.sysroot.recipe import Recipe
+
+Log = Callable[[str], None]
+
+META_DIR = ".cgocheck"
+COMPLETE = "complete"
+LOCK_SCHEMA = 1
+
+# usrmerge: the top-level folders that are links into /usr on a merged-/usr system
+# (Debian's default for new installs since buster; packages of trixie ship only /usr paths).
+USRMERGE_ALWAYS = ("bin", "sbin", "lib")
+USRMERGE_IF_PRESENT = ("lib32", "lib64", "libx32", "libo32")
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def debs_dir() -> Path:
+    return paths.downloads() / "debs"
+
+
+def apt_state(recipe: Recipe) -> Path:
+    return paths.home() / "apt" / recipe.state_key
+
+
+def locks_dir() -> Path:
+    return paths.sysroots() / ".locks"
+
+
+def lock_file_for(recipe: Recipe) -> Path:
+    """``sysroots/<name>.lock.json`` next to the recipe file."""
+    if recipe.path is None:
+        raise BadInput(f"recipe {recipe.name} has no file to put a lock file beside")
+    return recipe.path.with_name(f"{recipe.name}.lock.json")
+
+
+@contextlib.contextmanager
+def _locked(path: Path, what: str, log: Log) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log(f"waiting for another cgocheck process using {what} ...")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+# --- hashing -------------------------------------------------------------------------
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def content_digest(root: Path) -> str:
+    """sha256 over sorted relative paths, file types and contents / link targets.
+
+    Deterministic: no timestamps, owners or modes; ``.cgocheck/`` is left out.
+    """
+    entries: list[tuple[str, str, str]] = []
+    top = os.fspath(root)
+    for dirpath, dirnames, filenames in os.walk(top):
+        rel_dir = os.path.relpath(dirpath, top)
+        if rel_dir == ".":
+            rel_dir = ""
+            dirnames[:] = [d for d in dirnames if d != META_DIR]
+        for name in [*dirnames, *filenames]:
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            full = os.path.join(dirpath, name)
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                entries.append((rel, "l", os.readlink(full)))
+            elif stat.S_ISDIR(st.st_mode):
+                entries.append((rel, "d", ""))
+            elif stat.S_ISREG(st.st_mode):
+                entries.append((rel, "f", sha256_file(Path(full))))
+            else:
+                entries.append((rel, "o", oct(stat.S_IFMT(st.st_mode))))
+    h = hashlib.sha256()
+    for rel, kind, value in sorted(entries):
+        h.update(rel.encode("utf-8", "surrogateescape"))
+        h.update(b"\0" + kind.encode() + b"\0")
+        h.update(value.encode("utf-8", "surrogateescape"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+# --- symlinks and usrmerge -----------------------------------------------------------
+
+
+def _lexical(guest_dir: PurePosixPath, target: str) -> tuple[PurePosixPath, bool]:
+    """Where ``target`` points, seen from ``guest_dir``, as a chroot would: '..' stops at '/'.
+
+    Returns the normalised guest path and whether a '..' had to be clamped at the top.
+    """
+    parts: list[str] = [] if target.startswith("/") else list(guest_dir.parts[1:])
+    clamped = False
+    for p in PurePosixPath(target).parts:
+        if p in ("/", "", "."):
+            continue
+        if p == "..":
+            if parts:
+                parts.pop()
+            else:
+                clamped = True
+            continue
+        parts.append(p)
+    return PurePosixPath("/", *parts), clamped
+
+
+def _canonical_dir(root: Path, guest: PurePosixPath) -> PurePosixPath:
+    """``guest``'s parent resolved inside ``root`` (links followed as a chroot would)."""
+    from cgocheck.sysroot.fsroot import FsRoot
+
+    try:
+        r = FsRoot(root).resolve(str(guest.parent))
+    except BadInput:  # a loop: leave the lexical path
+        return guest
+    if r is None:
+        return guest
+    return PurePosixPath(r.guest) / guest.name
+
+
+def rewrite_symlinks(root: Path) -> list[tuple[str, str, str]]:
+    """Make every absolute or escaping symlink under ``root`` relative and inside it.
+
+    Returns (link, old target, new target) for each rewritten link. The new target is
+    computed from link-free paths, so it means the same thing physically.
+    """
+    changed: list[tuple[str, str, str]] = []
+    top = os.fspath(root)
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in sorted([*dirnames, *filenames]):
+            full = os.path.join(dirpath, name)
+            if not os.path.islink(full):
+                continue
+            target = os.readlink(full)
+            rel = os.path.relpath(full, top)
+            guest_link = PurePosixPath("/", rel)
+            dest, clamped = _lexical(guest_link.parent, target)
+            if not target.startswith("/") and not clamped:
+                continue
+            dest = _canonical_dir(root, dest)
+            new = os.path.relpath(str(dest), str(guest_link.parent))
+            os.unlink(full)
+            os.symlink(new, full)
+            changed.append((f"/{rel}", target, new))
+    return changed
+
+
+def make_usrmerge(root: Path, *, before: bool) -> list[str]:
+    """The merged-/usr links: ``bin``, ``sbin``, ``lib`` before unpacking (so that files
+    packages ship under /lib land in /usr/lib, as dpkg does on a merged system), and the
+    ``lib32``/``lib64``/... links after it, for those the packages used."""
+    made: list[str] = []
+    if before:
+        for d in USRMERGE_ALWAYS:
+            (root / "usr" / d).mkdir(parents=True, exist_ok=True)
+            link = root / d
+            if not link.exists() and not link.is_symlink():
+                os.symlink(f"usr/{d}", link)
+                made.append(d)
+        return made
+    for d in USRMERGE_IF_PRESENT:
+        top, usr = root / d, root / "usr" / d
+        if top.is_symlink():
+            continue
+        if top.is_dir():  # a package shipped /lib64/...: move it under /usr as usrmerge does
+            usr.mkdir(parents=True, exist_ok=True)
+            for entry in sorted(os.listdir(top)):
+                dst = usr / entry
+                if dst.exists() or dst.is_symlink():
+                    if dst.is_dir() and not dst.is_symlink():
+                        raise EnvironmentProblem(f"usrmerge: /{d}/{entry} and /usr/{d}/{entry} both exist")
+                    dst.unlink()
+                os.rename(top / entry, dst)
+            top.rmdir()
+        if usr.is_dir():
+            os.symlink(f"usr/{d}", top)
+            made.append(d)
+    return made
+
+
+def extract_deb(deb: Path, dest: Path) -> None:
+    """Unpack a .deb's data as dpkg would onto a merged-/usr system.
+
+    ``dpkg -x`` replaces the ``lib -> usr/lib`` link with a folder (it runs tar without
+    --keep-directory-symlink), so we feed dpkg-deb's own tar stream to GNU tar with it, as
+    mmdebstrap does.
+    """
+    p1 = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p2 = subprocess.run(
+        [
+            "tar",
+            "-x",
+            "--keep-directory-symlink",
+            "--no-same-owner",
+            "--warning=no-timestamp",
+            "-f",
+            "-",
+            "-C",
+            str(dest),
+        ],
+        stdin=p1.stdout,
+        capture_output=True,
+        check=False,
+    )
+    assert p1.stdout is not None
+    p1.stdout.close()
+    err1 = p1.stderr.read().decode(errors="replace") if p1.stderr else ""
+    rc1 = p1.wait()
+    if p1.stderr:
+        p1.stderr.close()
+    if rc1 != 0 or p2.returncode != 0:
+        msg = err1.strip() or p2.stderr.decode(errors="replace").strip() or f"exit {rc1}/{p2.returncode}"
+        raise EnvironmentProblem(f"unpacking {deb.name} failed: {msg.splitlines()[-1]}")
+
+
+# --- the lock file -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockFile:
+    recipe: str
+    suite: str
+    arch: str
+    libc: str
+    source: dict[str, object]
+    packages: tuple[PackageRecord, ...]
+    skipped: tuple[dict[str, str], ...] = ()
+    exclude: tuple[str, ...] = ()
+    exclude_reason: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "schema": LOCK_SCHEMA,
+            "recipe": self.recipe,
+            "suite": self.suite,
+            "arch": self.arch,
+            "libc": self.libc,
+            "source": self.source,
+            "packages": [p.as_json() for p in sorted(self.packages, key=lambda p: p.name)],
+            "skipped": list(self.skipped),
+            "exclude": list(self.exclude),
+            "exclude_reason": self.exclude_reason,
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.as_json(), indent=2, sort_keys=False) + "\n"
+
+
+def read_lock(path: Path) -> LockFile:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no lock file (create once with --write-lock first)") from None
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"{path}: unreadable lock file: {exc}") from None
+    try:
+        if data["schema"] != LOCK_SCHEMA:
+            raise BadInput(f"{path}: lock file schema {data['schema']} (this cgocheck reads {LOCK_SCHEMA})")
+        pkgs = tuple(
+            PackageRecord(
+                name=str(p["name"]),
+                version=str(p["version"]),
+                architecture=str(p["architecture"]),
+                filename=str(p["filename"]),
+                sha256=str(p["sha256"]),
+                size=int(p.get("size", 0)),
+            )
+            for p in data["packages"]
+        )
+        return LockFile(
+            recipe=str(data["recipe"]),
+            suite=str(data["suite"]),
+            arch=str(data["arch"]),
+            libc=str(data["libc"]),
+            source=dict(data.get("source", {})),
+            packages=pkgs,
+            skipped=tuple(data.get("skipped", ())),
+            exclude=tuple(data.get("exclude", ())),
+            exclude_reason=data.get("exclude_reason"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadInput(f"{path}: malformed lock file ({type(exc).__name__}: {exc})") from None
+
+
+# --- the cache -----------------------------------------------------------------------
+
+
+def fetch_debs(apt: Apt, records: Sequence[PackageRecord], log: Log) -> tuple[dict[str, Path], int]:
+    """Every record's .deb in the shared cache, sha256-checked. Returns paths and #downloaded."""
+    cache = debs_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    with _locked(cache / ".lock", "the download cache", log):
+        missing: list[PackageRecord] = []
+        for rec in records:
+            p = cache / PurePosixPath(rec.filename).name
+            if p.is_file() and sha256_file(p) == rec.sha256:
+                out[rec.name] = p
+            else:
+                missing.append(rec)
+        if missing:
+            log(f"downloading {len(missing)} packages ({sum(r.size for r in missing) // 1024} KiB)")
+            part = cache / f".partial-{secrets.token_hex(4)}"
+            part.mkdir()
+            try:
+                apt.download(missing, part)
+                by_hash = {sha256_file(f): f for f in part.iterdir() if f.suffix == ".deb"}
+                for rec in missing:
+                    got = by_hash.get(rec.sha256)
+                    if got is None:
+                        raise EnvironmentProblem(
+                            f"downloaded {rec.name} {rec.version} does not match the sha256 in apt's index"
+                        )
+                    dst = cache / PurePosixPath(rec.filename).name
+                    os.replace(got, dst)
+                    out[rec.name] = dst
+            finally:
+                shutil.rmtree(part, ignore_errors=True)
+    return out, len(missing)
+
+
+# --- create --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    name: str
+    path: Path
+    digest: str
+    packages: int
+    downloaded: int
+    reused: bool  # already there and complete; nothing done
+    seconds: float
+    size_bytes: int
+    skipped: tuple[dict[str, str], ...] = ()
+    rewritten_links: int = 0
+    lock_written: Path | None = None
+
+
+def is_complete(path: Path) -> bool:
+    return (path / META_DIR / COMPLETE).is_file()
+
+
+def _tree_size(root: Path) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(root):
+        for f in filenames:
+            with contextlib.suppress(OSError):
+                st = os.lstat(os.path.join(dirpath, f))
+                if stat.S_ISREG(st.st_mode):
+                    total += st.st_size
+    return total
+
+
+def clean_stale(name: str | None, log: Log) -> list[Path]:
+    """Remove ``.tmp-<name>-*`` folders no running create holds (all names if None)."""
+    removed: list[Path] = []
+    top = paths.sysroots()
+    if not top.is_dir():
+        return removed
+    for p in sorted(top.glob(".tmp-*")):
+        owner = _tmp_owner(p.name)
+        if owner is None or (name is not None and owner != name):
+            continue
+        lock = FileLock(str(locks_dir() / f"{owner}.lock"))
+        if owner != name:
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                continue  # another process is creating it right now
+        try:
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+            log(f"removed stale {p}")
+        finally:
+            if owner != name:
+                lock.release()
+    return removed
+
+
+def _tmp_owner(folder: str) -> str | None:
+    # .tmp-<name>-<8 hex>  or  .tmp-<name>-old-<8 hex>
+    if not folder.startswith(".tmp-"):
+        return None
+    rest = folder[5:]
+    name, _, tail = rest.rpartition("-")
+    if len(tail) != 8:
+        return None
+    if name.endswith("-old"):
+        name = name[:-4]
+    return name or None
+
+
+def resolve_records(recipe: Recipe, apt: Apt, log: Log) -> tuple[list[PackageRecord], list[dict[str, str]]]:
+    log(f"resolving the dependency closure of {', '.join(recipe.packages)}")
+    deps, real = apt.depends(list(recipe.packages))
+    unknown = [p for p in recipe.packages if p not in real]
+    if unknown:
+        raise BadInput(f"recipe {recipe.name}: {', '.join(unknown)} not available for {recipe.suite}/{recipe.arch}")
+    closure = resolve_closure(recipe.packages, deps, real, recipe.exclude, exclude_reason=recipe.exclude_reason)
+    recs = apt.show(closure.packages)
+    lost = [p for p in closure.packages if p not in recs]
+    if lost:
+        raise EnvironmentProblem(f"apt has no installable version of {', '.join(lost)} for {recipe.arch}")
+    return [recs[p] for p in closure.packages], closure.skipped
+
+
+def locked_records(recipe: Recipe, apt: Apt, lock: LockFile, where: Path) -> list[PackageRecord]:
+    if (lock.recipe, lock.suite, lock.arch) != (recipe.name, recipe.suite, recipe.arch):
+        raise BadInput(
+            f"{where}: lock file is for {lock.recipe} ({lock.suite}/{lock.arch}), "
+            f"not {recipe.name} ({recipe.suite}/{recipe.arch})"
+        )
+    recs = apt.show([p.spec for p in lock.packages])
+    for want in lock.packages:
+        got = recs.get(want.name)
+        if got is None or got.version != want.version:
+            raise EnvironmentProblem(
+                f"the archive no longer has {want.name} {want.version} (locked in {where}); "
+                f"recreate without --locked and --write-lock to move on"
+            )
+        if got.sha256 != want.sha256:
+            raise EnvironmentProblem(f"{want.name} {want.version}: the archive's sha256 differs from {where}")
+    return list(lock.packages)
+
+
+def create(
+    recipe: Recipe,
+    *,
+    locked: bool = False,
+    force: bool = False,
+    refresh: bool = False,
+    write_lock: bool = False,
+    log: Log = _quiet,
+) -> CreateResult:
+    """Create (or find, if already complete) the sysroot of ``recipe``."""
+    from cgocheck.sysroot.info import inspect_sysroot
+
+    t0 = time.monotonic()
+    for tool in ("dpkg-deb", "tar"):
+        if shutil.which(tool) is None:
+            raise EnvironmentProblem(f"{tool} not found: sysroot creation needs dpkg and GNU tar")
+    dest = paths.sysroots() / recipe.name
+    lock_path = lock_file_for(recipe) if (locked or write_lock) else None
+    with _locked(locks_dir() / f"{recipe.name}.lock", f"sysroot {recipe.name}", log):
+        clean_stale(recipe.name, log)
+        if is_complete(dest) and not force:
+            meta = _read_json(dest / META_DIR / "meta.json")
+            digest = str(meta.get("digest", ""))
+            if locked and lock_path is not None:
+                lock = read_lock(lock_path)
+                have = read_lock(dest / META_DIR / "lock.json")
+                if have.as_json()["packages"] != lock.as_json()["packages"]:
+                    raise BadInput(
+                        f"sysroot {recipe.name} exists with other versions than {lock_path}; add --force to recreate it"
+                    )
+            written_existing: Path | None = None
+            if write_lock and lock_path is not None:
+                shutil.copyfile(dest / META_DIR / "lock.json", lock_path)
+                written_existing = lock_path
+            return CreateResult(
+                name=recipe.name,
+                path=dest,
+                digest=digest,
+                lock_written=written_existing,
+                packages=_int(meta.get("packages")),
+                downloaded=0,
+                reused=True,
+                seconds=time.monotonic() - t0,
+                size_bytes=_int(meta.get("size_bytes")),
+            )
+
+        source = (
+            AptSource(
+                uris=recipe.source.uris,
+                suite=recipe.suite,
+                components=recipe.source.components,
+                signed_by=recipe.source.signed_by,
+            )
+            if recipe.source
+            else host_source(recipe.suite)
+        )
+        apt = Apt(apt_state(recipe), recipe.arch, source, log)
+        with _locked(apt.state / ".lock", f"apt state {recipe.state_key}", log):
+            if apt.update(refresh=refresh):
+                log(f"updated package lists for {recipe.suite}/{recipe.arch}")
+            skipped: list[dict[str, str]] = []
+            if locked:
+                assert lock_path is not None
+                records = locked_records(recipe, apt, read_lock(lock_path), lock_path)
+                skipped = list(read_lock(lock_path).skipped)
+            else:
+                records, skipped = resolve_records(recipe, apt, log)
+            debs, downloaded = fetch_debs(apt, records, log)
+
+        paths.sysroots().mkdir(parents=True, exist_ok=True)
+        tmp = paths.sysroots() / f".tmp-{recipe.name}-{secrets.token_hex(4)}"
+        tmp.mkdir()
+        try:
+            # marks it as ours and unfinished: even by path it is refused until `complete`
+            (tmp / META_DIR).mkdir()
+            (tmp / META_DIR / "creating").write_text(f"{os.getpid()}\n")
+            log(f"unpacking {len(records)} packages into {tmp}")
+            if recipe.usrmerge:
+                make_usrmerge(tmp, before=True)
+            for rec in sorted(records, key=lambda r: r.name):
+                extract_deb(debs[rec.name], tmp)
+            if recipe.usrmerge:
+                make_usrmerge(tmp, before=False)
+            changed = rewrite_symlinks(tmp)
+            lock = LockFile(
+                recipe=recipe.name,
+                suite=recipe.suite,
+                arch=recipe.arch,
+                libc=recipe.libc,
+                source=source.as_json(),
+                packages=tuple(records),
+                skipped=tuple(skipped),
+                exclude=recipe.exclude,
+                exclude_reason=recipe.exclude_reason,
+            )
+            digest = content_digest(tmp)
+            info = inspect_sysroot(tmp, allow_incomplete=True)
+            if info.libc != recipe.libc:
+                raise EnvironmentProblem(
+                    f"{recipe.name}: expected a {recipe.libc} sysroot, found libc {info.libc or 'none'}"
+                )
+            if recipe.libc_version and info.libc_version != recipe.libc_version:
+                raise EnvironmentProblem(
+                    f"{recipe.name}: the recipe expects {recipe.libc} {recipe.libc_version}, "
+                    f"the packages gave {info.libc_version}"
+                )
+            size = _tree_size(tmp)
+            meta_dir = tmp / META_DIR
+            (meta_dir / "creating").unlink()
+            (meta_dir / "lock.json").write_text(lock.dumps())
+            (meta_dir / "digest").write_text(digest + "\n")
+            meta = {
+                "name": recipe.name,
+                "suite": recipe.suite,
+                "arch": recipe.arch,
+                "libc": info.libc,
+                "libc_version": info.libc_version,
+                "loader": info.loader,
+                "targets": list(info.targets),
+                "digest": digest,
+                "packages": len(records),
+                "size_bytes": size,
+                "rewritten_links": len(changed),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "cgocheck": __version__,
+                "recipe_file": str(recipe.path) if recipe.path else None,
+            }
+            (meta_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+            old: Path | None = None
+            if dest.exists() or dest.is_symlink():
+                old = paths.sysroots() / f".tmp-{recipe.name}-old-{secrets.token_hex(4)}"
+                os.rename(dest, old)
+            os.rename(tmp, dest)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        (dest / META_DIR / COMPLETE).write_text(digest + "\n")
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        written: Path | None = None
+        if write_lock and lock_path is not None:
+            lock_path.write_text(lock.dumps())
+            written = lock_path
+        return CreateResult(
+            name=recipe.name,
+            path=dest,
+            digest=digest,
+            packages=len(records),
+            downloaded=downloaded,
+            reused=False,
+            seconds=time.monotonic() - t0,
+            size_bytes=size,
+            skipped=tuple(skipped),
+            rewritten_links=len(changed),
+            lock_written=written,
+        )
+
+
+def _read_json(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _int(v: object) -> int:
+    return v if isinstance(v, int) else 0

@@ -1,0 +1,410 @@
+"""What a sysroot really holds, read from its files (never from its name or metadata).
+
+Works on any folder: one ``cgocheck sysroot create`` made, debootstrap output, an SDK, an
+exported container filesystem. Every read goes through :class:`FsRoot`, so a link in the
+sysroot never leads outside it.
+
+- libc: glibc's ``libc.so.6`` (version = the highest ``GLIBC_x.y`` node it defines,
+  cross-checked with the "release version" string in its .rodata) or musl's ``libc.so``
+  (the bare version string musl's dynamic linker prints with ``Version %s``).
+- architecture: the libc ELF header (e_machine, class, endianness, float ABI in e_flags)
+  matched against the rows of ``cgocheck/data/targets.toml``.
+- loader: the known loaders of the matching rows that exist in the sysroot.
+- pkg-config modules: .pc files of the multiarch and shared pkgconfig folders.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cgocheck import glibcver
+from cgocheck.elf import read_shared_object
+from cgocheck.elf.model import SharedObjectFacts
+from cgocheck.errors import BadInput, CgocheckError, EnvironmentProblem
+from cgocheck.sysroot.fsroot import FsRoot
+from cgocheck.sysroot.pkgconfig import PcFile, parse_pc
+from cgocheck.targets import Arch, all_arches
+
+META_DIR = ".cgocheck"
+_GLIBC_BANNER = re.compile(
+    rb"GNU C Library \(([^)\n]{0,200})\) (?:stable |development |)release version "
+    rb"(\d+\.\d+(?:\.\d+)?)"
+)
+_MUSL_MARK = b"musl libc ("
+_MUSL_VERSION = re.compile(rb"\x00(\d+\.\d+\.\d+(?:[-_+~][0-9A-Za-z_.+~-]{1,40})?)\x00")
+MAX_LIBC_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class PkgConfigModule:
+    module: str
+    version: str | None
+    path: str  # guest path of the .pc file
+    requires: tuple[str, ...]
+    requires_private: tuple[str, ...]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "module": self.module,
+            "version": self.version,
+            "path": self.path,
+            "requires": list(self.requires),
+            "requires_private": list(self.requires_private),
+        }
+
+
+@dataclass(frozen=True)
+class SysrootInfo:
+    path: str
+    name: str
+    created_by_cgocheck: bool  # has .cgocheck/ metadata (and then it is complete)
+    recipe: str | None
+    suite: str | None
+    debian_arch: str | None
+    digest: str | None
+    libc: str | None  # "glibc" | "musl" | None when no libc was found
+    libc_version: str | None
+    libc_path: str | None  # guest path
+    libc_banner: str | None  # glibc's "(Debian GLIBC 2.36-9+deb12u10)" part
+    loader: str | None  # guest path of the loader found
+    loader_target: str | None  # what the loader path resolves to inside the sysroot
+    targets: tuple[str, ...]  # targets.toml rows the libc ELF matches
+    machine: str | None
+    elf_class: int | None
+    float_abi: str | None
+    triplet: str | None
+    glibc_versions: tuple[str, ...]
+    pkgconfig_dirs: tuple[str, ...]
+    pkgconfig: tuple[PkgConfigModule, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    def module(self, name: str) -> PkgConfigModule | None:
+        for m in self.pkgconfig:
+            if m.module == name:
+                return m
+        return None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "name": self.name,
+            "created_by_cgocheck": self.created_by_cgocheck,
+            "recipe": self.recipe,
+            "suite": self.suite,
+            "debian_arch": self.debian_arch,
+            "digest": self.digest,
+            "libc": self.libc,
+            "libc_version": self.libc_version,
+            "libc_path": self.libc_path,
+            "libc_banner": self.libc_banner,
+            "loader": self.loader,
+            "loader_target": self.loader_target,
+            "targets": list(self.targets),
+            "machine": self.machine,
+            "elf_class": self.elf_class,
+            "float_abi": self.float_abi,
+            "triplet": self.triplet,
+            "glibc_versions": list(self.glibc_versions),
+            "pkgconfig_dirs": list(self.pkgconfig_dirs),
+            "pkgconfig": [m.as_json() for m in self.pkgconfig],
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class _Libc:
+    flavour: str
+    guest: str
+    facts: SharedObjectFacts
+    rows: tuple[Arch, ...]
+
+
+def _matching_rows(facts: SharedObjectFacts) -> tuple[Arch, ...]:
+    h = facts.header
+    out = []
+    for a in all_arches():
+        if (a.machine_code, a.elf_class, a.endian) != (h.machine_code, h.elf_class, h.endian):
+            continue
+        if a.float_abi and h.float_abi and a.float_abi != h.float_abi:
+            continue
+        out.append(a)
+    return tuple(out)
+
+
+def _read_facts(root: FsRoot, guest: str, warnings: list[str]) -> SharedObjectFacts | None:
+    r = root.resolve(guest)
+    if r is None or not r.host.is_file():
+        return None
+    try:
+        return read_shared_object(str(r.host), display_path=r.guest)
+    except CgocheckError as exc:
+        warnings.append(f"{guest}: {exc.message}")
+        return None
+
+
+def _candidates() -> list[tuple[str, str, str]]:
+    """(flavour, guest path, triplet) of libc files to look for, most specific first."""
+    out: list[tuple[str, str, str]] = []
+    for a in all_arches():
+        t = a.triplets["glibc"]
+        for d in (f"/lib/{t}", f"/usr/lib/{t}"):
+            out.append(("glibc", f"{d}/libc.so.6", t))
+    for a in all_arches():
+        t = a.triplets["musl"]
+        out.append(("musl", a.loaders["musl"], t))  # musl's loader is its libc
+        for d in (f"/usr/lib/{t}", f"/lib/{t}"):
+            out.append(("musl", f"{d}/libc.so", t))
+    for d in ("/lib64", "/usr/lib64", "/lib", "/usr/lib"):  # non-multiarch layouts
+        out.append(("glibc", f"{d}/libc.so.6", ""))
+    out.append(("musl", "/usr/lib/libc.so", ""))
+    return out
+
+
+def _find_libc(root: FsRoot, warnings: list[str]) -> tuple[_Libc | None, str]:
+    seen_hosts: set[str] = set()
+    found: list[tuple[_Libc, str]] = []
+    for flavour, guest, triplet in _candidates():
+        r = root.resolve(guest)
+        if r is None or not r.host.is_file() or str(r.host) in seen_hosts:
+            continue
+        seen_hosts.add(str(r.host))
+        if flavour == "musl" and not _is_musl(root, guest):
+            continue  # e.g. /usr/lib/libc.so being a glibc linker script
+        facts = _read_facts(root, guest, warnings)
+        if facts is None:
+            continue
+        found.append((_Libc(flavour, r.guest, facts, _matching_rows(facts)), triplet))
+    if not found:
+        return None, ""
+    if len({(lc.flavour, lc.facts.header.machine_code) for lc, _ in found}) > 1:
+        others = ", ".join(f"{lc.flavour} {lc.guest}" for lc, _ in found[1:])
+        warnings.append(f"more than one libc in this sysroot; using {found[0][0].guest} (also: {others})")
+    return found[0]
+
+
+def _read_bytes(root: FsRoot, guest: str) -> bytes:
+    try:
+        _, f = root.open_regular(guest)
+    except (OSError, BadInput):
+        return b""
+    with f:
+        return f.read(MAX_LIBC_BYTES)
+
+
+def _is_musl(root: FsRoot, guest: str) -> bool:
+    data = _read_bytes(root, guest)
+    return data.startswith(b"\x7fELF") and _MUSL_MARK in data
+
+
+def musl_version(data: bytes) -> tuple[str | None, list[str]]:
+    """The version string musl's libc.so carries (``__libc_version``), and any doubts."""
+    cands = list(dict.fromkeys(m.group(1).decode() for m in _MUSL_VERSION.finditer(data)))
+    if not cands:
+        return None, ["no version string found in musl's libc"]
+    if len(cands) > 1:
+        return cands[0], [f"several version-like strings in musl's libc: {', '.join(cands[:5])}"]
+    return cands[0], []
+
+
+def glibc_version(facts: SharedObjectFacts, data: bytes) -> tuple[str | None, str | None, list[str]]:
+    """(glibc version, the banner's distro part, warnings).
+
+    The release banner in .rodata ("... release version 2.31") names the version. The
+    highest GLIBC_x.y node is the cross-check: a release only adds a node when it adds
+    symbols (glibc 2.31's highest is GLIBC_2.30), so the node may lag the banner but never
+    lead it. Without a banner the highest node is the best we know (a lower bound).
+    """
+    nodes = [v for v in facts.verdef if glibcver.split(v) and v.startswith("GLIBC_")]
+    best = max(nodes, key=glibcver.key) if nodes else None
+    from_nodes = best[len("GLIBC_") :] if best else None
+    m = _GLIBC_BANNER.search(data)
+    banner = m.group(1).decode(errors="replace") if m else None
+    from_banner = m.group(2).decode() if m else None
+    warnings: list[str] = []
+    if from_banner is None:
+        if from_nodes:
+            warnings.append(f"no glibc release banner; version taken from the highest node {best}")
+        return from_nodes, None, warnings
+    if from_nodes and glibcver.key("GLIBC_" + from_banner) < glibcver.key(best or ""):
+        warnings.append(f"glibc's banner says {from_banner} but it defines {best}: not a plain glibc build")
+    return from_banner, banner, warnings
+
+
+def _pkgconfig(root: FsRoot, triplets: list[str], elf_class: int | None) -> tuple[list[str], list[PkgConfigModule]]:
+    dirs: list[str] = []
+    for t in triplets:
+        if t:
+            dirs.append(f"/usr/lib/{t}/pkgconfig")
+    if elf_class == 64:
+        dirs.append("/usr/lib64/pkgconfig")
+    dirs += ["/usr/lib/pkgconfig", "/usr/share/pkgconfig"]
+    mods: dict[str, PkgConfigModule] = {}
+    present: list[str] = []
+    for d in dict.fromkeys(dirs):
+        names = [n for n in root.listdir(d) if n.endswith(".pc")]
+        if not root.is_dir(d):
+            continue
+        present.append(d)
+        for n in names:
+            guest = f"{d}/{n}"
+            module = n[:-3]
+            if module in mods:  # the first folder on the search path wins, as in pkg-config
+                continue
+            try:
+                _, f = root.open_regular(guest)
+            except (OSError, BadInput):
+                continue
+            with f:
+                text = f.read(1 << 20).decode("utf-8", errors="replace")
+            pc: PcFile = parse_pc(text, guest)
+            mods[module] = PkgConfigModule(
+                module=module,
+                version=pc.version,
+                path=guest,
+                requires=tuple(str(r) for r in pc.requires),
+                requires_private=tuple(str(r) for r in pc.requires_private),
+            )
+    return present, sorted(mods.values(), key=lambda m: m.module)
+
+
+def _read_meta(root: FsRoot) -> tuple[dict[str, object], dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for name in ("meta.json", "lock.json"):
+        try:
+            _, f = root.open_regular(f"/{META_DIR}/{name}")
+            with f:
+                data = json.loads(f.read(1 << 22))
+            out.append(data if isinstance(data, dict) else {})
+        except (OSError, ValueError, BadInput):
+            out.append({})
+    return out[0], out[1]
+
+
+def inspect_sysroot(path: str | Path, *, allow_incomplete: bool = False) -> SysrootInfo:
+    """Read the facts of the sysroot at ``path``.
+
+    A folder cgocheck was creating (``.cgocheck/`` without ``complete``) is refused unless
+    ``allow_incomplete`` (create inspects its own work before it is complete).
+    """
+    p = Path(path)
+    if not p.is_dir():
+        raise BadInput(f"sysroot {str(path)!r} is not a directory")
+    root = FsRoot(p)
+    ours = (root.top / META_DIR).is_dir()
+    if ours and not allow_incomplete and not (root.top / META_DIR / "complete").is_file():
+        raise EnvironmentProblem(
+            f"sysroot {p} is incomplete (its creation was interrupted); run: cgocheck sysroot create {p.name} --force"
+        )
+    warnings: list[str] = []
+    meta, lock = _read_meta(root) if ours else ({}, {})
+    libc, triplet = _find_libc(root, warnings)
+    version = banner = loader = loader_target = None
+    nodes: tuple[str, ...] = ()
+    rows: tuple[Arch, ...] = ()
+    if libc is None:
+        warnings.append("no glibc libc.so.6 or musl libc.so found")
+    else:
+        rows = libc.rows
+        data = _read_bytes(root, libc.guest)
+        if libc.flavour == "glibc":
+            version, banner, w = glibc_version(libc.facts, data)
+            nodes = tuple(
+                sorted(
+                    (v for v in libc.facts.verdef if v.startswith("GLIBC_") and glibcver.split(v)),
+                    key=glibcver.key,
+                )
+            )
+        else:
+            version, w = musl_version(data)
+        warnings += w
+        if not rows:
+            warnings.append(f"{libc.guest}: {libc.facts.header.machine} matches no target in targets.toml")
+        for a in rows:
+            r = root.resolve(a.loaders[libc.flavour])
+            if r is not None and r.host.is_file():
+                loader, loader_target = a.loaders[libc.flavour], r.guest
+                break
+        if loader is None and rows:
+            want = ", ".join(sorted({a.loaders[libc.flavour] for a in rows}))
+            warnings.append(f"no loader found (looked for {want})")
+        if not triplet and rows:
+            triplet = rows[0].triplets[libc.flavour]
+    triplets = [triplet] if triplet else []
+    h = libc.facts.header if libc else None
+    pc_dirs, modules = _pkgconfig(root, triplets, h.elf_class if h else None)
+    digest = meta.get("digest")
+    return SysrootInfo(
+        path=str(root.top),
+        name=p.name,
+        created_by_cgocheck=ours,
+        recipe=_str(lock.get("recipe")),
+        suite=_str(lock.get("suite")),
+        debian_arch=_str(lock.get("arch")) or (rows[0].debian_arch if rows else None),
+        digest=_str(digest),
+        libc=libc.flavour if libc else None,
+        libc_version=version,
+        libc_path=libc.guest if libc else None,
+        libc_banner=banner,
+        loader=loader,
+        loader_target=loader_target,
+        targets=tuple(a.name + ("" if libc is None or libc.flavour == "glibc" else "/musl") for a in rows),
+        machine=h.machine if h else None,
+        elf_class=h.elf_class if h else None,
+        float_abi=(h.float_abi or None) if h else None,
+        triplet=triplet or None,
+        glibc_versions=nodes,
+        pkgconfig_dirs=tuple(pc_dirs),
+        pkgconfig=tuple(modules),
+        warnings=tuple(warnings),
+    )
+
+
+def _str(v: object) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+@dataclass(frozen=True)
+class SysrootEntry:
+    """One complete sysroot in ``paths.sysroots()``, as its creation recorded it."""
+
+    name: str
+    suite: str | None
+    arch: str | None
+    libc: str | None
+    libc_version: str | None
+    digest: str | None
+    path: str
+
+    def as_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def list_sysroots(top: Path | None = None) -> list[SysrootEntry]:
+    """Complete sysroots only: a folder without ``.cgocheck/complete`` is not one."""
+    from cgocheck import paths
+
+    base = top if top is not None else paths.sysroots()
+    if not base.is_dir():
+        return []
+    out: list[SysrootEntry] = []
+    for p in sorted(base.iterdir()):
+        if p.name.startswith(".") or p.is_symlink() or not p.is_dir():
+            continue
+        if not (p / META_DIR / "complete").is_file():
+            continue
+        meta, lock = _read_meta(FsRoot(p))
+        out.append(
+            SysrootEntry(
+                name=p.name,
+                suite=_str(meta.get("suite")) or _str(lock.get("suite")),
+                arch=_str(meta.get("arch")) or _str(lock.get("arch")),
+                libc=_str(meta.get("libc")),
+                libc_version=_str(meta.get("libc_version")),
+                digest=_str(meta.get("digest")),
+                path=str(p),
+            )
+        )
+    return out
