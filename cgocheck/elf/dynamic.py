@@ -199,6 +199,7 @@ def from_pyelftools(elf: Any) -> DynamicView:
     dynsym = versym = verneed_sec = verdef_sec = None
     for sec in elf.iter_sections():
         if isinstance(sec, DynamicSection) and sec.name == ".dynamic":
+            tag: Any
             for tag in sec.iter_tags():
                 d = tag.entry.d_tag
                 if d == "DT_NEEDED":
@@ -225,10 +226,11 @@ def from_pyelftools(elf: Any) -> DynamicView:
     if verneed_sec is not None:
         for vn, auxes in verneed_sec.iter_versions():
             names = []
+            lib = str(vn.name)
             for aux in auxes:
-                index_to_lib[int(aux["vna_other"]) & VERSYM_MASK] = (vn.name, aux.name)
-                names.append(aux.name)
-            verneed.append(VersionNeed(library=vn.name, versions=tuple(names)))
+                index_to_lib[int(aux["vna_other"]) & VERSYM_MASK] = (lib, str(aux.name))
+                names.append(str(aux.name))
+            verneed.append(VersionNeed(library=lib, versions=tuple(names)))
     index_to_def: dict[int, str] = {}
     verdef: list[str] = []
     if verdef_sec is not None:
@@ -244,8 +246,8 @@ def from_pyelftools(elf: Any) -> DynamicView:
     raw_versions: list[int] = []
     if versym is not None:
         data = versym.data()
-        order = "little" if elf.little_endian else "big"
-        raw_versions = [int.from_bytes(data[i : i + 2], order) for i in range(0, len(data), 2)]
+        big = not elf.little_endian
+        raw_versions = [int.from_bytes(data[i : i + 2], "big" if big else "little") for i in range(0, len(data), 2)]
     if dynsym is not None:
         for i, sym in enumerate(dynsym.iter_symbols()):
             if not sym.name:

@@ -21,6 +21,7 @@ from cgocheck.elf.decode import CPU_ARCH, FP_ARCH, VFP_ARGS, decode_flags
 from cgocheck.elf.dwarf import read_units
 from cgocheck.elf.model import (
     ArmAttributes,
+    DwarfUnit,
     ElfFacts,
     ElfHeader,
     GoFacts,
@@ -168,6 +169,7 @@ def _header(elf: ELFFile, dyn: dynamic.DynamicView) -> ElfHeader:
 
 def _notes(elf: ELFFile) -> tuple[str | None, str | None]:
     abi_tag = build_id = None
+    sec: Any
     for sec in elf.iter_sections():
         if sec["sh_type"] != "SHT_NOTE":
             continue
@@ -269,25 +271,30 @@ def read_elf(path: str, *, dwarf: bool = True, go: bool = True) -> ElfFacts:
             segments = list(elf.iter_segments())
             _check_extent(elf, size, segments)
             nsec = elf.num_sections()
-            dyn = _dynamic_view(path, elf, warnings := [], lief=False)
+            warnings: list[str] = []
+            dyn = _dynamic_view(path, elf, warnings, lief=False)
             header = _header(elf, dyn)
         except PARSE_ERRORS as exc:
             raise BadInput(f"{path}: damaged ELF: {type(exc).__name__}: {str(exc)[:160]}") from None
         except OSError as exc:
             raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from None
 
-        names = set(_soft(warnings, "section names", lambda: [s.name for s in elf.iter_sections()], []))
+        no_names: list[str] = []
+        names = set(_soft(warnings, "section names", lambda: [str(s.name) for s in elf.iter_sections()], no_names))
         has_load_dynamic = any(s["p_type"] == "PT_DYNAMIC" for s in segments)
         static = dyn.interpreter is None and not dyn.needed and not (header.file_type == "shared" and has_load_dynamic)
-        abi_tag, build_id = _soft(warnings, "notes", lambda: _notes(elf), (None, None))
-        comment = _soft(warnings, ".comment", lambda: _comment(elf), ())
+        no_notes: tuple[str | None, str | None] = (None, None)
+        no_strings: tuple[str, ...] = ()
+        no_units: tuple[DwarfUnit, ...] = ()
+        abi_tag, build_id = _soft(warnings, "notes", lambda: _notes(elf), no_notes)
+        comment = _soft(warnings, ".comment", lambda: _comment(elf), no_strings)
         arm = (
             _soft(warnings, ".ARM.attributes", lambda: _arm_attributes(elf), None)
             if header.machine == "EM_ARM"
             else None
         )
         has_debug = bool(names & {".debug_info", ".zdebug_info"})
-        units = _soft(warnings, "DWARF", lambda: read_units(elf), ()) if dwarf and has_debug else ()
+        units = _soft(warnings, "DWARF", lambda: read_units(elf), no_units) if dwarf and has_debug else no_units
         gofacts = _soft(warnings, "Go buildinfo", lambda: _go_facts(elf), None) if go else None
         if nsec == 0:
             warnings.append("no section headers (stripped of sections or damaged)")

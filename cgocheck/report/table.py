@@ -65,9 +65,9 @@ def facts_rows(facts: ElfFacts, *, verbose: bool = False) -> list[tuple[str, str
             rows.append(("go", f"{bi.go_version} ({bi.layout} build info)"))
             if bi.path:
                 rows.append(("go main", bi.path + (f" {bi.main.version}" if bi.main else "")))
-            for s in bi.settings:
-                if s.key.startswith(("CGO_", "GO", "-")) or verbose:
-                    rows.append((f"  {s.key}", s.value))
+            for setting in bi.settings:
+                if setting.key.startswith(("CGO_", "GO", "-")) or verbose:
+                    rows.append((f"  {setting.key}", setting.value))
         rows.append(("cgo", ("linked" if go.cgo_linked else "not linked") + f" ({_join(go.cgo_evidence)})"))
         rows.append(("linking", f"{go.link_mode} ({_join(go.link_mode_evidence)})"))
     langs = Counter(u.language for u in facts.dwarf)
