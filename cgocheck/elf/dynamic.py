@@ -11,6 +11,7 @@ Two independent implementations that must agree (tests cross-check them on real 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +88,14 @@ def from_lief(path: str) -> DynamicView | None:
     cfg.parse_relocations = False
     cfg.parse_notes = False
     cfg.parse_overlay = False
-    binary = lief.ELF.parse(path, cfg)
+    with warnings.catch_warnings():
+        # lief warns (RuntimeWarning) on enum values it does not know, e.g. a damaged
+        # st_info; the name then reads as the number, which is what we want.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _from_lief_binary(lief, lief.ELF.parse(path, cfg))
+
+
+def _from_lief_binary(lief: Any, binary: Any) -> DynamicView | None:
     if binary is None:
         return None
     tag = lief.ELF.DynamicEntry.TAG

@@ -1,0 +1,93 @@
+"""Time-boxed fuzzing of the ELF façade (read_elf, read_shared_object, Go buildinfo) with
+mutations of real cross-built binaries: any input ends in facts or BadInput, never another
+exception, a hang or runaway memory. Longer, coverage-guided runs: fuzz/fuzz_elf.py."""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cgocheck.elf import read_elf, read_shared_object
+from cgocheck.errors import BadInput
+from tests.conftest import GO_NEW, Builder
+
+pytestmark = pytest.mark.integration
+
+REGRESSIONS = Path(__file__).resolve().parent.parent / "regressions"
+SECONDS_PER_INPUT = 10.0
+
+
+@pytest.fixture(scope="module")
+def seeds(builder: Builder) -> list[bytes]:
+    # small binaries keep each example fast: a c-shared library and a 32-bit ARM program
+    paths = [
+        builder.build("clean/cshared", "linux/arm/v7", GO_NEW, go_flags=("-buildmode=c-shared",)).path,
+        builder.build("clean/libc", "linux/riscv64", GO_NEW, "gcc", go_flags=("-ldflags=-s -w -linkmode=external",)).path,
+    ]
+    return [p.read_bytes() for p in paths]
+
+
+def check_one(data: bytes, tmp: Path) -> None:
+    p = tmp / "input.elf"
+    p.write_bytes(data)
+    start = time.monotonic()
+    for reader in (read_elf, read_shared_object):
+        try:
+            reader(str(p))
+        except BadInput as err:
+            assert "\n" not in err.message
+    assert time.monotonic() - start < SECONDS_PER_INPUT
+
+
+mutation = st.lists(
+    st.tuples(st.floats(0, 1), st.sampled_from(["byte", "word", "zero", "ff", "cut"]), st.integers(0, 2**32 - 1)),
+    min_size=1, max_size=8,
+)
+
+
+def mutate(data: bytes, ops: list[tuple[float, str, int]]) -> bytes:
+    b = bytearray(data)
+    for where, op, value in ops:
+        # bias towards the headers: most structure lives in the first and last kilobytes
+        i = int(where * min(len(b) - 1, 4096)) if value % 3 else int(where * (len(b) - 1))
+        if op == "byte":
+            b[i] = value & 0xFF
+        elif op == "word":
+            b[i : i + 4] = value.to_bytes(4, "little")
+        elif op == "zero":
+            b[i : i + 64] = bytes(len(b[i : i + 64]))
+        elif op == "ff":
+            b[i : i + 8] = b"\xff" * len(b[i : i + 8])
+        elif op == "cut":
+            del b[i:]
+            if not b:
+                b = bytearray(b"\x7fELF")
+    return bytes(b)
+
+
+@settings(max_examples=int(os.environ.get("CGOCHECK_FUZZ_EXAMPLES", "150")), deadline=None, derandomize=False,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
+@given(which=st.integers(0, 1), ops=mutation)
+def test_mutated_binaries_never_crash(seeds: list[bytes], tmp_path: Path, which: int, ops: list[tuple[float, str, int]]
+                                      ) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, hard))  # runaway allocation fails fast
+    try:
+        check_one(mutate(seeds[which % len(seeds)], ops), tmp_path)
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def test_regression_inputs(tmp_path: Path) -> None:
+    """Every crash a fuzzer ever found stays fixed (inputs in tests/regressions/)."""
+    found = sorted(REGRESSIONS.glob("*")) if REGRESSIONS.is_dir() else []
+    for f in found:
+        if f.suffix in (".md", ".txt"):
+            continue
+        check_one(f.read_bytes(), tmp_path)
