@@ -26,7 +26,7 @@ def _logger(verbose: bool) -> Callable[[str], None]:
     def log(msg: str) -> None:
         if msg.startswith("+ ") and not verbose:
             return
-        if show:
+        if show or msg.startswith("warning:"):
             click.echo(msg, err=True)
 
     return log

@@ -327,6 +327,10 @@ def parse_show(text: str) -> list[PackageRecord]:
     return out
 
 
+def _mtime(p: Path) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(p.stat().st_mtime))
+
+
 def _error_line(proc: subprocess.CompletedProcess[str]) -> str:
     lines = [ln.strip() for ln in (proc.stderr or "").splitlines() if ln.strip()]
     errs = [ln for ln in lines if ln.startswith(("E:", "Err:"))]
@@ -359,6 +363,10 @@ class Apt:
             "Dir::State::Lists": str(self.lists),
             "Dir::State::status": str(s / "status"),
             "Dir::Cache": str(s / "cache"),
+            # Docker-style hosts turn apt's binary cache off (docker-clean); in our private
+            # folder it is worth keeping: apt-cache runs in 0.1 s instead of 0.7 s.
+            "Dir::Cache::pkgcache": "pkgcache.bin",
+            "Dir::Cache::srcpkgcache": "srcpkgcache.bin",
             "Dir::Etc::SourceList": "/dev/null",
             "Dir::Etc::SourceParts": str(s / "sources.list.d"),
             "Dir::Etc::Preferences": "/dev/null",
@@ -410,14 +418,20 @@ class Apt:
         self.prepare()
         if not refresh and self.lists_fresh():
             return False
+        stamp = self.state / "updated"
+        had_lists = stamp.is_file()  # a complete earlier update
         proc = self.run("apt-get", ["-q", "update"])
         # apt-get update exits 0 on some fetch failures (W:) and 100 on others (E:).
         have = any(self.lists.glob(f"*_binary-{self.arch}_Packages*"))
         if proc.returncode != 0 or not have:
-            stamp = self.state / "updated"
+            why = _error_line(proc) if proc.returncode != 0 else "no package list for this arch"
+            if had_lists and have:
+                # apt keeps the old lists when a fetch fails: go on with them, and say so
+                # (every .deb is still checked against them; --locked versions must be in them).
+                self.log(f"warning: apt-get update failed ({why}); using the lists of {_mtime(stamp)}")
+                return False
             if stamp.exists():
                 stamp.unlink()
-            why = _error_line(proc) if proc.returncode != 0 else "no package list for this arch"
             raise EnvironmentProblem(f"apt-get update for {self.source.suite}/{self.arch} failed: {why}")
         (self.state / "updated").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
         return True

@@ -404,18 +404,22 @@ def _tree_size(root: Path) -> int:
     return total
 
 
-def clean_stale(name: str | None, log: Log) -> list[Path]:
-    """Remove ``.tmp-<name>-*`` folders no running create holds (all names if None)."""
+def clean_stale(held: str | None, log: Log) -> list[Path]:
+    """Remove the ``.tmp-*`` folders of interrupted creations.
+
+    ``held`` is the name whose per-sysroot lock the caller holds: its folders go at once.
+    Another name's go only if its lock is free (no create of that name is running).
+    """
     removed: list[Path] = []
     top = paths.sysroots()
     if not top.is_dir():
         return removed
     for p in sorted(top.glob(".tmp-*")):
         owner = _tmp_owner(p.name)
-        if owner is None or (name is not None and owner != name):
+        if owner is None:
             continue
         lock = FileLock(str(locks_dir() / f"{owner}.lock"))
-        if owner != name:
+        if owner != held:
             try:
                 lock.acquire(timeout=0)
             except Timeout:
@@ -425,7 +429,7 @@ def clean_stale(name: str | None, log: Log) -> list[Path]:
             removed.append(p)
             log(f"removed stale {p}")
         finally:
-            if owner != name:
+            if owner != held:
                 lock.release()
     return removed
 

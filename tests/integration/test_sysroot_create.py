@@ -207,11 +207,13 @@ def test_interrupted_creation_is_never_listed(tmp_path: Path) -> None:
     assert out.returncode == 3 and "run: cgocheck sysroot create bookworm-arm64" in out.stderr
     out = cli("sysroot", "info", str(tmps[0]), env=env)  # even by path
     assert out.returncode == 3 and "incomplete" in out.stderr
-    # the next create cleans it up and finishes
+    # the next create cleans it up (and any other name's leftovers no process holds) and finishes
+    other = home / "sysroots" / ".tmp-bullseye-armhf-0123abcd"
+    (other / "usr").mkdir(parents=True)
     out = cli("sysroot", "create", "bookworm-arm64", "--format", "json", env=env)
     assert out.returncode == 0, out.stderr
     done = json.loads(out.stdout)
-    assert not tmps[0].exists()
+    assert not tmps[0].exists() and not other.exists()
     assert done["digest"] == ensure("bookworm-arm64").digest  # same content in another home
     listed = json.loads(cli("sysroot", "list", "--format", "json", env=env).stdout)
     assert [e["name"] for e in listed] == ["bookworm-arm64"]
@@ -227,6 +229,44 @@ def test_failed_creation_leaves_nothing(tmp_path: Path) -> None:
     assert "expects glibc 2.99, the packages gave 2.36" in out.stderr
     sysroots = Path(env["CGOCHECK_HOME"]) / "sysroots"
     assert [p.name for p in sysroots.iterdir() if not p.name.startswith(".locks")] == []
+
+
+def test_unreachable_archive_is_an_environment_problem(tmp_path: Path) -> None:
+    need_tool("apt-get")
+    env = dict(os.environ, CGOCHECK_HOME=str(tmp_path / "home"))
+    rfile = tmp_path / "bookworm-arm64.toml"
+    rfile.write_text(
+        (recipes_dir() / "bookworm-arm64.toml").read_text()
+        + '[source]\nuris = ["http://127.0.0.1:9/debian"]\ncomponents = ["main"]\n'
+        + 'signed_by = "/usr/share/keyrings/debian-archive-keyring.gpg"\n'
+    )
+    out = cli("sysroot", "create", str(rfile), env=env)
+    assert out.returncode == 3, out.stderr
+    assert out.stderr.startswith("cgocheck: error: apt-get update for bookworm/arm64 failed")
+    assert out.stderr.count("\n") == 1
+    # nothing of the host's apt state was used or touched: the sources file is ours
+    src = tmp_path / "home/apt/bookworm-arm64/sources.list.d/cgocheck.sources"
+    assert "URIs: http://127.0.0.1:9/debian" in src.read_text()
+
+
+def test_recipes_cover_exactly_the_arches_each_suite_has() -> None:
+    """'riscv64 only in trixie' and friends, read from each suite's signed InRelease."""
+    need_tool("apt-get")
+    from cgocheck.sysroot.apt import Apt, host_source
+    from cgocheck.sysroot.recipe import all_recipes
+
+    wanted = {"amd64", "arm64", "armhf", "armel", "riscv64"}
+    by_suite: dict[str, set[str]] = {}
+    for r in all_recipes():
+        if r.libc == "glibc":
+            by_suite.setdefault(r.suite, set()).add(r.arch)
+    for suite, arches in sorted(by_suite.items()):
+        apt = Apt(paths.home() / "apt" / f"{suite}-amd64", "amd64", host_source(suite))
+        apt.update()
+        (release,) = list(apt.lists.glob("*_dists_*_InRelease"))
+        line = next(ln for ln in release.read_text().splitlines() if ln.startswith("Architectures:"))
+        archive = set(line.split(":", 1)[1].split())
+        assert arches == archive & wanted, (suite, sorted(archive))
 
 
 def test_find_sysroot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
