@@ -24,7 +24,7 @@ from cgocheck import glibcver
 from cgocheck.elf import read_shared_object
 from cgocheck.elf.model import SharedObjectFacts
 from cgocheck.errors import BadInput, CgocheckError, EnvironmentProblem
-from cgocheck.sysroot.fsroot import FsRoot
+from cgocheck.sysroot.fsroot import FsRoot, Resolved
 from cgocheck.sysroot.pkgconfig import PcFile, parse_pc
 from cgocheck.targets import Arch, all_arches
 
@@ -134,8 +134,17 @@ def _matching_rows(facts: SharedObjectFacts) -> tuple[Arch, ...]:
     return tuple(out)
 
 
+def _resolve(root: FsRoot, guest: str, warnings: list[str]) -> Resolved | None:
+    """FsRoot.resolve, with a symlink loop noted as a warning instead of an error."""
+    try:
+        return root.resolve(guest)
+    except BadInput as exc:
+        warnings.append(exc.message)
+        return None
+
+
 def _read_facts(root: FsRoot, guest: str, warnings: list[str]) -> SharedObjectFacts | None:
-    r = root.resolve(guest)
+    r = _resolve(root, guest, warnings)
     if r is None or not r.host.is_file():
         return None
     try:
@@ -167,7 +176,7 @@ def _find_libc(root: FsRoot, warnings: list[str]) -> tuple[_Libc | None, str]:
     seen_hosts: set[str] = set()
     found: list[tuple[_Libc, str]] = []
     for flavour, guest, triplet in _candidates():
-        r = root.resolve(guest)
+        r = _resolve(root, guest, warnings)
         if r is None or not r.host.is_file() or str(r.host) in seen_hosts:
             continue
         seen_hosts.add(str(r.host))
@@ -233,7 +242,9 @@ def glibc_version(facts: SharedObjectFacts, data: bytes) -> tuple[str | None, st
     return from_banner, banner, warnings
 
 
-def _pkgconfig(root: FsRoot, triplets: list[str], elf_class: int | None) -> tuple[list[str], list[PkgConfigModule]]:
+def _pkgconfig(
+    root: FsRoot, triplets: list[str], elf_class: int | None, warnings: list[str]
+) -> tuple[list[str], list[PkgConfigModule]]:
     dirs: list[str] = []
     for t in triplets:
         if t:
@@ -244,9 +255,10 @@ def _pkgconfig(root: FsRoot, triplets: list[str], elf_class: int | None) -> tupl
     mods: dict[str, PkgConfigModule] = {}
     present: list[str] = []
     for d in dict.fromkeys(dirs):
-        names = [n for n in root.listdir(d) if n.endswith(".pc")]
-        if not root.is_dir(d):
+        r = _resolve(root, d, warnings)
+        if r is None or not r.host.is_dir():
             continue
+        names = [n for n in root.listdir(d) if n.endswith(".pc")]
         present.append(d)
         for n in names:
             guest = f"{d}/{n}"
@@ -323,7 +335,7 @@ def inspect_sysroot(path: str | Path, *, allow_incomplete: bool = False) -> Sysr
         if not rows:
             warnings.append(f"{libc.guest}: {libc.facts.header.machine} matches no target in targets.toml")
         for a in rows:
-            r = root.resolve(a.loaders[libc.flavour])
+            r = _resolve(root, a.loaders[libc.flavour], warnings)
             if r is not None and r.host.is_file():
                 loader, loader_target = a.loaders[libc.flavour], r.guest
                 break
@@ -334,7 +346,7 @@ def inspect_sysroot(path: str | Path, *, allow_incomplete: bool = False) -> Sysr
             triplet = rows[0].triplets[libc.flavour]
     triplets = [triplet] if triplet else []
     h = libc.facts.header if libc else None
-    pc_dirs, modules = _pkgconfig(root, triplets, h.elf_class if h else None)
+    pc_dirs, modules = _pkgconfig(root, triplets, h.elf_class if h else None, warnings)
     digest = meta.get("digest")
     return SysrootInfo(
         path=str(root.top),
