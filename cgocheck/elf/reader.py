@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import zlib
 from collections.abc import Callable
 from typing import Any, BinaryIO, TypeVar
 
@@ -51,6 +52,7 @@ PARSE_ERRORS: tuple[type[BaseException], ...] = (
     RecursionError,
     NotImplementedError,
     LookupError,
+    zlib.error,  # a damaged SHF_COMPRESSED debug section (found by the fuzzer)
 )
 try:  # pyelftools wraps construct's errors in its own StreamError in recent versions
     from elftools.construct.core import ConstructError
