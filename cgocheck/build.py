@@ -8,11 +8,14 @@ PKG_CONFIG_PATH or a secret in the user's shell cannot change or leak into it.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
 import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,10 +34,27 @@ ALLOWLIST_DOC = {
     "GOTOOLCHAIN": "local: never download another Go",
     "GOFLAGS": "only what the user asked for (-mod=vendor etc.)",
     "GOPROXY": "off: fixtures and builds need no module download",
+    "GOROOT": "the chosen Go toolchain",
+    "GIT_OPTIONAL_LOCKS": "0: Go's VCS stamping runs `git status`, which must not rewrite the user's .git/index",
     "LANG, LC_ALL": "C, for stable compiler messages",
     "GOOS, GOARCH, GOARM, CGO_ENABLED": "from the target",
     "CC, CXX, CGO_CFLAGS, CGO_CXXFLAGS, CGO_LDFLAGS": "from the compiler preset and sysroot",
     "PKG_CONFIG, PKG_CONFIG_LIBDIR, PKG_CONFIG_SYSROOT_DIR, PKG_CONFIG_PATH": "the sysroot's pkg-config dirs",
+    "ZIG_GLOBAL_CACHE_DIR, ZIG_LOCAL_CACHE_DIR": "zig preset only: caches in cgocheck's folder",
+    "CGOCHECK_TRACE": "verify only: the work folder where the CC and pkg-config wrappers record each call",
+}
+PRESETS = ("gcc", "clang", "zig", "custom")
+
+# Go target -> zig's architecture name
+_ZIG_ARCH = {
+    "amd64": "x86_64",
+    "386": "x86",
+    "arm64": "aarch64",
+    "arm": "arm",
+    "riscv64": "riscv64",
+    "ppc64le": "powerpc64le",
+    "s390x": "s390x",
+    "mips64le": "mips64el",
 }
 
 DEFAULT_CFLAGS = "-O2 -g -grecord-gcc-switches"
@@ -47,15 +67,74 @@ class CompilerPreset:
     cxx: str
     cflags: tuple[str, ...]
     ldflags: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()  # extra variables the preset needs (zig's caches)
+    expect_producer: str | None = None  # "GNU", "clang": what DW_AT_producer must name
 
 
-def compiler_preset(name: str, target: Target, sysroot: Path | None, *, cc: str | None = None) -> CompilerPreset:
+def zig_target(target: Target, glibc_floor: str | None = None) -> str:
+    """zig's -target for a Go target: aarch64-linux-gnu.2.17, arm-linux-gnueabihf, x86_64-linux-musl ..."""
+    arch = _ZIG_ARCH.get(target.goarch)
+    if arch is None:
+        raise BadInput(f"the zig preset has no target for {target.name}")
+    if target.libc == "musl":
+        abi = "musl"
+        if target.goarch == "arm":
+            abi = "musleabihf" if target.arch.float_abi == "hard" else "musleabi"
+    else:
+        abi = "gnu"
+        if target.goarch == "arm":
+            abi = "gnueabihf" if target.arch.float_abi == "hard" else "gnueabi"
+        if glibc_floor:
+            abi += "." + glibc_floor
+    return f"{arch}-linux-{abi}"
+
+
+def _script(name: str, body: str) -> Path:
+    """A small executable script at a path that depends only on its content.
+
+    Stable paths matter: Go puts CC into its cache key, so a wrapper at a new path each run
+    would throw the warm cache away.
+    """
+    digest = hashlib.sha256(f"{name}\0{body}".encode()).hexdigest()[:16]
+    d = paths.home() / "shims" / digest
+    path = d / name
+    if not path.is_file():
+        d.mkdir(parents=True, exist_ok=True)
+        tmp = d / f".{name}.{os.getpid()}"
+        tmp.write_text(body)
+        tmp.chmod(0o755)
+        os.replace(tmp, path)
+    return path
+
+
+def zig_wrappers(ztarget: str) -> tuple[Path, Path]:
+    if importlib.util.find_spec("ziglang") is None:
+        raise EnvironmentProblem("the zig preset needs PyPI's ziglang; run: pip install ziglang")
+    py = shlex.quote(sys.executable)
+    cc = _script(f"zig-cc-{ztarget}", f'#!/bin/sh\nexec {py} -m ziglang cc -target {ztarget} "$@"\n')
+    cxx = _script(f"zig-cxx-{ztarget}", f'#!/bin/sh\nexec {py} -m ziglang c++ -target {ztarget} "$@"\n')
+    return cc, cxx
+
+
+def zig_cache_env() -> tuple[tuple[str, str], ...]:
+    base = paths.home() / "zig-cache"
+    return (("ZIG_GLOBAL_CACHE_DIR", str(base / "global")), ("ZIG_LOCAL_CACHE_DIR", str(base / "local")))
+
+
+def compiler_preset(
+    name: str,
+    target: Target,
+    sysroot: Path | None,
+    *,
+    cc: str | None = None,
+    glibc_floor: str | None = None,
+) -> CompilerPreset:
     """A consistent CC/CXX/CGO_* set for a target and sysroot."""
     sr = (f"--sysroot={sysroot}",) if sysroot else ()
     if name == "gcc":
         cc_ = cc or f"{target.triplet}-gcc"
         cxx_ = cc_.replace("-gcc", "-g++")
-        return CompilerPreset("gcc", cc_, cxx_, sr, sr)
+        return CompilerPreset("gcc", cc_, cxx_, sr, sr, expect_producer="GNU")
     if name == "clang":
         tgt = (f"--target={target.triplet}",)
         extra: tuple[str, ...] = ()
@@ -68,12 +147,20 @@ def compiler_preset(name: str, target: Target, sysroot: Path | None, *, cc: str 
         if target.goarch == "riscv64":
             # lld 14 cannot link gcc-built crt objects (R_RISCV_ALIGN needs relaxation): GNU ld.
             link = ("-fuse-ld=bfd",)
-        return CompilerPreset("clang", cc or "clang", "clang++", tgt + sr + extra, tgt + sr + extra + link)
+        return CompilerPreset(
+            "clang", cc or "clang", "clang++", tgt + sr + extra, tgt + sr + extra + link, expect_producer="clang"
+        )
+    if name == "zig":
+        # zig brings its own libc headers and stubs for the glibc version in -target: no
+        # sysroot for the C library (pkg-config still answers from the sysroot).
+        ztarget = zig_target(target, glibc_floor)
+        zcc, zcxx = zig_wrappers(ztarget)
+        return CompilerPreset("zig", cc or str(zcc), str(zcxx), (), (), env=zig_cache_env(), expect_producer="clang")
     if name == "custom":
         if not cc:
-            raise BadInput("the custom compiler preset needs --cc")
+            raise BadInput("the custom compiler preset needs --cc-path (the compiler to run)")
         return CompilerPreset("custom", cc, cc, (), ())
-    raise BadInput(f"unknown compiler preset {name!r} (gcc, clang, custom)")
+    raise BadInput(f"unknown compiler preset {name!r} ({', '.join(PRESETS)})")
 
 
 @dataclass(frozen=True)
@@ -91,6 +178,9 @@ class BuildRequest:
     ldflags_c: str = ""
     go_flags: tuple[str, ...] = ()  # e.g. ("-ldflags=-linkmode=internal", "-buildmode=c-shared", "-tags=x")
     extra_env: Mapping[str, str] = field(default_factory=dict)  # explicit, recorded additions
+    unset: tuple[str, ...] = ()  # explicit, recorded removals from the hermetic set
+    glibc_floor: str | None = None  # zig: caps the glibc symbol versions (-target ...gnu.2.17)
+    trace_dir: Path | None = None  # verify: wrap CC and pkg-config, record each call here
     timeout: float = 900.0
 
 
@@ -108,13 +198,44 @@ class BuildResult:
         return self.returncode == 0
 
 
-def go_cache_dirs(go: GoToolchain) -> dict[str, str]:
+def go_cache_dirs(go: GoToolchain, tag: str = "") -> dict[str, str]:
+    """Go's caches for a toolchain. ``tag`` separates builds whose inputs Go's cache key may
+    not see (explicit extra variables such as CPATH), so they never poison the clean cache."""
     base = paths.home() / "gocache" / go.version
     return {
-        "GOCACHE": str(base / "build"),
+        "GOCACHE": str(base / (f"build-{tag}" if tag else "build")),
         "GOPATH": str(base / "gopath"),
         "GOMODCACHE": str(base / "gopath" / "pkg" / "mod"),
     }
+
+
+def _extra_tag(req: BuildRequest) -> str:
+    if not req.extra_env and not req.unset:
+        return ""
+    blob = repr((sorted(req.extra_env.items()), sorted(req.unset)))
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def cc_trace_wrapper(real: str) -> Path:
+    """A wrapper that records its argv (NUL-separated, one file per call) then runs ``real``."""
+    words = shlex.split(real)
+    name = Path(words[0]).name if words else "cc"
+    body = (
+        "#!/bin/sh\n"
+        "# cgocheck: record this compiler call, then run the real compiler\n"
+        'if [ -n "$CGOCHECK_TRACE" ] && [ -d "$CGOCHECK_TRACE/cc" ]; then\n'
+        '  printf \'%s\\0\' "$PWD" "$@" > "$CGOCHECK_TRACE/cc/$$.args" 2>/dev/null\n'
+        "fi\n"
+        f'exec {shlex.join(words)} "$@"\n'
+    )
+    return _script(name, body)
+
+
+def pkg_config_trace_wrapper(real: str) -> Path:
+    shim = Path(__file__).parent / "data" / "shims" / "pkgconfig_shim.py"
+    py = shlex.quote(sys.executable)
+    body = f'#!/bin/sh\nexec {py} -I -S {shlex.quote(str(shim))} --real {shlex.quote(real)} -- "$@"\n'
+    return _script("pkg-config", body)
 
 
 def hermetic_env(req: BuildRequest) -> dict[str, str]:
@@ -132,21 +253,47 @@ def hermetic_env(req: BuildRequest) -> dict[str, str]:
         "GOPROXY": "off",
         "GOFLAGS": "",
         "GOROOT": str(req.go.goroot),
+        "GIT_OPTIONAL_LOCKS": "0",
         "CGO_ENABLED": "1" if req.cgo else "0",
-        **go_cache_dirs(req.go),
+        **go_cache_dirs(req.go, _extra_tag(req)),
         **req.target.go_env(),
     }
     if req.cgo:
-        p = compiler_preset(req.compiler, req.target, req.sysroot, cc=req.cc)
+        p = compiler_preset(req.compiler, req.target, req.sysroot, cc=req.cc, glibc_floor=req.glibc_floor)
         env["CC"] = p.cc
         env["CXX"] = p.cxx
         env["CGO_CFLAGS"] = " ".join([*p.cflags, req.cflags]).strip()
         env["CGO_CXXFLAGS"] = env["CGO_CFLAGS"]
         env["CGO_LDFLAGS"] = " ".join([*p.ldflags, req.ldflags_c]).strip()
+        env.update(dict(p.env))
         if req.sysroot:
             env.update(pkg_config_env(req.sysroot, req.target))
     env.update(req.extra_env)
+    for name in req.unset:
+        env.pop(name, None)
+    if req.cgo and req.trace_dir is not None:
+        (req.trace_dir / "cc").mkdir(parents=True, exist_ok=True)
+        env["CGOCHECK_TRACE"] = str(req.trace_dir)
+        for var in ("CC", "CXX"):
+            if env.get(var):
+                env[var] = str(cc_trace_wrapper(env[var]))
+        real_pc = env.get("PKG_CONFIG", "pkg-config")
+        real_path = real_pc if "/" in real_pc else (shutil.which(real_pc, path=env["PATH"]) or real_pc)
+        env["PKG_CONFIG"] = str(pkg_config_trace_wrapper(real_path))
     return env
+
+
+def real_compiler(env: Mapping[str, str]) -> str | None:
+    """The compiler a (possibly wrapped) CC runs."""
+    cc = env.get("CC")
+    if not cc:
+        return None
+    p = Path(cc)
+    if p.is_file() and p.parent.parent == paths.home() / "shims":
+        for line in p.read_text(errors="replace").splitlines():
+            if line.startswith("exec ") and "-m ziglang" not in line:
+                return " ".join(shlex.split(line[5:])[:-1])
+    return cc
 
 
 def pkg_config_env(sysroot: Path, target: Target) -> dict[str, str]:
@@ -167,8 +314,9 @@ def go_build(req: BuildRequest) -> BuildResult:
     if not req.go.go.is_file():
         raise EnvironmentProblem(f"no go binary at {req.go.go}; run: cgocheck toolchains install {req.go.version}")
     env = hermetic_env(req)
-    if req.cgo and shutil.which(env["CC"].split()[0], path=env["PATH"]) is None:
-        raise EnvironmentProblem(f"C compiler {env['CC']} not found; install it (see README: scripts/bootstrap)")
+    cc = real_compiler(env) if req.cgo else None
+    if cc and shutil.which(shlex.split(cc)[0], path=env["PATH"]) is None:
+        raise EnvironmentProblem(f"C compiler {cc} not found; {install_hint(cc)}")
     req.output.parent.mkdir(parents=True, exist_ok=True)
     argv = (
         "env",
@@ -200,6 +348,18 @@ def go_build(req: BuildRequest) -> BuildResult:
         err += f"\ncgocheck: build stopped after {req.timeout:.0f} s (timeout)"
         return BuildResult(req, argv, env, -9, out + err, time.monotonic() - start)
     return BuildResult(req, argv, env, proc.returncode, out + err, time.monotonic() - start)
+
+
+def install_hint(cc: str) -> str:
+    """The command that installs a missing C compiler."""
+    name = Path(shlex.split(cc)[0]).name
+    if name.endswith("-gcc") or name.endswith("-g++"):
+        return f"run: apt-get install {name.replace('-g++', '-gcc')} (or bash scripts/bootstrap setup)"
+    if name.startswith("clang"):
+        return "run: apt-get install clang lld (or bash scripts/bootstrap setup)"
+    if name in ("gcc", "cc"):
+        return "run: apt-get install gcc"
+    return "install it or name another with --cc-path"
 
 
 def shell_line(result: BuildResult) -> str:

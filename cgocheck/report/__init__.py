@@ -33,10 +33,15 @@ class Report:
     files: list[FileReport] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    # verify: the build that made the files (a provenance.BuildRecord) and the findings about
+    # the build itself (pkg-config, host paths, compiler), which belong to no single file
+    build: Any = None
+    build_findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:
-        return [f for fr in self.files for f in fr.findings]
+        return [*self.build_findings, *(f for fr in self.files for f in fr.findings)]
 
     def counts(self) -> dict[str, int]:
         c = dict.fromkeys(SEVERITIES, 0)

@@ -39,7 +39,7 @@ def report_to_json(report: Report, exit_code: int) -> dict[str, Any]:
         if fr.resolution is not None:
             entry["resolution"] = plain(fr.resolution)
         files.append(entry)
-    return {
+    out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": tool_info(),
         "command": report.command,
@@ -55,6 +55,18 @@ def report_to_json(report: Report, exit_code: int) -> dict[str, Any]:
             "exit_code": exit_code,
         },
     }
+    if report.build is not None:
+        build = plain(report.build)
+        build["env"] = dict(report.build.env)
+        build["extra_env"] = dict(report.build.extra_env)
+        for m, pm in zip(build["pkgconfig"], report.build.pkgconfig, strict=True):
+            m["drift"] = pm.drift
+            m["env"] = dict(pm.env)
+        out["build"] = build
+        out["build_findings"] = plain(report.build_findings)
+    if report.notes:
+        out["notes"] = list(report.notes)
+    return out
 
 
 def render(report: Report, exit_code: int) -> str:

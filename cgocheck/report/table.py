@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 from collections import Counter
+from typing import Any
 
 from tabulate import tabulate
 
@@ -107,8 +108,67 @@ def findings_table(findings: list[Finding] | tuple[Finding, ...]) -> str:
     return tabulate(rows, headers=["severity", "rule", "name", "message"], tablefmt="simple")
 
 
+def _short(argv: tuple[str, ...] | list[str], limit: int = 400) -> str:
+    text = " ".join(argv)
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def build_rows(rec: Any, *, verbose: bool = False) -> list[tuple[str, str]]:
+    """The verify build (a provenance.BuildRecord) as key/value rows."""
+    rows: list[tuple[str, str]] = [
+        ("build", f"{'ok' if rec.ok else 'FAILED'} (exit {rec.returncode}) in {rec.seconds:.2f} s"),
+        ("command", _short(rec.argv)),
+        ("go", f"{rec.go_version} ({rec.goroot})"),
+        ("compiler", f"{rec.compiler}: {rec.cc or '-'} (targets {rec.cc_machine or '?'})"),
+        ("sysroot", rec.sysroot or "-"),
+        ("linking", rec.link_mode),
+    ]
+    finals = [c for c in rec.calls if c.final_link]
+    if finals:
+        rows.append(("final link", _short(finals[-1].argv, 100_000 if verbose else 400)))
+    n_compile = sum(1 for c in rec.calls if c.kind == "compile")
+    rows.append(("compiler calls", f"{n_compile} compile, {sum(1 for c in rec.calls if c.kind == 'link')} link"))
+    for k, v in rec.env:
+        rows.append((f"  env {k}", v))
+    for m in rec.pkgconfig:
+        where = "sysroot" if m.in_sysroot else (m.klass or "?")
+        line = f"{m.version or '?'} from {m.pc_path or '?'} ({where})"
+        if m.sysroot_version or m.host_version:
+            line += f"; sysroot {m.sysroot_version or '-'}, host {m.host_version or '-'}"
+        if m.drift:
+            line += " (drift)"
+        if m.replayed:
+            line += " [asked again: package from Go's cache]"
+        rows.append((f"pkg-config {m.module}", line))
+    by_class = Counter(u.klass for u in rec.paths)
+    rows.append(("paths used", ", ".join(f"{n} {k}" for k, n in sorted(by_class.items())) or "-"))
+    for u in rec.paths:
+        if u.klass == "host" or (verbose and u.flag != "header") or (u.flag != "header" and u.klass == "sysroot"):
+            tail = f" ({u.reason})" if u.reason else ""
+            rows.append((f"  {u.flag}", f"{u.path} [{u.klass}]{tail}"))
+    producers = Counter(f"{u.compiler} {u.version or ''}".strip() for u in rec.c_units)
+    if producers:
+        rows.append(("C units", ", ".join(f"{n} by {p}" for p, n in producers.most_common())))
+    for o in rec.prebuilt:
+        name = f"{o.path}({o.member})" if o.member else o.path
+        rows.append(("prebuilt", f"{name}: e_machine {o.machine_code}, {o.elf_class}-bit, e_flags 0x{o.flags:x}"))
+    for w in rec.linker_warnings[:8]:
+        rows.append(("linker warning", w))
+    for n in rec.notes:
+        rows.append(("note", n))
+    if rec.work_dir:
+        rows.append(("work folder", rec.work_dir))
+    return rows
+
+
 def render(report: Report, *, verbose: bool = False) -> str:
     parts: list[str] = []
+    if report.build is not None:
+        parts.append(f"== build of {report.build.package} in {report.build.source_dir} for {report.build.target}")
+        parts.append(_kv(build_rows(report.build, verbose=verbose)))
+        if report.build_findings:
+            parts.append(findings_table(report.build_findings))
+        parts.append("")
     for fr in report.files:
         parts.append(f"== {fr.facts.path}")
         parts.append(_kv(facts_rows(fr.facts, verbose=verbose)))
@@ -119,6 +179,8 @@ def render(report: Report, *, verbose: bool = False) -> str:
         elif report.target:
             parts.append(f"no findings for {report.target}")
         parts.append("")
+    for note in report.notes:
+        parts.append(f"note: {note}")
     c = report.counts()
     tail = f"{len(report.files)} file(s) inspected"
     if report.target:

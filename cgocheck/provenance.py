@@ -1,0 +1,594 @@
+"""Build provenance: what a hermetic build really used, from the build's own traces.
+
+Sources, each recorded with where it came from:
+- the CC/CXX wrapper's log (``<work>/cc/<pid>.args``): every compiler and linker call that
+  ran, including the external link Go's linker runs itself (``go build -x`` never shows it);
+- ``go build -x``'s output: the go tool's steps (cgo, compile, link, pack);
+- ``go list``: each cgo package's ``#cgo`` flags and pkg-config modules, also for packages
+  Go took from its cache (whose compiler calls did not run this time);
+- the environment the build got (CGO_CFLAGS, CGO_LDFLAGS);
+- the pkg-config trace (``cgocheck.pkgconfig_trace``);
+- the DWARF of the result: the producer of each C unit and every file it read.
+
+Every path found is classified (``classify_path``): the sysroot, the cross toolchain's own
+folders, Go's work or GOROOT, the user's source, or the build host. Parsing lives here;
+judging lives in ``cgocheck.checks.provenance`` (pure).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import posixpath
+import re
+import shlex
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from cgocheck.elf.model import DwarfUnit
+from cgocheck.hostpaths import HOME_PREFIXES, LOCAL_PREFIXES, TEMP_PREFIXES, host_triplets
+
+# Path classes
+SYSROOT = "sysroot"
+TOOLCHAIN = "toolchain"
+GO = "go"
+WORK = "work"
+SOURCE = "source"
+HOST = "host"
+SYSTEM = "system"  # /usr/include etc. in a native build without a sysroot
+OTHER = "other"
+
+INCLUDE_FLAGS = ("-I", "-isystem", "-iquote", "-idirafter", "-include", "-imacros")
+LIBRARY_FLAGS = ("-L", "-rpath", "-rpath-link", "library")
+DIR_FLAGS = (*INCLUDE_FLAGS, "-L", "-B", "--sysroot", "-rpath", "-rpath-link")
+
+
+@dataclass(frozen=True)
+class CompilerCall:
+    """One call of CC/CXX that the wrapper saw."""
+
+    kind: str  # "compile" | "link" | "probe"
+    cwd: str
+    argv: tuple[str, ...]
+    final_link: bool = False  # the link of the output binary (Go's go.o + C objects)
+
+
+@dataclass(frozen=True)
+class PathUse:
+    """A folder or file the build used: an include or library path, a header, a library."""
+
+    flag: str  # "-I", "-isystem", "-L", "--sysroot", "-rpath", "library", "header", ...
+    path: str
+    klass: str  # sysroot | toolchain | go | work | source | system | host | other
+    reason: str | None
+    sources: tuple[str, ...]  # where it was seen: "cc compile", "CGO_CFLAGS", "pkg-config zlib", "DWARF x.c"
+
+
+@dataclass(frozen=True)
+class CUnit:
+    """A C/C++ compile unit of the result, from DWARF."""
+
+    name: str
+    language: str
+    producer: str | None
+    compiler: str  # "GNU" | "clang" | "zig" | "unknown"
+    version: str | None
+    flags: tuple[str, ...]
+    comp_dir: str | None
+    origin: str  # "user" (the built packages) | "go" (GOROOT) | "prebuilt" (an object from elsewhere)
+
+
+@dataclass(frozen=True)
+class CgoPackage:
+    import_path: str
+    dir: str
+    pkg_config: tuple[str, ...]
+    cflags: tuple[str, ...]
+    ldflags: tuple[str, ...]
+    std: bool
+
+
+@dataclass(frozen=True)
+class PkgConfigModule:
+    """One module pkg-config answered for, and how it compares with the sysroot and host."""
+
+    module: str
+    version: str | None
+    pc_path: str | None
+    in_sysroot: bool | None
+    klass: str
+    cflags: str
+    libs: str
+    replayed: bool  # the package came from Go's cache: cgocheck asked pkg-config itself, same env
+    sysroot_pc: str | None = None
+    sysroot_version: str | None = None
+    host_pc: str | None = None
+    host_version: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def drift(self) -> str | None:
+        if self.sysroot_version and self.host_version and self.sysroot_version != self.host_version:
+            return f"sysroot {self.sysroot_version} vs host {self.host_version}"
+        return None
+
+
+@dataclass(frozen=True)
+class PrebuiltObject:
+    """An ELF object the build links that no compiler call of this build made (.a member, .o, .syso)."""
+
+    path: str
+    member: str | None
+    machine_code: int
+    elf_class: int
+    endian: str
+    flags: int
+    source: str  # "link" | "syso in <package>" | "#cgo LDFLAGS in <package>"
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """Everything cgocheck knows about one hermetic build."""
+
+    package: str
+    source_dir: str
+    output: str
+    go_version: str
+    goroot: str
+    compiler: str  # preset name
+    cc: str | None  # the real compiler CC ran (not the wrapper)
+    cc_machine: str | None  # `$CC $CGO_CFLAGS -dumpmachine`
+    expect_producer: str | None
+    sysroot: str | None
+    glibc_floor: str | None
+    target: str
+    env: tuple[tuple[str, str], ...]  # every variable the build got, in order
+    extra_env: tuple[tuple[str, str], ...]  # the explicit additions among them (--env)
+    unset: tuple[str, ...]
+    argv: tuple[str, ...]  # go build ... (the command after `env -i VAR=...`)
+    go_flags: tuple[str, ...]
+    returncode: int
+    seconds: float
+    log_tail: str
+    link_mode: str  # "external" | "internal" | "unknown"
+    calls: tuple[CompilerCall, ...]
+    cgo_packages: tuple[CgoPackage, ...]
+    pkgconfig: tuple[PkgConfigModule, ...]
+    paths: tuple[PathUse, ...]
+    c_units: tuple[CUnit, ...]
+    linker_warnings: tuple[str, ...]
+    prebuilt: tuple[PrebuiltObject, ...]
+    work_dir: str | None  # kept (--keep) or None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def env_dict(self) -> dict[str, str]:
+        return dict(self.env)
+
+
+# --- path classification -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PathContext:
+    target_triplet: str
+    sysroot: str | None = None
+    goroot: str | None = None
+    source_dirs: tuple[str, ...] = ()
+    work_dirs: tuple[str, ...] = ()
+    toolchain_dirs: tuple[str, ...] = ()
+
+    @property
+    def native(self) -> bool:
+        return self.target_triplet in host_triplets()
+
+
+def _under(p: str, top: str) -> bool:
+    top = top.rstrip("/")
+    return bool(top) and (p == top or p.startswith(top + "/"))
+
+
+def toolchain_dirs_for(triplet: str, cc: str | None = None) -> tuple[str, ...]:
+    """Folders a cross toolchain legitimately reads: its tooldir, its GCC/clang internals."""
+    dirs = [
+        f"/usr/{triplet}",
+        f"/usr/lib/gcc-cross/{triplet}",
+        f"/usr/lib/gcc/{triplet}",
+        f"/usr/libexec/gcc-cross/{triplet}",
+        f"/usr/libexec/gcc/{triplet}",
+        "/usr/lib/llvm-",  # prefix: /usr/lib/llvm-14/lib/clang/14/include
+        "/usr/lib/clang",
+        "/usr/share/gcc",
+    ]
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("ziglang")
+        if spec is not None and spec.submodule_search_locations:
+            dirs += list(spec.submodule_search_locations)
+    except (ImportError, ValueError):
+        pass
+    from cgocheck import paths
+
+    dirs.append(str(paths.home() / "zig-cache"))
+    return tuple(dirs)
+
+
+def classify_path(path: str, ctx: PathContext) -> tuple[str, str | None]:
+    """(class, reason) of a path the build used. Reason is set for HOST only."""
+    if not path.startswith("/"):
+        return OTHER, None
+    p = posixpath.normpath(path)
+    if ctx.sysroot and _under(p, ctx.sysroot):
+        return SYSROOT, None
+    if p.startswith("/tmp/go-build") or p.startswith("/tmp/go-link") or any(_under(p, w) for w in ctx.work_dirs):
+        return WORK, None
+    if p.startswith("/_/GOROOT") or (ctx.goroot and _under(p, ctx.goroot)):
+        return GO, None
+    if any(_under(p, s) for s in ctx.source_dirs):
+        return SOURCE, None
+    for t in ctx.toolchain_dirs:
+        if (t.endswith("-") and p.startswith(t)) or _under(p, t):
+            return TOOLCHAIN, None
+    for trip in host_triplets():
+        if trip != ctx.target_triplet and (f"/{trip}/" in p + "/"):
+            return HOST, f"the build host's multiarch folder ({trip})"
+    if (p + "/").startswith(LOCAL_PREFIXES):
+        return HOST, "/usr/local on the build host"
+    if (p + "/").startswith(HOME_PREFIXES):
+        return HOST, "a home folder on the build host"
+    if (p + "/").startswith(TEMP_PREFIXES):
+        return HOST, "a temporary folder on the build host"
+    system = ("/usr/include", "/usr/lib", "/lib", "/usr/lib64", "/lib64", "/usr/lib32", "/lib32")
+    if any(_under(p, s) for s in system):
+        if ctx.native and not ctx.sysroot:
+            return SYSTEM, None
+        if ctx.native:
+            return HOST, f"the build host's system folder, outside the sysroot {ctx.sysroot}"
+        return HOST, "the build host's system folder (a cross build must not read it)"
+    return OTHER, None
+
+
+# --- flags -----------------------------------------------------------------------------------
+
+
+def split_flags(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def path_flags(argv: Iterable[str]) -> list[tuple[str, str]]:
+    """(flag, path) for every include/library/sysroot/rpath path and library file in argv."""
+    out: list[tuple[str, str]] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        a = args[i]
+        nxt = args[i + 1] if i + 1 < len(args) else None
+        took = False
+        for flag in ("-isystem", "-iquote", "-idirafter", "-I", "-L", "-B"):
+            if a == flag and nxt is not None:
+                out.append((flag, nxt))
+                i += 1
+                took = True
+                break
+            if a.startswith(flag) and len(a) > len(flag) and not a.startswith("-iprefix"):
+                out.append((flag, a[len(flag) :]))
+                took = True
+                break
+        if not took:
+            if a.startswith("--sysroot="):
+                out.append(("--sysroot", a.split("=", 1)[1]))
+            elif a == "--sysroot" and nxt is not None:
+                out.append(("--sysroot", nxt))
+                i += 1
+            elif a.startswith("-Wl,") or a.startswith("-Xlinker"):
+                parts = a[4:].split(",") if a.startswith("-Wl,") else ([nxt] if nxt else [])
+                j = 0
+                while j < len(parts):
+                    w = parts[j]
+                    name, _, value = w.partition("=")
+                    canon = _RPATH_WORDS.get(name)
+                    if canon and value:
+                        out.append((canon, value))
+                    elif canon and j + 1 < len(parts):
+                        out.append((canon, parts[j + 1]))
+                        j += 1
+                    elif w.startswith("-L"):
+                        out.append(("-L", w[2:]))
+                    j += 1
+                if a.startswith("-Xlinker"):
+                    i += 1
+            elif a.startswith("/") and re.search(r"\.(a|so(\.\d+)*|o|syso)$", a):
+                out.append(("library", a))
+        i += 1
+    return [(f, p) for f, p in out if p]
+
+
+_RPATH_WORDS = {
+    "-rpath": "-rpath",
+    "--rpath": "-rpath",
+    "-R": "-rpath",
+    "-rpath-link": "-rpath-link",
+    "--rpath-link": "-rpath-link",
+}
+
+
+def call_kind(argv: tuple[str, ...]) -> str:
+    probes = ("-E", "-dM", "--version", "-v", "-###", "-dumpmachine", "-dumpversion", "-print-libgcc-file-name")
+    if any(a in probes or a.startswith("-print-") for a in argv):
+        return "probe"
+    if "-c" in argv:
+        return "compile"
+    if "-o" in argv:
+        return "link"
+    return "probe"
+
+
+def read_cc_calls(trace_dir: Path) -> list[CompilerCall]:
+    """The wrapper's records, oldest first."""
+    d = trace_dir / "cc"
+    if not d.is_dir():
+        return []
+    files = sorted(d.glob("*.args"), key=lambda f: (f.stat().st_mtime_ns, f.name))
+    calls = []
+    for f in files:
+        try:
+            parts = f.read_bytes().decode("utf-8", "replace").split("\0")
+        except OSError:
+            continue
+        if parts and parts[-1] == "":
+            parts.pop()
+        if not parts:
+            continue
+        cwd, argv = parts[0], tuple(parts[1:])
+        kind = call_kind(argv)
+        final = kind == "link" and any(a.endswith("/go.o") for a in argv)
+        calls.append(CompilerCall(kind, cwd, argv, final))
+    return calls
+
+
+_LINKER_WARNING = re.compile(r"warning: Using '(\w+)' in statically linked applications requires at runtime")
+
+
+def linker_warnings(log: str) -> tuple[str, ...]:
+    """Lines where the linker warns (glibc's static NSS warning among them)."""
+    out = []
+    for line in log.splitlines():
+        if "warning:" in line and ("ld" in line.split("warning:")[0] or _LINKER_WARNING.search(line)):
+            out.append(line.strip()[:400])
+    return tuple(dict.fromkeys(out))
+
+
+def static_nss_functions(warnings: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m.group(1) for w in warnings if (m := _LINKER_WARNING.search(w))))
+
+
+# --- DWARF units ------------------------------------------------------------------------------
+
+_GNU = re.compile(r"^GNU (?:C|C\+\+|C\d+|C\+\+\d+|Assembler|AS)\S*\s+(\d+[\d.]*)")
+_CLANG = re.compile(r"clang version (\d+[\d.]*)")
+
+
+def producer_identity(producer: str | None) -> tuple[str, str | None, tuple[str, ...]]:
+    """('GNU'|'clang'|'zig'|'unknown', version, flags) from DW_AT_producer."""
+    if not producer:
+        return "unknown", None, ()
+    words = producer.split()
+    flags = tuple(w for w in words if w.startswith("-"))
+    m = _GNU.match(producer)
+    if m or producer.startswith("GNU "):
+        return "GNU", m.group(1) if m else None, flags
+    m = _CLANG.search(producer)
+    if m:
+        kind = "zig" if "zig" in producer.lower() else "clang"
+        return kind, m.group(1), flags
+    return "unknown", None, flags
+
+
+def c_units(units: Iterable[DwarfUnit]) -> list[CUnit]:
+    out = []
+    for u in units:
+        if u.language not in ("C", "C++"):
+            continue
+        who, version, flags = producer_identity(u.producer)
+        cd = u.comp_dir or ""
+        if cd.startswith("/_/GOROOT") or "/src/runtime/cgo" in cd:
+            origin = "go"
+        elif cd.startswith("/tmp/go-build") or cd.startswith("$WORK"):
+            origin = "user"
+        else:
+            origin = "prebuilt"
+        out.append(CUnit(u.name, u.language, u.producer, who, version, flags, u.comp_dir, origin))
+    return out
+
+
+# --- putting it together --------------------------------------------------------------------
+
+
+class PathCollector:
+    def __init__(self, ctx: PathContext) -> None:
+        self.ctx = ctx
+        self.items: dict[tuple[str, str], list[str]] = {}
+
+    def add(self, flag: str, path: str, source: str) -> None:
+        if not path:
+            return
+        key = (flag, posixpath.normpath(path) if path.startswith("/") else path)
+        srcs = self.items.setdefault(key, [])
+        if source not in srcs and len(srcs) < 8:
+            srcs.append(source)
+
+    def add_flags(self, argv: Iterable[str], source: str, cwd: str | None = None) -> None:
+        for flag, p in path_flags(argv):
+            if cwd and not p.startswith("/") and flag != "library":
+                p = posixpath.join(cwd, p)
+            self.add(flag, p, source)
+
+    def result(self) -> tuple[PathUse, ...]:
+        out = []
+        for (flag, p), srcs in self.items.items():
+            klass, reason = classify_path(p, self.ctx)
+            if klass == WORK and flag == "library":
+                continue  # the build's own objects: noise
+            out.append(PathUse(flag, p, klass, reason, tuple(srcs)))
+        return tuple(out)
+
+
+def collect_paths(
+    ctx: PathContext,
+    *,
+    env: Mapping[str, str],
+    calls: Iterable[CompilerCall],
+    cgo_packages: Iterable[CgoPackage],
+    pkgconfig: Iterable[PkgConfigModule],
+    units: Iterable[DwarfUnit],
+) -> tuple[PathUse, ...]:
+    col = PathCollector(ctx)
+    for var in ("CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS"):
+        if env.get(var):
+            col.add_flags(split_flags(env[var]), var)
+    for call in calls:
+        if call.kind == "probe":
+            continue
+        col.add_flags(call.argv, "final link" if call.final_link else f"cc {call.kind}", call.cwd)
+    for pkg in cgo_packages:
+        if pkg.std:
+            continue
+        col.add_flags(pkg.cflags, f"#cgo CFLAGS in {pkg.import_path}", pkg.dir)
+        col.add_flags(pkg.ldflags, f"#cgo LDFLAGS in {pkg.import_path}", pkg.dir)
+    for m in pkgconfig:
+        col.add_flags(split_flags(m.cflags), f"pkg-config {m.module}")
+        col.add_flags(split_flags(m.libs), f"pkg-config {m.module}")
+    for u in units:
+        if u.language not in ("C", "C++"):
+            continue
+        for f in u.files:
+            if f.endswith("<built-in>") or not f.startswith("/"):
+                continue
+            col.add("header" if f != posixpath.join(u.comp_dir or "", u.name) else "source", f, f"DWARF {u.name}")
+    return col.result()
+
+
+def host_machine() -> str:
+    return platform.machine()
+
+
+def module_root(source: Path) -> Path:
+    """The folder holding go.mod at or above ``source`` (or ``source`` itself)."""
+    p = source.absolute()
+    for d in (p, *p.parents):
+        if (d / "go.mod").is_file():
+            return d
+    return p
+
+
+def env_lines(env: Mapping[str, str]) -> list[str]:
+    return [f"{k}={v}" for k, v in env.items()]
+
+
+def is_wrapper(path: str) -> bool:
+    from cgocheck import paths
+
+    return _under(os.path.abspath(path), str(paths.home() / "shims"))
+
+
+# --- prebuilt objects -------------------------------------------------------------------------
+
+MAX_MEMBERS = 2000
+
+
+def _elf_ident(head: bytes) -> tuple[int, int, str, int] | None:
+    """(e_machine, class, endian, e_flags) from the first 52+ bytes of an ELF file."""
+    if len(head) < 52 or head[:4] != b"\x7fELF":
+        return None
+    cls = 64 if head[4] == 2 else 32
+    order: Literal["little", "big"] = "big" if head[5] == 2 else "little"
+    endian = str(order)
+    machine = int.from_bytes(head[18:20], order)
+    off = 48 if cls == 64 else 36
+    if len(head) < off + 4:
+        return None
+    flags = int.from_bytes(head[off : off + 4], order)
+    return machine, cls, endian, flags
+
+
+def read_prebuilt(path: str, source: str) -> list[PrebuiltObject]:
+    """ELF headers of an object file or of each member of an ar archive."""
+    out: list[PrebuiltObject] = []
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(8)
+            if magic == b"!<arch>\n":
+                names = b""
+                for _ in range(MAX_MEMBERS):
+                    hdr = f.read(60)
+                    if len(hdr) < 60:
+                        break
+                    name = hdr[:16].decode("latin-1").strip()
+                    try:
+                        size = int(hdr[48:58].decode("latin-1").strip() or "0")
+                    except ValueError:
+                        break
+                    start = f.tell()
+                    data = f.read(min(size, 64))
+                    if name == "//":
+                        f.seek(start)
+                        names = f.read(size)
+                    elif name not in ("/", "/SYM64/") and (ident := _elf_ident(data)):
+                        if name.startswith("/") and name[1:].isdigit() and names:
+                            o = int(name[1:])
+                            name = names[o:].split(b"/\n", 1)[0].decode("latin-1")
+                        out.append(PrebuiltObject(path, name.rstrip("/"), *ident, source))
+                    f.seek(start + size + (size & 1))
+            else:
+                f.seek(0)
+                ident = _elf_ident(f.read(64))
+                if ident:
+                    out.append(PrebuiltObject(path, None, *ident, source))
+    except OSError:
+        return out
+    return out
+
+
+def find_prebuilt(
+    calls: Iterable[CompilerCall], cgo_packages: Iterable[CgoPackage], syso: Iterable[tuple[str, str]]
+) -> tuple[PrebuiltObject, ...]:
+    """Objects the link takes from outside this build: archives and objects named in link
+    commands or #cgo LDFLAGS that no compiler call produced, and .syso files."""
+    produced = set()
+    for c in calls:
+        if "-o" in c.argv:
+            i = c.argv.index("-o")
+            if i + 1 < len(c.argv):
+                produced.add(posixpath.normpath(posixpath.join(c.cwd, c.argv[i + 1])))
+    files: dict[str, str] = {}
+    for c in calls:
+        if c.kind != "link":
+            continue
+        for flag, p in path_flags(c.argv):
+            if flag == "library" and not p.startswith(("/tmp/go-", "/_/")) and "/go-build" not in p:
+                files.setdefault(posixpath.normpath(p), "link")
+    for pkg in cgo_packages:
+        if pkg.std:
+            continue
+        for flag, p in path_flags(pkg.ldflags):
+            if flag == "library":
+                files.setdefault(posixpath.normpath(p), f"#cgo LDFLAGS in {pkg.import_path}")
+    for p, pkgname in syso:
+        files.setdefault(posixpath.normpath(p), f"syso in {pkgname}")
+    out: list[PrebuiltObject] = []
+    for p, src in files.items():
+        if p in produced or "/go-link-" in p:
+            continue
+        if p.endswith((".so",)) or re.search(r"\.so\.\d", p):
+            continue
+        out.extend(read_prebuilt(p, src))
+    return tuple(out)

@@ -1,0 +1,376 @@
+"""`cgocheck verify`: a hermetic build with full provenance, then every check on the result.
+
+1. resolve the Go toolchain, the sysroot and the compiler preset (missing ones: exit 3);
+2. run `go build -x` under `env -i` (cgocheck.build) with CC/CXX and PKG_CONFIG wrapped so
+   each compiler, linker and pkg-config call is recorded in a work folder, while `go list`
+   (same environment, in parallel) names the cgo packages, their #cgo flags and modules;
+3. read the result (cgocheck.elf), collect the provenance (cgocheck.provenance,
+   cgocheck.pkgconfig_trace) and run the inspect, resolve and provenance checks.
+
+The work folder is removed unless ``keep``; nothing is written into the user's source tree
+but the output binary (when the user puts it there).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cgocheck import paths, toolchains
+from cgocheck.build import (
+    DEFAULT_CFLAGS,
+    BuildRequest,
+    BuildResult,
+    compiler_preset,
+    go_build,
+    hermetic_env,
+    pkg_config_env,
+    real_compiler,
+)
+from cgocheck.checks.provenance import check_record
+from cgocheck.elf import read_elf
+from cgocheck.elf.model import ElfFacts
+from cgocheck.errors import BadInput, CgocheckError, EnvironmentProblem
+from cgocheck.inspect import InspectOptions, check_facts
+from cgocheck.pkgconfig_trace import trace_modules
+from cgocheck.provenance import (
+    BuildRecord,
+    CgoPackage,
+    PathContext,
+    c_units,
+    collect_paths,
+    find_prebuilt,
+    linker_warnings,
+    module_root,
+    read_cc_calls,
+    split_flags,
+    toolchain_dirs_for,
+)
+from cgocheck.report import FileError, FileReport, Report
+from cgocheck.rules import Finding
+from cgocheck.targets import Target
+
+SEP = "\x1f"
+LIST_TEMPLATE = (
+    "{{if or .CgoFiles .SysoFiles}}{{.ImportPath}}\t{{.Dir}}\t{{.Standard}}\t"
+    + "\t".join(
+        f'{{{{join .{f} "{SEP}"}}}}' for f in ("CgoPkgConfig", "CgoCFLAGS", "CgoCPPFLAGS", "CgoLDFLAGS", "SysoFiles")
+    )
+    + "{{end}}"
+)
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    package: str
+    target: Target
+    go: str = "newest"
+    compiler: str = "gcc"
+    sysroot: str | None = None
+    glibc_floor: str | None = None
+    cc_path: str | None = None
+    output: Path | None = None
+    keep: bool = False
+    tags: str | None = None
+    ldflags: str | None = None
+    buildmode: str | None = None
+    trimpath: bool = False
+    extra_cflags: str = ""
+    extra_ldflags: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    unset: tuple[str, ...] = ()
+    cgo: bool = True
+    resolve: bool = True
+    compare_host: bool = True
+    cwd: Path | None = None
+
+
+@dataclass
+class VerifyResult:
+    report: Report
+    record: BuildRecord
+    facts: ElfFacts | None
+    build: BuildResult
+    work_dir: Path | None
+    timings: dict[str, float]
+
+
+def find_sysroot_dir(value: str) -> Path:
+    from cgocheck.sysroot import find_sysroot
+
+    try:
+        return find_sysroot(value)
+    except EnvironmentProblem:
+        raise
+    except BadInput as err:
+        raise EnvironmentProblem(
+            f"sysroot {value!r} not found ({err.message}); create one with `cgocheck sysroot create <recipe>` "
+            "(see `cgocheck sysroot list`) or pass a folder"
+        ) from None
+
+
+def go_flags(opts: VerifyOptions) -> tuple[str, ...]:
+    flags: list[str] = []
+    if opts.tags:
+        flags.append(f"-tags={opts.tags}")
+    if opts.ldflags:
+        flags.append(f"-ldflags={opts.ldflags}")
+    if opts.buildmode:
+        flags.append(f"-buildmode={opts.buildmode}")
+    if opts.trimpath:
+        flags.append("-trimpath")
+    return tuple(flags)
+
+
+def locate_package(package: str, cwd: Path) -> tuple[Path, str]:
+    """(folder to run go in, package argument) for a folder path or an import path/pattern."""
+    p = (cwd / package) if not os.path.isabs(package) else Path(package)
+    if p.is_dir():
+        root = module_root(p)
+        rel = os.path.relpath(p.absolute(), root)
+        return root, "." if rel == "." else "./" + rel
+    if package.startswith((".", "/")) and not package.endswith("..."):
+        raise BadInput(f"package folder {package} does not exist")
+    return cwd, package
+
+
+def default_output(opts: VerifyOptions, pkg_dir: Path, package: str) -> Path:
+    name = Path(package).name if package not in (".", "") else pkg_dir.name
+    name = name.replace("...", "all") or "out"
+    slug = opts.target.name.replace("/", "_")
+    suffix = ".so" if opts.buildmode == "c-shared" else (".a" if opts.buildmode == "c-archive" else "")
+    return paths.work() / "out" / f"{name}-{slug}{suffix}"
+
+
+def cc_machine(env: dict[str, str], compiler: str) -> str | None:
+    """`$CC $CGO_CFLAGS -dumpmachine`: which target the C compiler really builds for."""
+    cc = real_compiler(env)
+    if not cc:
+        return None
+    argv = [*shlex.split(cc), *[f for f in split_flags(env.get("CGO_CFLAGS", "")) if f.startswith("--target")]]
+    try:
+        p = subprocess.run([*argv, "-dumpmachine"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    out = p.stdout.strip().splitlines()
+    return out[0] if p.returncode == 0 and out else None
+
+
+def start_go_list(env: dict[str, str], go: Path, cwd: Path, flags: tuple[str, ...], pkg: str) -> subprocess.Popen[str]:
+    build_flags = [f for f in flags if f.startswith(("-tags", "-buildmode", "-trimpath", "-mod"))]
+    return subprocess.Popen(
+        [str(go), "list", "-deps", *build_flags, "-f", LIST_TEMPLATE, pkg],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
+
+
+def parse_go_list(text: str) -> tuple[list[CgoPackage], list[tuple[str, str]]]:
+    pkgs: list[CgoPackage] = []
+    syso: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 8:
+            continue
+        ip, d, std, pc, cf, cpp, lf, sy = parts
+
+        def sp(x: str) -> tuple[str, ...]:
+            return tuple(v for v in x.split(SEP) if v)
+
+        pkgs.append(CgoPackage(ip, d, sp(pc), sp(cf) + sp(cpp), sp(lf), std == "true"))
+        syso += [(os.path.join(d, s), ip) for s in sp(sy)]
+    return pkgs, syso
+
+
+def verify(opts: VerifyOptions) -> VerifyResult:
+    t0 = time.monotonic()
+    timings: dict[str, float] = {}
+    cwd = (opts.cwd or Path.cwd()).absolute()
+    go = toolchains.find(opts.go)
+    sysroot = find_sysroot_dir(opts.sysroot) if opts.sysroot else None
+    if opts.glibc_floor:
+        from cgocheck.glibcver import parse_floor
+
+        try:
+            parse_floor(opts.glibc_floor)
+        except ValueError as exc:
+            raise BadInput(f"--glibc-floor: {exc}") from None
+    src, package = locate_package(opts.package, cwd)
+    output = (opts.output if opts.output else default_output(opts, src, package)).absolute()
+    paths.work().mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="verify-", dir=paths.work()))
+    try:
+        return _verify_in(opts, go, sysroot, src, package, output, work, t0, timings)
+    finally:
+        if not opts.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _verify_in(
+    opts: VerifyOptions,
+    go: toolchains.GoToolchain,
+    sysroot: Path | None,
+    src: Path,
+    package: str,
+    output: Path,
+    work: Path,
+    t0: float,
+    timings: dict[str, float],
+) -> VerifyResult:
+    trace = work / "trace"
+    trace.mkdir()
+    cflags = " ".join(x for x in (DEFAULT_CFLAGS, opts.extra_cflags) if x)
+    req = BuildRequest(
+        source=src,
+        output=output,
+        target=opts.target,
+        go=go,
+        package=package,
+        compiler=opts.compiler,
+        cc=opts.cc_path,
+        sysroot=sysroot,
+        cgo=opts.cgo,
+        cflags=cflags,
+        ldflags_c=opts.extra_ldflags,
+        go_flags=go_flags(opts),
+        extra_env=dict(opts.env),
+        unset=opts.unset,
+        glibc_floor=opts.glibc_floor,
+        trace_dir=trace,
+    )
+    env = hermetic_env(req)
+    preset = compiler_preset(opts.compiler, opts.target, sysroot, cc=opts.cc_path, glibc_floor=opts.glibc_floor)
+    machine = cc_machine(env, opts.compiler) if opts.cgo and env.get("CC") else None
+    lister = start_go_list(env, go.go, src, req.go_flags, package) if opts.cgo else None
+    t_build = time.monotonic()
+    result = go_build(req)
+    timings["go build"] = time.monotonic() - t_build
+    listed = ""
+    if lister is not None:
+        try:
+            listed, _ = lister.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            lister.kill()
+            lister.communicate()
+    cgo_pkgs, syso = parse_go_list(listed)
+    t_after = time.monotonic()
+    (work / "build.log").write_text(result.log)
+    (work / "env.txt").write_text("".join(f"{k}={v}\n" for k, v in result.env.items()))
+    (work / "command.sh").write_text(shlex.join(result.argv) + "\n")
+
+    facts: ElfFacts | None = None
+    report = Report(command="verify", target=opts.target.name, sysroot=str(sysroot) if sysroot else None)
+    if result.ok:
+        try:
+            facts = read_elf(str(output))
+        except CgocheckError as err:
+            report.errors.append(FileError(str(output), err.message))
+    timings["read elf"] = time.monotonic() - t_after
+
+    calls = read_cc_calls(trace)
+    ctx = PathContext(
+        target_triplet=opts.target.triplet,
+        sysroot=str(sysroot) if sysroot else None,
+        goroot=str(go.goroot),
+        source_dirs=tuple(dict.fromkeys([str(src), *(p.dir for p in cgo_pkgs if not p.std)])),
+        work_dirs=(str(paths.home() / "tmp"), str(work)),
+        toolchain_dirs=toolchain_dirs_for(opts.target.triplet),
+    )
+    wanted = [m for p in cgo_pkgs for m in p.pkg_config]
+    pc_env = pkg_config_env(sysroot, opts.target) if sysroot else {}
+    real_pc = shutil.which("pkg-config", path=env["PATH"]) or "pkg-config"
+    t_pc = time.monotonic()
+    modules = (
+        trace_modules(
+            trace,
+            env=env,
+            wanted=wanted,
+            ctx=ctx,
+            sysroot_libdirs=[d for d in pc_env.get("PKG_CONFIG_LIBDIR", "").split(":") if d],
+            real_pkg_config=real_pc,
+            cwd=src,
+            compare_host=opts.compare_host,
+        )
+        if opts.cgo
+        else ()
+    )
+    timings["pkg-config"] = time.monotonic() - t_pc
+    units = facts.dwarf if facts is not None else ()
+    path_uses = collect_paths(ctx, env=env, calls=calls, cgo_packages=cgo_pkgs, pkgconfig=modules, units=units)
+    link_mode = facts.go.link_mode if facts is not None and facts.go is not None else "unknown"
+    if any(c.final_link for c in calls):
+        link_mode = "external"
+    notes: list[str] = []
+    if opts.cgo and not any(c.kind == "compile" for c in calls):
+        notes.append("no C file was compiled in this build: the cgo packages came from Go's cache")
+    record = BuildRecord(
+        package=package,
+        source_dir=str(src),
+        output=str(output),
+        go_version=go.version,
+        goroot=str(go.goroot),
+        compiler=opts.compiler,
+        cc=real_compiler(env),
+        cc_machine=machine,
+        expect_producer=preset.expect_producer if not opts.cc_path or opts.compiler == "custom" else None,
+        sysroot=str(sysroot) if sysroot else None,
+        glibc_floor=opts.glibc_floor,
+        target=opts.target.name,
+        env=tuple(result.env.items()),
+        extra_env=tuple(opts.env),
+        unset=tuple(opts.unset),
+        argv=tuple(result.argv[2 + len(result.env) :]),
+        go_flags=req.go_flags,
+        returncode=result.returncode,
+        seconds=round(result.seconds, 3),
+        log_tail=result.log[-4000:] if not result.ok else "",
+        link_mode=link_mode,
+        calls=tuple(calls),
+        cgo_packages=tuple(cgo_pkgs),
+        pkgconfig=modules,
+        paths=path_uses,
+        c_units=tuple(c_units(units)),
+        linker_warnings=linker_warnings(result.log),
+        prebuilt=find_prebuilt(calls, cgo_pkgs, syso),
+        work_dir=str(work) if opts.keep else None,
+        notes=tuple(notes),
+    )
+    report.build = record
+    report.build_findings = check_record(record, facts, opts.target)
+    report.options = {
+        "package": opts.package,
+        "go": go.version,
+        "compiler": opts.compiler,
+        "glibc_floor": opts.glibc_floor,
+        "go_flags": list(req.go_flags),
+    }
+    if facts is not None:
+        findings: list[Finding] = check_facts(
+            facts, InspectOptions(target=opts.target, expect_cgo=opts.cgo, sysroot=str(sysroot) if sysroot else None)
+        )
+        report.files.append(FileReport(facts=facts, findings=tuple(findings)))
+        if sysroot is not None and opts.resolve:
+            t_res = time.monotonic()
+            _add_resolution(report, str(sysroot), opts)
+            timings["resolve"] = time.monotonic() - t_res
+    timings["total"] = time.monotonic() - t0
+    return VerifyResult(report, record, facts, result, work if opts.keep else None, timings)
+
+
+def _add_resolution(report: Report, sysroot: str, opts: VerifyOptions) -> None:
+    try:
+        from cgocheck.resolve_cli_support import add_resolution
+    except ImportError:
+        report.notes.append("library and symbol resolution skipped: cgocheck's resolve module is not available")
+        return
+    add_resolution(report, sysroot, glibc_floor=opts.glibc_floor, target=opts.target)
