@@ -1,0 +1,54 @@
+"""`cgocheck resolve BINARY --sysroot S`: what the target's dynamic loader would do, statically."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cgocheck.cli import main
+from cgocheck.cli_inspect import FORMATS, emit, exit_code_for
+from cgocheck.resolve_cli_support import resolve_report
+from cgocheck.rules import SEVERITIES
+from cgocheck.targets import parse_target
+
+
+@main.command("resolve")
+@click.argument("binary", type=click.Path())
+@click.option("--sysroot", required=True, help="Sysroot recipe name (cgocheck sysroot create) or folder.")
+@click.option("--target", "-t", help="Target the binary is for (linux/arm64 ...); by default read from the binary.")
+@click.option("--glibc-floor", help="Oldest glibc the binary must run on, e.g. 2.31.")
+@click.option(
+    "--install-dir",
+    help="Folder the binary will live in on the target (its $ORIGIN); default: where it lies inside the sysroot.",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option(
+    "--fail-on",
+    type=click.Choice(SEVERITIES),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding has this severity or higher.",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Show every binding, skipped candidate and note.")
+def resolve_cmd(
+    binary: str,
+    sysroot: str,
+    target: str | None,
+    glibc_floor: str | None,
+    install_dir: str | None,
+    fmt: str,
+    fail_on: str,
+    verbose: bool,
+) -> None:
+    """Resolve BINARY's libraries and symbol versions in a sysroot, as the target's ld.so would.
+
+    Search order (glibc): DT_RPATH of the requester and its loaders (unless the requester
+    has DT_RUNPATH), DT_RUNPATH of the requester, the folders of the sysroot's ld.so.conf,
+    then the loader's built-in folders. LD_LIBRARY_PATH and LD_PRELOAD are not used.
+    """
+    tgt = parse_target(target) if target else None
+    report = resolve_report(binary, sysroot, glibc_floor=glibc_floor, target=tgt, install_dir=install_dir)
+    code = exit_code_for(report, fail_on)
+    emit(report, fmt, code, verbose=verbose)
+    sys.exit(code)

@@ -1,0 +1,1258 @@
+"""What the target's dynamic loader would do with a binary, worked out statically in a sysroot.
+
+The model follows glibc's ld.so (elf/dl-load.c, dl-deps.c, dl-lookup.c, dl-version.c) and,
+for musl targets, musl's ldso/dynlink.c. Every file in the sysroot is reached through
+FsRoot, so links are re-rooted and nothing outside the sysroot is ever opened.
+
+Loading (glibc)
+  The loader named by PT_INTERP is mapped first; its names are the PT_INTERP string and its
+  DT_SONAME. DT_NEEDED entries are loaded breadth-first: the executable's in order, then
+  those of each library in the order the libraries were loaded; a name that matches an
+  object already loaded (a name it was requested by, its DT_SONAME, its path) or a file
+  already loaded (same device and inode) is not loaded again. The loader joins the symbol
+  scope where the first DT_NEEDED names it (libc.so.6 does), as ld.so puts it back there.
+  For each name without a '/', the folders are tried in this order:
+    1. DT_RPATH of the requesting object, then of the object that loaded it, and so on up
+       to the executable; skipped entirely when the requester has DT_RUNPATH (and an
+       object's DT_RPATH is ignored whenever it has a DT_RUNPATH of its own);
+    2. LD_LIBRARY_PATH: not used. resolve models a clean environment (no LD_LIBRARY_PATH,
+       LD_PRELOAD, /etc/ld.so.preload or audit modules), as a service or container starts;
+    3. DT_RUNPATH of the requesting object only (it is not inherited);
+    4. the ld.so.cache stage, modelled by the folders of /etc/ld.so.conf and its includes
+       (see cgocheck/ldconf.py): what ldconfig builds the target's cache from;
+    5. the loader's built-in folders, read from the sysroot's own ld.so (glibc compiles
+       them in as one string: Debian's are /lib/<triplet>, /usr/lib/<triplet>, /lib,
+       /usr/lib) or, when the loader is missing, assumed from the sysroot's layout.
+  $ORIGIN is the folder of the path an object was found by (links not followed), and for
+  the executable the folder it will be installed in (--install-dir; by default where it
+  lies when it lies inside the sysroot, else unknown). $LIB is what this loader expands it
+  to (Debian: lib/<triplet>; else lib64 or lib). $PLATFORM is the kernel's AT_PLATFORM,
+  which depends on the CPU: it is expanded only where one value is certain (x86_64,
+  aarch64, i686); elsewhere, and on riscv64 where the kernel gives none (as glibc then
+  does), a path element using it is dropped and a note says so. CPU-specific
+  subfolders (glibc-hwcaps/*, tls/, platform folders) are not searched; a note names any
+  variant of a loaded library found there.
+  A candidate file is skipped, as ld.so skips it, when it is an ELF of the other class,
+  another machine or (ARM, RISC-V) another float ABI; the search stops with an error at a
+  candidate that is not an ELF file, has the other byte order, is too short, damaged, not a
+  regular file (a FIFO would block the real loader), or a link loop.
+
+Binding
+  Every undefined dynamic symbol of every loaded object (and every copy relocation of the
+  executable, which ld.so looks up from the first object after the executable) is looked
+  up in the global scope, executable first then the libraries in load order; the first
+  object with a matching definition wins. A versioned reference ``sym@V`` matches a
+  definition of version V, default (``@@V``) or not (``@V``); an unversioned reference
+  matches an unversioned definition, the library's oldest version, or its one default
+  version (dl-lookup.c's check_match). Version needs (Verneed) are checked first, as ld.so
+  does before relocating: the library named must define the version node, or the program
+  does not start ("version `GLIBC_2.34' not found (required by ...)").
+
+Not modelled (noted where they matter): ld.so.cache contents themselves, DF_1_NODEFLIB,
+DT_SYMBOLIC, DT_FILTER/DT_AUXILIARY, VER_FLG_WEAK version needs, preloading, dlopen.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import stat
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from cgocheck import glibcver
+from cgocheck.elf import read_shared_object, sniff
+from cgocheck.elf.decode import EF_ARM_ABI_FLOAT_HARD, EF_ARM_ABI_FLOAT_SOFT, EF_RISCV_FLOAT_ABI
+from cgocheck.elf.model import DynamicSymbol, ElfHeader, SharedObjectFacts
+from cgocheck.errors import BadInput
+from cgocheck.ldconf import musl_path_file, read_ld_so_conf, read_musl_path
+from cgocheck.sysroot.fsroot import FsRoot, SymlinkLoop
+from cgocheck.targets import Arch, Target, all_arches
+
+MAX_LOADER_SCAN = 16 << 20  # bytes of ld.so searched for its built-in folders
+MAX_LIBRARY_BYTES = 4 << 30  # larger than this is not a library we read
+SPARSE_CHECK_BYTES = 64 << 20  # above this size a mostly unallocated file is refused
+MAX_OBJECTS = 2000  # a closure larger than this is hostile
+MAX_SEARCHED_SHOWN = 24
+
+# Rules by which a library was found.
+VIA_RPATH = "rpath"
+VIA_RUNPATH = "runpath"
+VIA_LDCONF = "ld.so.conf"
+VIA_DEFAULT = "default"
+VIA_LOADER = "loader"
+VIA_PATH = "path"  # DT_NEEDED with a '/' in it
+SHIPPED_VIA = (VIA_RPATH, VIA_RUNPATH, VIA_PATH)  # libraries that come with the application
+
+# Symbol types and bindings ld.so accepts as definitions (do_lookup_x).
+_OK_TYPES = {"NOTYPE", "OBJECT", "FUNC", "COMMON", "TLS", "IFUNC"}
+_OK_BINDS = {"GLOBAL", "WEAK", "GNU_UNIQUE"}
+# Defined by the linker in every executable; a library defining one is not interposition.
+_LINKER_SYMBOLS = {
+    "_init",
+    "_fini",
+    "_edata",
+    "_end",
+    "__bss_start",
+    "__data_start",
+    "data_start",
+    "_IO_stdin_used",
+    "__dso_handle",
+    "_DYNAMIC",
+    "_GLOBAL_OFFSET_TABLE_",
+}
+_MACHINE_NAMES = {
+    3: "i386",
+    8: "MIPS",
+    20: "PowerPC",
+    21: "PowerPC64",
+    22: "S/390",
+    40: "ARM",
+    62: "x86-64",
+    183: "AArch64",
+    243: "RISC-V",
+    258: "LoongArch",
+}
+# AT_PLATFORM, where the kernel gives one value whatever the CPU.
+_PLATFORM = {62: "x86_64", 183: "aarch64", 3: "i686"}
+# musl's LDSO_ARCH per target triplet prefix (the name in ld-musl-<arch>.so.1).
+
+
+# --- the result ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file the loader would open and reject."""
+
+    path: str  # guest path tried
+    reason: str
+    fatal: bool  # True: the real loader stops there with an error; False: it keeps searching
+
+
+@dataclass(frozen=True)
+class SearchStep:
+    dir: str  # guest folder
+    rule: str  # rpath | runpath | ld.so.conf | default
+    source: str | None = None  # object whose RPATH/RUNPATH it came from
+
+
+@dataclass(frozen=True)
+class Library:
+    name: str  # the name it was first requested by (DT_NEEDED, or PT_INTERP for the loader)
+    soname: str | None  # its DT_SONAME
+    path: str  # the path the loader opens (search folder + name), as ldd prints it
+    real_path: str  # the same after the sysroot's links
+    found_via: str  # rpath | runpath | ld.so.conf | default | loader | path
+    search_dir: str | None
+    source: str | None  # object whose RPATH/RUNPATH gave the folder
+    needed_by: tuple[str, ...]
+    skipped: tuple[Candidate, ...]
+    in_scope: bool  # part of the global symbol scope (the loader is only once something needs it)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MissingLibrary:
+    name: str
+    needed_by: tuple[str, ...]
+    problem: str  # not-found | wrong-architecture | unloadable
+    detail: str
+    candidates: tuple[Candidate, ...]
+    searched: tuple[SearchStep, ...]
+
+
+@dataclass(frozen=True)
+class Binding:
+    symbol: str
+    version: str | None  # the version the reference asks for
+    requester: str
+    provider: str  # the provider's name (soname, or the executable's path)
+    provider_path: str
+    provider_version: str | None
+    default: bool | None  # True: sym@@V, False: sym@V (non-default), None: unversioned definition
+    weak: bool  # the reference is weak
+    kind: str = "normal"  # normal | copy (the executable's copy relocation)
+
+
+@dataclass(frozen=True)
+class UnresolvedSymbol:
+    symbol: str
+    version: str | None
+    requester: str
+    library: str | None  # the library Verneed names for it
+    weak: bool
+    cause: str  # missing-library | missing-version | version-mismatch | no-definition
+    detail: str
+
+
+@dataclass(frozen=True)
+class MissingVersion:
+    version: str
+    library: str  # the Verneed file name
+    requester: str
+    provider_path: str
+    newest: tuple[str, ...]  # the newest nodes of that family the library does define
+    symbols: tuple[str, ...]  # the requester's symbols that need it
+
+
+@dataclass(frozen=True)
+class NoVersionInfo:
+    library: str
+    requester: str
+    versions: tuple[str, ...]
+    provider_path: str
+
+
+@dataclass(frozen=True)
+class Interposition:
+    symbol: str
+    executable: str
+    shadowed: tuple[str, ...]  # libraries whose definitions the executable's hides
+
+
+@dataclass(frozen=True)
+class PrivateRef:
+    symbol: str
+    version: str
+    requester: str
+
+
+@dataclass(frozen=True)
+class GlibcNeed:
+    """The newest GLIBC_x.y the application (executable and the libraries it ships) needs."""
+
+    required: str | None
+    forcing: tuple[str, ...]  # "symbol" or "symbol (requester)"
+    sysroot: str | None  # newest GLIBC_x.y the sysroot's libc.so.6 defines
+    sysroot_libc: str | None  # its path
+    floor: str | None  # --glibc-floor, as "2.31"
+    above_floor: bool
+    above_sysroot: bool
+
+
+@dataclass(frozen=True)
+class SearchSetup:
+    flavour: str  # glibc | musl | static
+    default_dirs: tuple[str, ...]
+    default_dirs_source: str
+    ld_so_conf_dirs: tuple[str, ...]
+    ld_so_conf_files: tuple[str, ...]
+    lib: str  # what $LIB expands to
+    platform: str | None  # what $PLATFORM expands to (None: unknown, elements using it dropped)
+    install_dir: str | None  # the executable's $ORIGIN
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resolution:
+    binary: str
+    sysroot: str
+    loader: str | None  # PT_INTERP
+    loader_path: str | None  # where it is in the sysroot (guest path, links followed)
+    loader_problem: MissingLibrary | None
+    setup: SearchSetup
+    libraries: tuple[Library, ...]  # load order; the loader last when nothing needs it
+    missing_libraries: tuple[MissingLibrary, ...]
+    bindings: tuple[Binding, ...]
+    unresolved_symbols: tuple[UnresolvedSymbol, ...]  # strong references: the program fails
+    weak_unresolved: tuple[UnresolvedSymbol, ...]  # weak references: they stay NULL, fine
+    missing_versions: tuple[MissingVersion, ...]
+    no_version_info: tuple[NoVersionInfo, ...]
+    interpositions: tuple[Interposition, ...]
+    private_refs: tuple[PrivateRef, ...]  # GLIBC_PRIVATE used by the application
+    glibc: GlibcNeed
+    notes: tuple[str, ...] = ()
+
+    @property
+    def starts(self) -> bool:
+        """Would the loader get as far as running the program?"""
+        return not (self.loader_problem or self.missing_libraries or self.missing_versions or self.unresolved_symbols)
+
+    def library(self, name: str) -> Library | None:
+        for lib in self.libraries:
+            if name in (lib.name, lib.soname, lib.path, lib.real_path):
+                return lib
+        return None
+
+    def table_rows(self, verbose: bool = False) -> list[tuple[str, str]]:
+        s = self.setup
+        rows: list[tuple[str, str]] = [("sysroot", self.sysroot)]
+        if s.flavour == "static":
+            rows.append(("resolve", "statically linked: no loader, nothing to resolve"))
+            return rows
+        if self.loader_problem:
+            rows.append(("loader", f"{self.loader}: {self.loader_problem.detail}"))
+        elif self.loader:
+            where = f" -> {self.loader_path}" if self.loader_path and self.loader_path != self.loader else ""
+            rows.append(("loader", f"{self.loader}{where} ({s.flavour})"))
+        order = ["RPATH (requester, then its loaders)", "RUNPATH (requester)"]
+        if s.flavour == "glibc":
+            order.append(f"ld.so.conf ({len(s.ld_so_conf_dirs)} folders)")
+        else:
+            order = ["RPATH/RUNPATH (requester, then its loaders)"]
+        order.append("default: " + ", ".join(s.default_dirs))
+        rows.append(("search order", " > ".join(order)))
+        if verbose and s.ld_so_conf_dirs:
+            rows.append(("  ld.so.conf", ", ".join(s.ld_so_conf_dirs)))
+        rows.append(("  not used", "LD_LIBRARY_PATH, LD_PRELOAD (a clean environment)"))
+        in_scope = [lib for lib in self.libraries if lib.in_scope]
+        missing = f", {len(self.missing_libraries)} missing" if self.missing_libraries else ""
+        rows.append(("libraries", f"{len(in_scope)} in load order{missing}"))
+        for i, lib in enumerate(self.libraries, 1):
+            via = lib.found_via + (f" of {lib.source}" if lib.source and verbose else "")
+            scope = "" if lib.in_scope else " (not in the symbol scope)"
+            where = f" => {lib.path}" if lib.path != lib.name else ""
+            rows.append((f"  {i}", f"{lib.name}{where} [{via}]{scope}"))
+            if verbose:
+                for c in lib.skipped:
+                    rows.append(("     skipped", f"{c.path}: {c.reason}"))
+                for n in lib.notes:
+                    rows.append(("     note", n))
+        for m in self.missing_libraries:
+            rows.append(("  missing", f"{m.name} ({m.problem}, needed by {', '.join(m.needed_by)}): {m.detail}"))
+        n_def = sum(1 for b in self.bindings if b.default is False)
+        rows.append(
+            (
+                "symbols",
+                f"{len(self.bindings)} bound ({n_def} to non-default versions), "
+                f"{len(self.unresolved_symbols)} unresolved, {len(self.weak_unresolved)} weak unresolved",
+            )
+        )
+        if verbose:
+            for b in self.bindings:
+                ver = f"@{b.version}" if b.version else ""
+                got = f"{'@@' if b.default else '@'}{b.provider_version}" if b.provider_version else ""
+                kind = " (copy)" if b.kind == "copy" else ""
+                rows.append(("  bind", f"{b.requester}: {b.symbol}{ver} -> {b.provider} {b.symbol}{got}{kind}"))
+        for u in self.unresolved_symbols:
+            ver = f"@{u.version}" if u.version else ""
+            rows.append(("  unresolved", f"{u.symbol}{ver} (required by {u.requester}): {u.detail}"))
+        if verbose:
+            for u in self.weak_unresolved:
+                rows.append(("  weak unresolved", f"{u.symbol} ({u.requester})"))
+        for mv in self.missing_versions:
+            rows.append(("version missing", f"`{mv.version}' not found in {mv.library} (required by {mv.requester})"))
+        g = self.glibc
+        if g.required:
+            rows.append(("glibc needed", f"{g.required} forced by {', '.join(g.forcing) or '-'}"))
+        if g.sysroot:
+            rows.append(("sysroot glibc", f"{g.sysroot} ({g.sysroot_libc})"))
+        if g.floor:
+            verdict = "above the floor" if g.above_floor else "within the floor"
+            rows.append(("glibc floor", f"{g.floor}: {verdict}"))
+        notes = (*s.notes, *self.notes)
+        if verbose:
+            for n in notes:
+                rows.append(("note", n))
+        elif notes:
+            rows.append(("notes", f"{len(notes)} (use --verbose to see them)"))
+        return rows
+
+
+# --- ELF identification (the loader's open_verify) -----------------------------------
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """What the loader accepts: its own class, byte order, machine and float ABI."""
+
+    elf_class: int
+    endian: str
+    machine_code: int
+    flags: int
+
+    @classmethod
+    def of(cls, h: ElfHeader) -> _Ref:
+        return cls(h.elf_class, h.endian, h.machine_code, h.flags)
+
+
+def machine_name(code: int) -> str:
+    return _MACHINE_NAMES.get(code, f"e_machine {code}")
+
+
+def verify_ident(head: bytes, ref: _Ref) -> tuple[str, str]:
+    """('ok'|'skip'|'fatal', reason) for a file's first bytes, in open_verify's order."""
+    if len(head) >= 4 and head[:4] != b"\x7fELF":
+        what = sniff(head) or "not an ELF file"
+        return "fatal", f"invalid ELF header ({what})"
+    if len(head) < 52:
+        return "fatal", f"file too short ({len(head)} bytes)"
+    cls = {1: 32, 2: 64}.get(head[4])
+    if cls is None:
+        return "fatal", f"invalid ELF class byte {head[4]}"
+    if cls != ref.elf_class:
+        return "skip", f"ELFCLASS{cls} (wrong ELF class; the loader is {ref.elf_class}-bit)"
+    if len(head) < (64 if cls == 64 else 52):
+        return "fatal", f"file too short ({len(head)} bytes)"
+    endian = {1: "little", 2: "big"}.get(head[5])
+    if endian != ref.endian:
+        return "fatal", f"ELF file data encoding not {ref.endian}-endian"
+    if head[6] != 1:
+        return "fatal", "ELF file version ident does not match current one"
+    osabi = head[7]
+    if osabi not in (0, 3) and not (ref.machine_code == 40 and osabi in (64, 97)):
+        return "fatal", f"ELF file OS ABI invalid ({osabi})"
+    fmt = "<" if endian == "little" else ">"
+    e_type, e_machine, e_version = struct.unpack_from(fmt + "HHI", head, 16)
+    if cls == 64:
+        (e_flags,) = struct.unpack_from(fmt + "I", head, 48)
+        (phentsize,) = struct.unpack_from(fmt + "H", head, 54)
+    else:
+        (e_flags,) = struct.unpack_from(fmt + "I", head, 36)
+        (phentsize,) = struct.unpack_from(fmt + "H", head, 42)
+    if e_version != 1:
+        return "fatal", "ELF file version does not match current one"
+    if e_machine != ref.machine_code:
+        return "skip", f"built for {machine_name(e_machine)}, the loader is {machine_name(ref.machine_code)}"
+    if e_machine == 40 and (e_flags >> 24) == 5:
+        if ref.flags & EF_ARM_ABI_FLOAT_HARD and e_flags & EF_ARM_ABI_FLOAT_SOFT:
+            return "skip", "soft-float ARM (EF_ARM_ABI_FLOAT_SOFT), the loader is hard-float"
+        if ref.flags & EF_ARM_ABI_FLOAT_SOFT and e_flags & EF_ARM_ABI_FLOAT_HARD:
+            return "skip", "hard-float ARM (EF_ARM_ABI_FLOAT_HARD), the loader is soft-float"
+    if e_machine == 243 and (e_flags & EF_RISCV_FLOAT_ABI) != (ref.flags & EF_RISCV_FLOAT_ABI):
+        names = {0: "soft", 2: "single", 4: "double", 6: "quad"}
+        return "skip", (
+            f"RISC-V {names[e_flags & EF_RISCV_FLOAT_ABI]}-float ABI, "
+            f"the loader is {names[ref.flags & EF_RISCV_FLOAT_ABI]}-float"
+        )
+    if e_type == 2:
+        return "fatal", "cannot dynamically load executable (ET_EXEC)"
+    if e_type != 3:
+        return "fatal", f"only ET_DYN and ET_EXEC can be loaded (e_type {e_type})"
+    if phentsize != (56 if cls == 64 else 32):
+        return "fatal", "ELF file's phentsize not the expected size"
+    return "ok", ""
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (the real loader would block reading it)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+# --- the loader's model ---------------------------------------------------------------
+
+
+@dataclass
+class _Obj:
+    facts: SharedObjectFacts
+    name: str
+    path: str  # guest path as opened (exe: install dir + basename, or the host path)
+    real: str
+    names: set[str]
+    origin: str | None
+    parent: _Obj | None  # l_loader: the object whose DT_NEEDED loaded it
+    found_via: str
+    search_dir: str | None = None
+    source: str | None = None
+    ident: tuple[int, int] | None = None
+    is_main: bool = False
+    is_rtld: bool = False
+    in_scope: bool = False
+    skipped: list[Candidate] = field(default_factory=list)
+    needed_by: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    _defs: dict[str, list[DynamicSymbol]] | None = None
+
+    @property
+    def has_versym(self) -> bool:
+        return bool(self.facts.verdef or self.facts.verneed)
+
+    def defs(self) -> dict[str, list[DynamicSymbol]]:
+        if self._defs is None:
+            table: dict[str, list[DynamicSymbol]] = {}
+            for s in self.facts.defined:
+                if s.binding in _OK_BINDS and s.sym_type in _OK_TYPES:
+                    table.setdefault(s.name, []).append(s)
+            self._defs = table
+        return self._defs
+
+    def label(self) -> str:
+        return self.name
+
+
+_UNKNOWN_ORIGIN = "$ORIGIN of the executable is unknown (it lies outside the sysroot; pass --install-dir)"
+
+
+class _Drop(Exception):
+    """A dynamic string token with no known value: the path element is dropped."""
+
+
+_DST = re.compile(r"\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))")
+
+
+@dataclass
+class _Probe:
+    verdict: str  # absent | skip | fatal | ok
+    candidate: Candidate | None = None
+    real: str | None = None
+    host: str | None = None
+    ident: tuple[int, int] | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _arch_for(h: ElfHeader, target: Target | None) -> Arch | None:
+    if target is not None and target.arch.machine_code == h.machine_code and target.arch.elf_class == h.elf_class:
+        return target.arch
+    rows = [
+        a
+        for a in all_arches()
+        if a.machine_code == h.machine_code and a.elf_class == h.elf_class and a.endian == h.endian
+    ]
+    for a in rows:
+        if not a.float_abi or not h.float_abi or a.float_abi == h.float_abi:
+            return a
+    return rows[0] if rows else None
+
+
+class _Resolver:
+    def __init__(
+        self,
+        root: FsRoot,
+        exe: SharedObjectFacts,
+        *,
+        interpreter: str | None,
+        exe_path: str,
+        install_dir: str | None,
+        target: Target | None,
+    ) -> None:
+        self.root = root
+        self.exe = exe
+        self.interpreter = interpreter
+        self.target = target
+        self.arch = _arch_for(exe.header, target)
+        self.notes: list[str] = []
+        self.setup_notes: list[str] = []
+        self.loaded: list[_Obj] = []
+        self.scope: list[_Obj] = []
+        self.missing: dict[str, MissingLibrary] = {}
+        self.missing_needed_by: dict[str, list[str]] = {}
+        self.loader_problem: MissingLibrary | None = None
+        self.rtld: _Obj | None = None
+        self.ref = _Ref.of(exe.header)
+        self.install_dir = install_dir
+        self.flavour = "glibc"
+        base = posixpath.basename(exe_path) or "a.out"
+        guest_exe = posixpath.join(install_dir, base) if install_dir else exe_path
+        self.main = _Obj(
+            facts=exe,
+            name=exe_path,
+            path=guest_exe,
+            real=guest_exe,
+            names={exe.soname} if exe.soname else set(),
+            origin=install_dir,
+            parent=None,
+            found_via="main",
+            is_main=True,
+        )
+        self.conf_dirs: tuple[str, ...] = ()
+        self.conf_files: tuple[str, ...] = ()
+        self.default_dirs: tuple[str, ...] = ()
+        self.default_source = ""
+        self.lib_value = "lib"
+        self.platform: str | None = None
+
+    # -- files --
+
+    def probe(self, guest: str) -> _Probe:
+        """Open a candidate as open_verify does: absent, skipped, fatal or usable."""
+        try:
+            r = self.root.resolve(guest)
+        except SymlinkLoop:
+            return _Probe("fatal", Candidate(guest, "too many levels of symbolic links (a link loop)", True))
+        except BadInput as err:
+            return _Probe("fatal", Candidate(guest, err.message, True))
+        if r is None:
+            return _Probe("absent")
+        try:
+            st = os.lstat(r.host)
+        except FileNotFoundError:
+            return _Probe("absent")
+        except OSError as exc:
+            return _Probe("fatal", Candidate(guest, f"cannot stat: {exc.strerror}", True))
+        if not stat.S_ISREG(st.st_mode):
+            kind = next((k for test, k in _FILE_KINDS if test(st.st_mode)), "not a regular file")
+            return _Probe("fatal", Candidate(guest, kind, True))
+        try:
+            _, f = self.root.open_regular(guest)
+        except FileNotFoundError:
+            return _Probe("absent")
+        except PermissionError:
+            return _Probe("skip", Candidate(guest, "permission denied", False))
+        except BadInput as err:
+            return _Probe("fatal", Candidate(guest, err.message, True))
+        except OSError as exc:
+            return _Probe("fatal", Candidate(guest, f"cannot open: {exc.strerror or exc}", True))
+        with f:
+            fst = os.fstat(f.fileno())
+            head = f.read(64)
+        verdict, reason = verify_ident(head, self.ref)
+        if verdict != "ok":
+            fatal = verdict == "fatal" or self.flavour == "musl"  # musl stops at any file it can open
+            return _Probe("fatal" if fatal else "skip", Candidate(guest, reason, fatal))
+        size = fst.st_size
+        if size > MAX_LIBRARY_BYTES:
+            return _Probe("fatal", Candidate(guest, f"{size} bytes: too large to be a library, not read", True))
+        allocated = getattr(fst, "st_blocks", size // 512 + 1) * 512
+        if size > SPARSE_CHECK_BYTES and allocated < size // 2:
+            return _Probe(
+                "fatal", Candidate(guest, f"a sparse file ({size} bytes, {allocated} allocated): not read", True)
+            )
+        return _Probe("ok", real=r.guest, host=str(r.host), ident=(fst.st_dev, fst.st_ino), notes=r.notes)
+
+    def read(self, probe: _Probe, guest: str) -> SharedObjectFacts | Candidate:
+        assert probe.host is not None
+        try:
+            return read_shared_object(probe.host, display_path=guest)
+        except BadInput as err:
+            msg = err.message
+            if msg.startswith(guest + ": "):
+                msg = msg[len(guest) + 2 :]
+            return Candidate(guest, msg, True)
+
+    # -- setup: loader, default folders, ld.so.conf --
+
+    def setup(self) -> None:
+        interp = self.interpreter
+        if interp is None and self.arch is not None and self.exe.needed:
+            # A shared library given on its own: the target's loader would be running.
+            libc = self.target.libc if self.target else "glibc"
+            interp = self.arch.loaders[libc]
+            self.setup_notes.append(f"no PT_INTERP (a shared library): assumed the {libc} loader {interp}")
+            self.interpreter = interp
+        if interp and posixpath.basename(interp).startswith("ld-musl-"):
+            self.flavour = "musl"
+        if interp:
+            self.load_loader(interp)
+        if self.rtld is not None:
+            self.ref = _Ref.of(self.rtld.facts.header)
+        triplet = self.triplet()
+        if self.flavour == "musl":
+            arch = posixpath.basename(interp or "").removeprefix("ld-musl-").split(".so", 1)[0]
+            path_file = musl_path_file(interp or "/lib/x", arch)
+            conf = read_musl_path(self.root, path_file)
+            self.default_dirs = conf.dirs
+            self.default_source = path_file if conf.present else "musl's built-in default"
+            self.setup_notes.extend(conf.notes)
+            return
+        conf = read_ld_so_conf(self.root)
+        self.conf_dirs = conf.dirs
+        self.conf_files = conf.files
+        self.setup_notes.extend(conf.notes)
+        if not conf.present:
+            self.setup_notes.append("no /etc/ld.so.conf in the sysroot: the cache stage adds no folders")
+        self.default_dirs, self.default_source = self.loader_dirs(triplet)
+        self.lib_value = self.dst_lib(triplet)
+        self.platform = _PLATFORM.get(self.ref.machine_code)
+        if self.platform is None:
+            self.setup_notes.append(
+                f"$PLATFORM (AT_PLATFORM) depends on the {machine_name(self.ref.machine_code)} CPU or is not set: "
+                "path elements using it are not searched"
+            )
+        for extra, what in (
+            (
+                "/etc/ld.so.cache",
+                "the target's loader reads its cache; resolve uses ld.so.conf, which a stale cache may not match",
+            ),
+            ("/etc/ld.so.preload", "the real loader would preload the libraries it lists; not modelled"),
+        ):
+            try:
+                if self.root.exists(extra):
+                    self.notes.append(f"the sysroot has {extra}: {what}")
+            except BadInput as err:
+                self.notes.append(f"{extra}: {err.message}")
+
+    def triplet(self) -> str | None:
+        if self.arch is None:
+            return None
+        return self.arch.triplets["musl" if self.flavour == "musl" else "glibc"]
+
+    def loader_bytes(self) -> bytes:
+        if self.rtld is None:
+            return b""
+        try:
+            _, f = self.root.open_regular(self.rtld.real)
+        except (OSError, BadInput):
+            return b""
+        with f:
+            return f.read(MAX_LOADER_SCAN)
+
+    def loader_dirs(self, triplet: str | None) -> tuple[tuple[str, ...], str]:
+        data = self.loader_bytes()
+        for m in re.finditer(rb"(?:/[\x21-\x7e]{1,200}/\x00){2,16}", data):
+            dirs = [d.decode() for d in m.group(0).split(b"\x00") if d]
+            if all(d.startswith("/") and d.endswith("/") for d in dirs) and any("lib" in d for d in dirs):
+                return tuple(
+                    d.rstrip("/") or "/" for d in dirs
+                ), f"built into {self.rtld.path if self.rtld else 'ld.so'}"
+        try:
+            multiarch = triplet is not None and any(
+                self.root.is_dir(d) for d in (f"/lib/{triplet}", f"/usr/lib/{triplet}")
+            )
+        except BadInput:
+            multiarch = False
+        if multiarch and triplet:
+            return (f"/lib/{triplet}", f"/usr/lib/{triplet}", "/lib", "/usr/lib"), "assumed (Debian multiarch layout)"
+        if self.ref.elf_class == 64:
+            return ("/lib64", "/usr/lib64"), "assumed (64-bit lib64 layout)"
+        return ("/lib", "/usr/lib"), "assumed (lib layout)"
+
+    def dst_lib(self, triplet: str | None) -> str:
+        if triplet and b"\x00lib/" + triplet.encode() + b"\x00" in self.loader_bytes():
+            return f"lib/{triplet}"
+        if triplet and self.default_dirs[:1] == (f"/lib/{triplet}",):
+            return f"lib/{triplet}"
+        return "lib64" if "/lib64" in self.default_dirs else "lib"
+
+    def load_loader(self, interp: str) -> None:
+        if not interp.startswith("/"):
+            self.setup_notes.append(f"PT_INTERP {interp} is relative (to the working directory): looked up from /")
+        guest = posixpath.join("/", interp)
+        probe = self.probe(guest)
+        if probe.verdict == "ok":
+            got = self.read(probe, guest)
+            if isinstance(got, SharedObjectFacts):
+                # The loader is checked against the executable; everything else against the loader.
+                obj = _Obj(
+                    facts=got,
+                    name=interp,
+                    path=interp,
+                    real=probe.real or guest,
+                    names={interp, guest, *([got.soname] if got.soname else [])},
+                    origin=posixpath.dirname(guest),
+                    parent=None,
+                    found_via=VIA_LOADER,
+                    ident=probe.ident,
+                    is_rtld=True,
+                    notes=list(probe.notes),
+                )
+                self.rtld = obj
+                self.loaded.append(obj)
+                return
+            probe = _Probe("fatal", got)
+        cands: tuple[Candidate, ...] = ()
+        if probe.verdict == "absent":
+            problem, detail = "not-found", "not in the sysroot (the kernel cannot start the program)"
+        else:
+            assert probe.candidate is not None
+            cands = (probe.candidate,)
+            problem = "wrong-architecture" if not probe.candidate.fatal else "unloadable"
+            detail = probe.candidate.reason
+        self.loader_problem = MissingLibrary(interp, (self.main.name,), problem, detail, cands, ())
+
+    # -- search --
+
+    def expand(self, text: str, obj: _Obj) -> str:
+        def sub(m: re.Match[str]) -> str:
+            token = m.group(1) or m.group(2)
+            if token == "ORIGIN":
+                if obj.origin is None:
+                    raise _Drop(_UNKNOWN_ORIGIN)
+                return obj.origin
+            if token == "LIB":
+                return self.lib_value
+            if self.platform is None:
+                raise _Drop("$PLATFORM has no certain value on this target")
+            return self.platform
+
+        if "$" not in text:
+            return text
+        if self.flavour == "musl":
+            # musl substitutes $ORIGIN only; any other '$' disables the whole run path.
+            if re.sub(r"\$(\{ORIGIN\}|ORIGIN)", "", text).count("$"):
+                raise _Drop("musl only knows $ORIGIN: this run path is not used")
+            if obj.origin is None:
+                raise _Drop(_UNKNOWN_ORIGIN)
+            return re.sub(r"\$(\{ORIGIN\}|ORIGIN)", obj.origin.replace("\\", "\\\\"), text)
+        return _DST.sub(sub, text)
+
+    def path_list(self, elements: Iterable[str], obj: _Obj, rule: str) -> Iterator[SearchStep]:
+        for el in elements:
+            try:
+                d = self.expand(el, obj)
+            except _Drop as why:
+                note = f"{rule.upper()} {el} of {obj.label()}: {why}"
+                if note not in self.notes:
+                    self.notes.append(note)
+                continue
+            if not d.startswith("/"):
+                note = f"{rule.upper()} {el} of {obj.label()} is relative to the working directory: not searched"
+                if note not in self.notes:
+                    self.notes.append(note)
+                continue
+            # ld.so keeps the folder as written ("/opt/app/bin/../lib"): '..' is resolved by
+            # the kernel (FsRoot here) against the real folders, not lexically.
+            yield SearchStep(d.rstrip("/") or "/", rule, obj.label())
+
+    def search_steps(self, requester: _Obj) -> list[SearchStep]:
+        steps: list[SearchStep] = []
+        if self.flavour == "musl":
+            p: _Obj | None = requester
+            while p is not None:
+                steps += self.path_list(
+                    p.facts.runpath or p.facts.rpath, p, VIA_RPATH if not p.facts.runpath else VIA_RUNPATH
+                )
+                p = p.parent
+            steps += [SearchStep(d, VIA_DEFAULT) for d in self.default_dirs]
+            return steps
+        if not requester.facts.runpath:
+            did_main = False
+            p = requester
+            while p is not None:
+                if not p.facts.runpath:  # an object's DT_RPATH is ignored when it has DT_RUNPATH
+                    steps += self.path_list(p.facts.rpath, p, VIA_RPATH)
+                did_main |= p.is_main
+                p = p.parent
+            if not did_main and not self.main.facts.runpath:
+                steps += self.path_list(self.main.facts.rpath, self.main, VIA_RPATH)
+        steps += self.path_list(requester.facts.runpath, requester, VIA_RUNPATH)
+        steps += [SearchStep(d, VIA_LDCONF) for d in self.conf_dirs]
+        steps += [SearchStep(d, VIA_DEFAULT) for d in self.default_dirs]
+        return steps
+
+    def match_loaded(self, name: str) -> _Obj | None:
+        for obj in self.loaded:
+            if name in obj.names:
+                return obj
+        return None
+
+    def musl_builtin(self, name: str) -> bool:
+        if not name.startswith("lib") or "." not in name:
+            return False
+        stem = name[3 : name.index(".")]
+        return stem in ("c", "pthread", "rt", "m", "dl", "util", "xnet")
+
+    def map_object(self, name: str, requester: _Obj) -> _Obj | None:
+        if self.flavour == "musl" and self.rtld is not None and self.musl_builtin(name):
+            self.rtld.names.add(name)
+            return self.rtld
+        hit = self.match_loaded(name)
+        if hit is not None:
+            return hit
+        if name in self.missing:
+            self.missing_needed_by[name].append(requester.label())
+            return None
+        if "/" in name:
+            try:
+                path = self.expand(name, requester)
+            except _Drop as why:
+                self.record_missing(name, requester, "unloadable", f"cannot load: {why}", [], [])
+                return None
+            if not path.startswith("/"):
+                self.notes.append(f"DT_NEEDED {name} is relative to the working directory: looked up from /")
+                path = "/" + path
+            return self.try_open(
+                [SearchStep(posixpath.dirname(path), VIA_PATH)], posixpath.basename(path), name, requester
+            )
+        steps = self.search_steps(requester)
+        return self.try_open(steps, name, name, requester)
+
+    def try_open(self, steps: list[SearchStep], filename: str, name: str, requester: _Obj) -> _Obj | None:
+        skipped: list[Candidate] = []
+        tried: set[str] = set()
+        for step in steps:
+            guest = posixpath.join(step.dir, filename)
+            if guest in tried:
+                continue
+            tried.add(guest)
+            probe = self.probe(guest)
+            if probe.verdict == "absent":
+                continue
+            if probe.verdict == "skip":
+                assert probe.candidate is not None
+                skipped.append(probe.candidate)
+                continue
+            if probe.verdict == "ok":
+                same = next((o for o in self.loaded if o.ident is not None and o.ident == probe.ident), None)
+                if same is not None:
+                    same.names.add(name)
+                    return same
+                got = self.read(probe, guest)
+                if isinstance(got, SharedObjectFacts):
+                    obj = _Obj(
+                        facts=got,
+                        name=name,
+                        path=guest,
+                        real=probe.real or guest,
+                        names={name, guest, *([got.soname] if got.soname else [])},
+                        origin=posixpath.dirname(guest),
+                        parent=requester,
+                        found_via=step.rule,
+                        search_dir=step.dir,
+                        source=step.source,
+                        ident=probe.ident,
+                        skipped=skipped,
+                        notes=list(probe.notes),
+                    )
+                    self.loaded.append(obj)
+                    if self.flavour == "glibc":
+                        self.hwcap_notes(obj, step.dir, filename)
+                    return obj
+                probe = _Probe("fatal", got)
+            assert probe.candidate is not None
+            skipped.append(probe.candidate)
+            self.record_missing(name, requester, "unloadable", probe.candidate.reason, skipped, steps)
+            return None
+        if skipped:
+            reasons = "; ".join(f"{c.path}: {c.reason}" for c in skipped[:4])
+            self.record_missing(
+                name, requester, "wrong-architecture", f"only unusable candidates: {reasons}", skipped, steps
+            )
+        else:
+            self.record_missing(name, requester, "not-found", "not found in any searched folder", skipped, steps)
+        return None
+
+    def hwcap_notes(self, obj: _Obj, folder: str, filename: str) -> None:
+        try:
+            subs = [f"{folder}/tls"] + [
+                f"{folder}/glibc-hwcaps/{d}" for d in self.root.listdir(f"{folder}/glibc-hwcaps")
+            ]
+            for sub in subs:
+                if self.root.exists(f"{sub}/{filename}"):
+                    obj.notes.append(f"a CPU-specific variant {sub}/{filename} exists: the real loader may prefer it")
+        except BadInput as err:
+            obj.notes.append(f"{folder}: {err.message}")
+
+    def record_missing(
+        self, name: str, requester: _Obj, problem: str, detail: str, cands: list[Candidate], steps: list[SearchStep]
+    ) -> None:
+        uniq: list[SearchStep] = []
+        for s in steps:
+            if all(s.dir != u.dir for u in uniq):
+                uniq.append(s)
+        self.missing_needed_by[name] = [requester.label()]
+        self.missing[name] = MissingLibrary(name, (), problem, detail, tuple(cands), tuple(uniq))
+
+    # -- the walk --
+
+    def load_all(self) -> None:
+        self.loaded.insert(0, self.main)
+        self.main.in_scope = True
+        self.scope = [self.main]
+        i = 0
+        while i < len(self.scope):
+            obj = self.scope[i]
+            i += 1
+            for name in obj.facts.needed:
+                dep = self.map_object(name, obj)
+                if dep is None:
+                    continue
+                if obj.label() not in dep.needed_by:
+                    dep.needed_by.append(obj.label())
+                if not dep.in_scope:
+                    dep.in_scope = True
+                    self.scope.append(dep)
+                    if len(self.scope) > MAX_OBJECTS:
+                        raise BadInput(f"more than {MAX_OBJECTS} libraries in the closure of {self.main.name}")
+
+    # -- symbols --
+
+    def lookup(self, sym: DynamicSymbol, skip_main: bool) -> tuple[_Obj, DynamicSymbol] | None:
+        for obj in self.scope:
+            if skip_main and obj.is_main:
+                continue
+            defs = obj.defs().get(sym.name)
+            if not defs:
+                continue
+            hit = self.match_def(sym.version, defs, obj)
+            if hit is not None:
+                return obj, hit
+        return None
+
+    def match_def(self, version: str | None, defs: list[DynamicSymbol], obj: _Obj) -> DynamicSymbol | None:
+        if self.flavour == "musl":
+            # musl ignores version names but never binds to a non-default (hidden) version.
+            return next((d for d in defs if not d.hidden), None)
+        if not obj.has_versym:
+            return defs[0]
+        verdef = obj.facts.verdef
+        if version is not None:
+            for d in defs:
+                if d.version == version:
+                    return d
+            for d in defs:
+                # VER_NDX_GLOBAL in an object without version definitions has no hash: accepted.
+                if d.version is None and not verdef and not d.hidden:
+                    return d
+            return None
+        for d in defs:
+            if d.version is None or (verdef and d.version == verdef[0]):
+                return d
+        visible = [d for d in defs if not d.hidden]
+        return visible[0] if len(visible) == 1 else None
+
+
+def _family_newest(verdef: tuple[str, ...], version: str, n: int = 3) -> tuple[str, ...]:
+    fam = glibcver.split(version)
+    same = [v for v in verdef if (s := glibcver.split(v)) and fam and s[0] == fam[0]]
+    return tuple(sorted(same, key=glibcver.key)[-n:])
+
+
+def resolve(
+    binary: str,
+    root: FsRoot,
+    *,
+    exe: SharedObjectFacts | None = None,
+    interpreter: str | None = None,
+    static: bool | None = None,
+    target: Target | None = None,
+    install_dir: str | None = None,
+    glibc_floor: str | None = None,
+) -> Resolution:
+    """Resolve BINARY's libraries and symbols as the target's loader would, inside ROOT.
+
+    ``exe``/``interpreter``/``static`` may be passed when the caller has read the binary
+    already (ElfFacts gives PT_INTERP, SharedObjectFacts the defined symbols); otherwise
+    the binary is read here. Raises BadInput when the binary itself is unreadable.
+    """
+    try:
+        floor_key = glibcver.parse_floor(glibc_floor) if glibc_floor else None
+    except ValueError as exc:
+        raise BadInput(f"--glibc-floor: {exc}") from None
+    if exe is None or (interpreter is None and static is None):
+        from cgocheck.elf import read_elf
+
+        facts = read_elf(binary, dwarf=False, go=False)
+        interpreter, static = facts.interpreter, facts.static
+        if exe is None:
+            exe = read_shared_object(binary)
+    if install_dir is None:
+        real = os.path.realpath(binary)
+        if root.contains(real):
+            rel = os.path.relpath(os.path.dirname(real), root.top)
+            install_dir = "/" if rel == "." else "/" + rel.replace(os.sep, "/")
+    elif not install_dir.startswith("/"):
+        raise BadInput(f"--install-dir {install_dir!r} must be an absolute path on the target")
+    r = _Resolver(root, exe, interpreter=interpreter, exe_path=binary, install_dir=install_dir, target=target)
+    if install_dir is None and any("ORIGIN" in p for p in (*exe.rpath, *exe.runpath, *exe.needed)):
+        r.notes.append(
+            f"{binary} lies outside the sysroot: its $ORIGIN is unknown; pass --install-dir (its folder on the target)"
+        )
+    if static and not exe.needed:
+        setup = SearchSetup("static", (), "", (), (), "lib", None, install_dir, ())
+        return Resolution(
+            binary,
+            str(root.top),
+            None,
+            None,
+            None,
+            setup,
+            (),
+            (),
+            (),
+            (),
+            (),
+            (),
+            (),
+            (),
+            (),
+            GlibcNeed(None, (), None, None, glibcver.fmt(floor_key) if floor_key else None, False, False),
+        )
+    r.setup()
+    r.load_all()
+    return _finish(r, binary, root, floor_key)
+
+
+def _finish(r: _Resolver, binary: str, root: FsRoot, floor_key: tuple[int, ...] | None) -> Resolution:
+    missing = tuple(
+        MissingLibrary(m.name, tuple(r.missing_needed_by[m.name]), m.problem, m.detail, m.candidates, m.searched)
+        for m in r.missing.values()
+    )
+    missing_names = set(r.missing)
+    objects = list(r.scope)
+    if r.rtld is not None and not r.rtld.in_scope:
+        objects.append(r.rtld)
+
+    # Version needs (dl-version.c), before any symbol is bound.
+    missing_versions: list[MissingVersion] = []
+    no_info: list[NoVersionInfo] = []
+    bad_nodes: set[tuple[str, str, str]] = set()  # (requester, library, version)
+    if r.flavour == "glibc":
+        for obj in objects:
+            for vn in obj.facts.verneed:
+                if vn.library in missing_names:
+                    continue
+                provider = r.match_loaded(vn.library)
+                if provider is None:
+                    r.notes.append(f"{obj.label()} needs versions from {vn.library}, which is not loaded")
+                    continue
+                if not provider.facts.verdef:
+                    no_info.append(NoVersionInfo(vn.library, obj.label(), vn.versions, provider.path))
+                    continue
+                for v in vn.versions:
+                    if v in provider.facts.verdef:
+                        continue
+                    bad_nodes.add((obj.label(), vn.library, v))
+                    syms = sorted(
+                        {
+                            s.name
+                            for s in (*obj.facts.undefined, *obj.facts.defined)
+                            if s.version == v and s.library == vn.library
+                        }
+                    )
+                    missing_versions.append(
+                        MissingVersion(
+                            v,
+                            vn.library,
+                            obj.label(),
+                            provider.path,
+                            _family_newest(provider.facts.verdef, v),
+                            tuple(syms),
+                        )
+                    )
+
+    # Binding, in the global scope.
+    bindings: list[Binding] = []
+    unresolved: list[UnresolvedSymbol] = []
+    weak_unresolved: list[UnresolvedSymbol] = []
+    for obj in objects:
+        refs: list[tuple[DynamicSymbol, str]] = [(s, "normal") for s in obj.facts.undefined]
+        if obj.is_main:
+            refs += [(s, "copy") for s in obj.facts.defined if s.library is not None and s.binding in _OK_BINDS]
+        for sym, kind in refs:
+            got = r.lookup(sym, skip_main=kind == "copy")
+            weak = sym.binding == "WEAK"
+            if got is not None:
+                prov, d = got
+                bindings.append(
+                    Binding(
+                        sym.name,
+                        sym.version,
+                        obj.label(),
+                        prov.label(),
+                        prov.path,
+                        d.version,
+                        (not d.hidden) if d.version else None,
+                        weak,
+                        kind,
+                    )
+                )
+                continue
+            cause, detail = _why_unresolved(r, sym, obj, missing_names, bad_nodes)
+            u = UnresolvedSymbol(sym.name, sym.version, obj.label(), sym.library, weak, cause, detail)
+            (weak_unresolved if weak else unresolved).append(u)
+
+    # The executable's own definitions that hide a library's.
+    interpositions: list[Interposition] = []
+    main = r.main
+    for name, defs in sorted(main.defs().items()):
+        if name in _LINKER_SYMBOLS or all(d.library is not None for d in defs):
+            continue
+        shadowed = tuple(o.label() for o in objects if not o.is_main and name in o.defs())
+        if shadowed:
+            interpositions.append(Interposition(name, main.label(), shadowed))
+
+    # glibc: what the application needs, against the sysroot and the floor.
+    app = [o for o in objects if o.is_main or o.found_via in SHIPPED_VIA]
+    best: tuple[int, ...] = ()
+    best_name: str | None = None
+    private: list[PrivateRef] = []
+    for o in app:
+        for vn in o.facts.verneed:
+            for v in vn.versions:
+                if v == "GLIBC_PRIVATE":
+                    continue
+                if v.startswith("GLIBC_") and (k := glibcver.key(v)) and k > best:
+                    best, best_name = k, v
+        for s in (*o.facts.undefined, *o.facts.defined):
+            if s.version == "GLIBC_PRIVATE" and (s.library is not None or not s.defined):
+                private.append(PrivateRef(s.name, s.version, o.label()))
+    forcing: list[str] = []
+    if best_name:
+        for o in app:
+            for s in (*o.facts.undefined, *o.facts.defined):
+                if s.version == best_name and (not s.defined or s.library is not None):
+                    label = s.name if o.is_main else f"{s.name} ({o.label()})"
+                    if label not in forcing:
+                        forcing.append(label)
+    libc = next((o for o in objects if "libc.so.6" in o.names), None)
+    sys_ver: str | None = None
+    if libc is not None:
+        nodes = [v for v in libc.facts.verdef if v.startswith("GLIBC_") and glibcver.split(v)]
+        sys_ver = max(nodes, key=glibcver.key) if nodes else None
+    glibc = GlibcNeed(
+        required=best_name,
+        forcing=tuple(sorted(forcing)),
+        sysroot=sys_ver,
+        sysroot_libc=libc.path if libc else None,
+        floor=glibcver.fmt(floor_key) if floor_key else None,
+        above_floor=bool(floor_key and best and best > floor_key),
+        above_sysroot=bool(best and sys_ver and best > glibcver.key(sys_ver)),
+    )
+
+    libraries = tuple(
+        Library(
+            name=o.name,
+            soname=o.facts.soname,
+            path=o.path,
+            real_path=o.real,
+            found_via=o.found_via,
+            search_dir=o.search_dir,
+            source=o.source,
+            needed_by=tuple(o.needed_by),
+            skipped=tuple(o.skipped),
+            in_scope=o.in_scope,
+            notes=tuple(o.notes),
+        )
+        for o in objects
+        if not o.is_main
+    )
+    setup = SearchSetup(
+        flavour=r.flavour,
+        default_dirs=r.default_dirs,
+        default_dirs_source=r.default_source,
+        ld_so_conf_dirs=r.conf_dirs,
+        ld_so_conf_files=r.conf_files,
+        lib=r.lib_value,
+        platform=r.platform,
+        install_dir=r.install_dir,
+        notes=tuple(r.setup_notes),
+    )
+    return Resolution(
+        binary=binary,
+        sysroot=str(root.top),
+        loader=r.interpreter,
+        loader_path=r.rtld.real if r.rtld else None,
+        loader_problem=r.loader_problem,
+        setup=setup,
+        libraries=libraries,
+        missing_libraries=missing,
+        bindings=tuple(bindings),
+        unresolved_symbols=tuple(unresolved),
+        weak_unresolved=tuple(weak_unresolved),
+        missing_versions=tuple(missing_versions),
+        no_version_info=tuple(no_info),
+        interpositions=tuple(interpositions),
+        private_refs=tuple(private),
+        glibc=glibc,
+        notes=tuple(r.notes),
+    )
+
+
+def _def_label(d: DynamicSymbol) -> str:
+    return (d.version or "unversioned") + ("" if d.hidden else " default")
+
+
+def _why_unresolved(
+    r: _Resolver, sym: DynamicSymbol, obj: _Obj, missing: set[str], bad_nodes: set[tuple[str, str, str]]
+) -> tuple[str, str]:
+    if sym.library and sym.library in missing:
+        return "missing-library", f"its library {sym.library} was not loaded"
+    if sym.library and sym.version and (obj.label(), sym.library, sym.version) in bad_nodes:
+        return "missing-version", f"{sym.library} has no version node {sym.version}"
+    elsewhere = [
+        f"{o.label()} ({', '.join(sorted({_def_label(d) for d in o.defs()[sym.name]}))})"
+        for o in r.scope
+        if sym.name in o.defs()
+    ]
+    if elsewhere:
+        return "version-mismatch", "defined only with other versions: " + "; ".join(elsewhere[:3])
+    if missing:
+        return "no-definition", f"defined by no loaded object ({len(missing)} needed libraries are missing)"
+    return "no-definition", "defined by no loaded object"
