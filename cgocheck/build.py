@@ -42,6 +42,7 @@ ALLOWLIST_DOC = {
     "PKG_CONFIG, PKG_CONFIG_LIBDIR, PKG_CONFIG_SYSROOT_DIR, PKG_CONFIG_PATH": "the sysroot's pkg-config dirs",
     "ZIG_GLOBAL_CACHE_DIR, ZIG_LOCAL_CACHE_DIR": "zig preset only: caches in cgocheck's folder",
     "CGOCHECK_TRACE": "verify only: the work folder where the CC and pkg-config wrappers record each call",
+    "CGO_CPPFLAGS -D__CGOCHECK_ENV_<tag>": "only with explicit --env/--unset of variables Go's cache key misses",
 }
 PRESETS = ("gcc", "clang", "zig", "custom")
 
@@ -134,7 +135,15 @@ def compiler_preset(
     if name == "gcc":
         cc_ = cc or f"{target.triplet}-gcc"
         cxx_ = cc_.replace("-gcc", "-g++")
-        return CompilerPreset("gcc", cc_, cxx_, sr, sr, expect_producer="GNU")
+        link = sr
+        if sysroot:
+            # Debian's cross gcc searches its own tooldir (/usr/<triplet>/lib: the cross libc6
+            # of the host's release) for crt1.o and libc.so before the sysroot, even with
+            # --sysroot: a bullseye sysroot then links bookworm's crt1.o and needs GLIBC_2.34.
+            # -B puts the sysroot's start files first, -L its libraries.
+            lib = sysroot / "usr/lib" / target.triplet
+            link = (*sr, f"-B{lib}/", f"-L{lib}", f"-L{sysroot / 'lib' / target.triplet}")
+        return CompilerPreset("gcc", cc_, cxx_, sr, link, expect_producer="GNU")
     if name == "clang":
         tgt = (f"--target={target.triplet}",)
         extra: tuple[str, ...] = ()
@@ -198,22 +207,37 @@ class BuildResult:
         return self.returncode == 0
 
 
-def go_cache_dirs(go: GoToolchain, tag: str = "") -> dict[str, str]:
-    """Go's caches for a toolchain. ``tag`` separates builds whose inputs Go's cache key may
-    not see (explicit extra variables such as CPATH), so they never poison the clean cache."""
+def go_cache_dirs(go: GoToolchain) -> dict[str, str]:
     base = paths.home() / "gocache" / go.version
     return {
-        "GOCACHE": str(base / (f"build-{tag}" if tag else "build")),
+        "GOCACHE": str(base / "build"),
         "GOPATH": str(base / "gopath"),
         "GOMODCACHE": str(base / "gopath" / "pkg" / "mod"),
     }
 
 
-def _extra_tag(req: BuildRequest) -> str:
-    if not req.extra_env and not req.unset:
+# Variables Go puts into its cache key (directly or through the flags and compiler it hashes).
+GO_KEYED = frozenset(
+    {
+        "CC", "CXX", "CGO_ENABLED", "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_FFLAGS", "CGO_LDFLAGS",
+        "GOOS", "GOARCH", "GOARM", "GOAMD64", "GOARM64", "GO386", "GOFLAGS", "GOEXPERIMENT", "GOROOT",
+        "GOTOOLCHAIN", "GOCACHE", "GOPATH", "GOMODCACHE", "HOME", "TMPDIR", "PATH", "LANG", "LC_ALL",
+    }
+)  # fmt: skip
+
+
+def unkeyed_tag(req: BuildRequest) -> str:
+    """A tag for explicit additions Go's cache key does not see (PKG_CONFIG_*, CPATH, ...).
+
+    Go runs pkg-config, and reads gcc's own variables, only when it compiles a package: a
+    cached package built under other such variables would be reused silently. cgocheck adds
+    ``-D__CGOCHECK_ENV_<tag>`` to CGO_CPPFLAGS for such builds, so only the cgo packages are
+    rebuilt and never shared with the plain hermetic build."""
+    extra = sorted((k, v) for k, v in req.extra_env.items() if k not in GO_KEYED)
+    removed = sorted(k for k in req.unset if k not in GO_KEYED)
+    if not extra and not removed:
         return ""
-    blob = repr((sorted(req.extra_env.items()), sorted(req.unset)))
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+    return hashlib.sha256(repr((extra, removed)).encode()).hexdigest()[:12]
 
 
 def cc_trace_wrapper(real: str) -> Path:
@@ -255,7 +279,7 @@ def hermetic_env(req: BuildRequest) -> dict[str, str]:
         "GOROOT": str(req.go.goroot),
         "GIT_OPTIONAL_LOCKS": "0",
         "CGO_ENABLED": "1" if req.cgo else "0",
-        **go_cache_dirs(req.go, _extra_tag(req)),
+        **go_cache_dirs(req.go),
         **req.target.go_env(),
     }
     if req.cgo:
@@ -271,6 +295,9 @@ def hermetic_env(req: BuildRequest) -> dict[str, str]:
     env.update(req.extra_env)
     for name in req.unset:
         env.pop(name, None)
+    tag = unkeyed_tag(req) if req.cgo else ""
+    if tag:
+        env["CGO_CPPFLAGS"] = f"{env.get('CGO_CPPFLAGS', '')} -D__CGOCHECK_ENV_{tag}".strip()
     if req.cgo and req.trace_dir is not None:
         (req.trace_dir / "cc").mkdir(parents=True, exist_ok=True)
         env["CGOCHECK_TRACE"] = str(req.trace_dir)

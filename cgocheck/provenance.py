@@ -126,6 +126,8 @@ class PrebuiltObject:
     endian: str
     flags: int
     source: str  # "link" | "syso in <package>" | "#cgo LDFLAGS in <package>"
+    vfp_args: str | None = None  # ARM: Tag_ABI_VFP_args of the object (.ARM.attributes)
+    cpu_arch: str | None = None  # ARM: Tag_CPU_arch
 
 
 @dataclass(frozen=True)
@@ -520,6 +522,28 @@ def _elf_ident(head: bytes) -> tuple[int, int, str, int] | None:
     return machine, cls, endian, flags
 
 
+EM_ARM = 40
+MAX_OBJECT = 64 << 20
+
+
+def _arm_attrs(data: bytes) -> tuple[str | None, str | None]:
+    """(Tag_ABI_VFP_args, Tag_CPU_arch) of an ARM object, read through the ELF façade."""
+    import tempfile
+
+    from cgocheck.elf import read_elf
+    from cgocheck.errors import CgocheckError
+
+    with tempfile.NamedTemporaryFile(suffix=".o") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        try:
+            facts = read_elf(tmp.name, dwarf=False)
+        except CgocheckError:
+            return None, None
+    a = facts.arm_attributes
+    return (a.vfp_args, a.cpu_arch) if a is not None else (None, None)
+
+
 def read_prebuilt(path: str, source: str) -> list[PrebuiltObject]:
     """ELF headers of an object file or of each member of an ar archive."""
     out: list[PrebuiltObject] = []
@@ -546,13 +570,21 @@ def read_prebuilt(path: str, source: str) -> list[PrebuiltObject]:
                         if name.startswith("/") and name[1:].isdigit() and names:
                             o = int(name[1:])
                             name = names[o:].split(b"/\n", 1)[0].decode("latin-1")
-                        out.append(PrebuiltObject(path, name.rstrip("/"), *ident, source))
+                        attrs: tuple[str | None, str | None] = (None, None)
+                        if ident[0] == EM_ARM:
+                            f.seek(start)
+                            attrs = _arm_attrs(f.read(size))
+                        out.append(PrebuiltObject(path, name.rstrip("/"), *ident, source, *attrs))
                     f.seek(start + size + (size & 1))
             else:
                 f.seek(0)
                 ident = _elf_ident(f.read(64))
                 if ident:
-                    out.append(PrebuiltObject(path, None, *ident, source))
+                    attrs = (None, None)
+                    if ident[0] == EM_ARM:
+                        f.seek(0)
+                        attrs = _arm_attrs(f.read(MAX_OBJECT))
+                    out.append(PrebuiltObject(path, None, *ident, source, *attrs))
     except OSError:
         return out
     return out

@@ -322,7 +322,7 @@ def _verify_in(
         compiler=opts.compiler,
         cc=real_compiler(env),
         cc_machine=machine,
-        expect_producer=preset.expect_producer if not opts.cc_path or opts.compiler == "custom" else None,
+        expect_producer=preset.expect_producer,
         sysroot=str(sysroot) if sysroot else None,
         glibc_floor=opts.glibc_floor,
         target=opts.target.name,

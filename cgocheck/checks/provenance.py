@@ -35,17 +35,18 @@ def _norm_triplet(t: str) -> tuple[str, str]:
     return arch, abi
 
 
-def compiler_matches(machine: str, target: Target) -> bool:
+def compiler_matches(machine: str, target: Target, *, check_abi: bool = True) -> bool:
     got_arch, got_abi = _norm_triplet(machine)
     want_arch, want_abi = _norm_triplet(target.triplet)
     if got_arch != want_arch:
         return False
-    return not (got_abi and want_abi and got_abi != want_abi)
+    return not (check_abi and got_abi and want_abi and got_abi != want_abi)
 
 
 def check_compiler(record: BuildRecord, target: Target) -> list[Finding]:
     out: list[Finding] = []
-    if record.cc_machine and not compiler_matches(record.cc_machine, target):
+    # a custom compiler may be a wrapper (musl-gcc) whose -dumpmachine names the gcc it wraps
+    if record.cc_machine and not compiler_matches(record.cc_machine, target, check_abi=record.compiler != "custom"):
         out.append(
             finding(
                 "C001",
@@ -85,6 +86,10 @@ def _prebuilt_problem(o: PrebuiltObject, facts_target: Target) -> str | None:
             return f"hard-float (e_flags 0x{o.flags:08x}) on a soft-float target"
         if arch.float_abi == "hard" and soft:
             return f"soft-float (e_flags 0x{o.flags:08x}) on a hard-float target"
+        if arch.float_abi == "soft" and o.vfp_args == "VFP registers":
+            return "hard-float (Tag_ABI_VFP_args: VFP registers) on a soft-float target"
+        if arch.float_abi == "hard" and o.vfp_args == "AAPCS (base)":
+            return "soft-float (Tag_ABI_VFP_args: AAPCS (base)) on a hard-float target"
     return None
 
 
