@@ -52,7 +52,7 @@ def _register() -> None:
     # Each module attaches its commands to `main` on import.
     import importlib
 
-    for mod in ("cli_inspect", "cli_sysroot", "cli_resolve", "cli_toolchains", "cli_verify", "cli_matrix"):
+    for mod in ("cli_inspect", "cli_sysroot", "cli_resolve", "cli_toolchains", "cli_verify", "cli_matrix", "cli_diff"):
         try:
             importlib.import_module(f"cgocheck.{mod}")
         except ModuleNotFoundError as exc:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
 from cgocheck.cli import main
 from cgocheck.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK
 from cgocheck.inspect import InspectOptions, inspect_paths
-from cgocheck.report import Report, jsonfmt, table
+from cgocheck.report import Report, formats
 from cgocheck.rules import SEVERITIES, at_or_above
 from cgocheck.targets import parse_target
 
-FORMATS = ("table", "json")
+if TYPE_CHECKING:
+    from cgocheck.config import Suppressed
+
+FORMATS = formats.names()
 
 
 def exit_code_for(report: Report, fail_on: str) -> int:
@@ -24,13 +29,25 @@ def exit_code_for(report: Report, fail_on: str) -> int:
     return EXIT_OK
 
 
-def emit(report: Report, fmt: str, code: int, *, verbose: bool = False) -> None:
+def emit(
+    report: Report,
+    fmt: str,
+    code: int,
+    *,
+    verbose: bool = False,
+    fail_on: str = "error",
+    suppressed: Sequence[Suppressed] = (),
+    outputs: Sequence[str] = (),
+) -> None:
+    """Print REPORT in FMT (any name of the format registry); also write each FORMAT=PATH of OUTPUTS."""
     for err in report.errors:
         click.echo(f"cgocheck: error: {err.message}", err=True)
-    if fmt == "json":
-        sys.stdout.write(jsonfmt.render(report, code))
-    else:
-        sys.stdout.write(table.render(report, verbose=verbose))
+    ctx = formats.RenderContext(code, fail_on, verbose, tuple(suppressed))
+    for spec in outputs:
+        name, path = formats.parse_output(spec)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(formats.render(name, report, ctx))
+    sys.stdout.write(formats.render(fmt, report, ctx))
 
 
 @main.command("inspect")
@@ -44,10 +61,13 @@ def emit(report: Report, fmt: str, code: int, *, verbose: bool = False) -> None:
 @click.option(
     "--fail-on",
     type=click.Choice(SEVERITIES),
-    default="error",
-    show_default=True,
-    help="Exit 1 when a finding has this severity or higher.",
+    default=None,
+    help="Exit 1 when a finding has this severity or higher (default: fail-on in cgocheck.toml, else error).",
 )
+@click.option("--report", "outputs", multiple=True, metavar="FORMAT=PATH",
+              help="Also write the report in FORMAT to PATH (repeatable), e.g. sarif=cgocheck.sarif.")
+@click.option("--config", "config_path", type=click.Path(), help="Configuration file (default: cgocheck.toml or "
+              "pyproject.toml [tool.cgocheck] in this folder or above).")
 @click.option("--verbose", "-v", is_flag=True, help="Show every symbol, setting and file in the table.")
 def inspect_cmd(
     paths: tuple[str, ...],
@@ -57,10 +77,17 @@ def inspect_cmd(
     fmt: str,
     no_cgo: bool,
     no_dwarf: bool,
-    fail_on: str,
+    fail_on: str | None,
+    outputs: tuple[str, ...],
+    config_path: str | None,
     verbose: bool,
 ) -> None:
     """Report what each ELF file (executable or .so) really is; with --target, what is wrong."""
+    from cgocheck.config import apply_policy, load_config
+
+    for spec in outputs:
+        formats.parse_output(spec)  # a bad --report is a usage error before any work
+    config = load_config(cli={"config": config_path, "fail_on": fail_on, "glibc_floor": glibc_floor})
     opts = InspectOptions(
         target=parse_target(target) if target else None,
         expect_cgo=not no_cgo,
@@ -70,7 +97,8 @@ def inspect_cmd(
     if sysroot:
         from cgocheck.resolve_cli_support import add_resolution
 
-        add_resolution(report, sysroot, glibc_floor=glibc_floor, target=opts.target)
-    code = exit_code_for(report, fail_on)
-    emit(report, fmt, code, verbose=verbose)
+        add_resolution(report, sysroot, glibc_floor=config.glibc_floor, target=opts.target)
+    report, suppressed = apply_policy(report, config)
+    code = exit_code_for(report, config.fail_on)
+    emit(report, fmt, code, verbose=verbose, fail_on=config.fail_on, suppressed=suppressed, outputs=outputs)
     sys.exit(code)

@@ -1,0 +1,802 @@
+"""Configuration: ``cgocheck.toml`` or ``[tool.cgocheck]`` in pyproject.toml, the CGOCHECK_*
+environment variables and the command line, resolved in one place into a frozen ``Config``.
+
+Precedence, per key: command line > environment > file > defaults. Every value is
+validated when it is read; an unknown key or a bad value is a ``ConfigError`` (exit 2)
+whose one line names the file, the line and the key (``cgocheck.toml:12: suppress[1]: ...``).
+tomllib gives no positions, so ``key_lines`` scans the text for the key within its table.
+
+The file (kebab-case keys; in pyproject.toml the same keys under ``[tool.cgocheck]``)::
+
+    go = ["1.19", "newest"]             # Go versions (toolchain specs)
+    targets = ["linux/arm64", "linux/arm/v7"]
+    compilers = ["gcc", "clang"]        # compiler presets
+    packages = ["./cmd/..."]            # what `go build` builds
+    glibc-floor = "2.31"                # oldest glibc the binaries must run on
+    fail-on = "warning"                 # failing severity: info | warning | error
+    baseline = "cgocheck-baseline.json" # a JSON report whose findings are accepted
+
+    [sysroots]                          # target -> sysroot recipe or folder
+    "linux/arm64" = "bookworm-arm64"    # (or sysroots = "name" for every target)
+
+    [[suppress]]
+    rule = "R001"                       # required: a rule id (docs/rules.md)
+    path = "*/plugins/*.so"             # optional glob on the file the finding is about
+    symbol = "pthread_*"                # optional glob on the finding's evidence
+    reason = "vendor blob, ticket 123"  # required
+    expires = 2026-06-30                # optional; once passed, the suppression is an error
+
+Suppressions and the baseline are applied to findings in one function, ``apply_policy``:
+suppressed findings leave the report's findings and are returned, with their reason, as
+``Suppressed`` entries that every report format shows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+import json
+import os
+import posixpath
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from cgocheck.errors import BadInput
+from cgocheck.report import FileReport, Report
+from cgocheck.rules import SEVERITIES, Finding, rules
+
+CONFIG_FILE = "cgocheck.toml"
+PYPROJECT = "pyproject.toml"
+PYPROJECT_TABLE = ("tool", "cgocheck")
+
+
+class ConfigError(BadInput):
+    """A configuration problem: unknown key, bad value, missing reason, expired suppression."""
+
+
+# --- the resolved configuration ---------------------------------------------------------
+
+FindingKey = tuple[str, str, tuple[str, ...]]  # rule, file basename, evidence (see finding_key)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    rule: str
+    reason: str
+    path: str | None = None  # glob on the finding's file (basename when it has no '/')
+    symbol: str | None = None  # glob on the evidence: every evidence item must match
+    expires: date | None = None
+    origin: str = ""  # "cgocheck.toml:14"
+
+    def matches(self, finding: Finding, file_path: str) -> bool:
+        if finding.rule != self.rule:
+            return False
+        if self.path is not None and not _path_matches(self.path, finding.file or file_path):
+            return False
+        return self.symbol is None or (
+            bool(finding.evidence) and all(_evidence_matches(self.symbol, ev) for ev in finding.evidence)
+        )
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """A finding taken out of a report by a suppression or the baseline, and why."""
+
+    finding: Finding
+    file: str  # the report file it was found in
+    reason: str
+    source: str  # "suppression cgocheck.toml:14" | "baseline base.json"
+    expires: date | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    go: tuple[str, ...] = ("newest",)
+    targets: tuple[str, ...] = ()
+    compilers: tuple[str, ...] = ("gcc",)
+    packages: tuple[str, ...] = (".",)
+    sysroots: tuple[tuple[str, str], ...] = ()  # (target, sysroot); target "*" for every target
+    glibc_floor: str | None = None
+    fail_on: str = "error"
+    baseline: Path | None = None
+    suppressions: tuple[Suppression, ...] = ()
+    baseline_keys: frozenset[FindingKey] = frozenset()
+    file: Path | None = None  # the configuration file read, if any
+    origins: tuple[tuple[str, str], ...] = ()  # key -> "cli" | "env CGOCHECK_X" | "file:line" | "default"
+
+    def sysroot_for(self, target: str) -> str | None:
+        table = dict(self.sysroots)
+        return table.get(target, table.get("*"))
+
+    def origin(self, key: str) -> str:
+        return dict(self.origins).get(key, "default")
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready view (for `cgocheck config` and reports' options)."""
+        return {
+            "file": str(self.file) if self.file else None,
+            "go": list(self.go),
+            "targets": list(self.targets),
+            "compilers": list(self.compilers),
+            "packages": list(self.packages),
+            "sysroots": dict(self.sysroots),
+            "glibc_floor": self.glibc_floor,
+            "fail_on": self.fail_on,
+            "baseline": str(self.baseline) if self.baseline else None,
+            "suppress": [
+                {
+                    "rule": s.rule,
+                    "path": s.path,
+                    "symbol": s.symbol,
+                    "reason": s.reason,
+                    "expires": s.expires.isoformat() if s.expires else None,
+                    "origin": s.origin,
+                }
+                for s in self.suppressions
+            ],
+            "origins": dict(self.origins),
+        }
+
+
+# --- finding identity (shared with `cgocheck diff` and the baseline) --------------------
+
+
+def finding_key(rule: str, file: str | None, evidence: Iterable[str], report_file: str) -> FindingKey:
+    """rule + file basename + evidence, with the file's own path reduced to its basename.
+
+    Stable across build folders: the same finding in /tmp/a/app and /work/b/app is one key.
+    """
+    own = file or report_file
+    name = posixpath.basename(own)
+    ev = tuple(evidence)
+    for long in (report_file, own):
+        if long and long != posixpath.basename(long):
+            ev = tuple(e.replace(long, posixpath.basename(long)) for e in ev)
+    return (rule, name, ev)
+
+
+def keys_of_json_report(data: Mapping[str, Any]) -> frozenset[FindingKey]:
+    out = set()
+    for f in data.get("files", ()):
+        for x in f.get("findings", ()):
+            out.add(finding_key(x["rule"], x.get("file"), x.get("evidence", ()), f["path"]))
+    for x in data.get("build_findings", ()):
+        out.add(finding_key(x["rule"], x.get("file"), x.get("evidence", ()), ""))
+    return frozenset(out)
+
+
+# --- policy -----------------------------------------------------------------------------
+
+
+def filter_findings(
+    findings: Iterable[Finding], file_path: str, config: Config
+) -> tuple[list[Finding], list[Suppressed]]:
+    """The one place suppressions and the baseline act: (kept, suppressed) for one file.
+
+    A suppression wins over the baseline; the first matching suppression wins.
+    """
+    kept: list[Finding] = []
+    taken: list[Suppressed] = []
+    base_name = config.baseline.name if config.baseline else ""
+    for f in findings:
+        sup = next((s for s in config.suppressions if s.matches(f, file_path)), None)
+        if sup is not None:
+            taken.append(Suppressed(f, file_path, sup.reason, f"suppression {sup.origin}", sup.expires))
+        elif config.baseline_keys and finding_key(f.rule, f.file, f.evidence, file_path) in config.baseline_keys:
+            taken.append(Suppressed(f, file_path, f"accepted in the baseline {base_name}", f"baseline {base_name}"))
+        else:
+            kept.append(f)
+    return kept, taken
+
+
+def apply_policy(report: Report, config: Config) -> tuple[Report, tuple[Suppressed, ...]]:
+    """Move suppressed and baselined findings out of REPORT (see filter_findings).
+
+    Returns a new report, every other field kept as it was, and what was taken out.
+    """
+    taken: list[Suppressed] = []
+    changes: dict[str, Any] = {}
+    build_findings = getattr(report, "build_findings", None)
+    if build_findings:  # findings about the build itself (verify), which belong to no file
+        kept, out = filter_findings(build_findings, "", config)
+        taken += out
+        changes["build_findings"] = kept
+    files: list[FileReport] = []
+    for fr in report.files:
+        kept, out = filter_findings(fr.findings, fr.facts.path, config)
+        taken += out
+        files.append(dataclasses.replace(fr, findings=tuple(kept)) if out else fr)
+    return dataclasses.replace(report, files=files, **changes), tuple(taken)
+
+
+def _path_matches(glob: str, path: str) -> bool:
+    if "/" not in glob:
+        return fnmatch.fnmatchcase(posixpath.basename(path), glob)
+    return fnmatch.fnmatchcase(path, glob) or fnmatch.fnmatchcase(path.lstrip("./"), glob.lstrip("./"))
+
+
+def _evidence_matches(glob: str, evidence: str) -> bool:
+    """Any token of the evidence item (or its name without @VERSION) matches the glob."""
+    for token in re.split(r"[\s,;:()\[\]=]+", evidence):
+        if not token:
+            continue
+        if fnmatch.fnmatchcase(token, glob) or fnmatch.fnmatchcase(token.split("@", 1)[0], glob):
+            return True
+    return fnmatch.fnmatchcase(evidence, glob)
+
+
+# --- locating keys in the file text -----------------------------------------------------
+
+KeyPath = tuple[str | int, ...]
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(?:#.*)?$")
+_KEY_PART = re.compile(r"""[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'""")
+_KEY_LINE = re.compile(
+    r"""^\s*((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'))*)\s*="""
+)
+_STRINGS = re.compile(r""""(?:[^"\\]|\\.)*"|'[^']*'""")
+
+
+def _key_parts(dotted: str) -> list[str]:
+    out = []
+    for p in _KEY_PART.findall(dotted):
+        if p[:1] == '"':
+            p = json.loads(p)
+        elif p[:1] == "'":
+            p = p[1:-1]
+        out.append(p)
+    return out
+
+
+def key_lines(text: str) -> dict[KeyPath, int]:
+    """Map every key and table header of a TOML text to its 1-based line.
+
+    Paths are absolute: ("tool", "cgocheck", "fail-on"); an array of tables gets its index,
+    ("suppress", 1, "reason") for the `reason` of the second [[suppress]]. The first
+    occurrence of a path wins. Lines inside multi-line strings and inside multi-line
+    arrays or inline tables are skipped (their keys map to the enclosing key's line).
+    """
+    lines: dict[KeyPath, int] = {}
+    table: KeyPath = ()
+    aot_count: dict[tuple[str, ...], int] = {}
+    depth = 0
+    in_ml: str | None = None
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw
+        if in_ml is not None:
+            if line.count(in_ml) % 2 == 1:
+                in_ml = None
+            continue
+        if depth == 0:
+            m = _HEADER.match(line)
+            if m:
+                parts = _key_parts(m.group(2))
+                if m.group(1) == "[[":
+                    k = tuple(parts)
+                    idx = aot_count.get(k, -1) + 1
+                    aot_count[k] = idx
+                    table = (*parts, idx)
+                else:
+                    # a sub-table of an array of tables ([suppress.x] after [[suppress]]) lands in its last element
+                    table = _with_aot_indices(parts, aot_count)
+                lines.setdefault(table, n)
+                if m.group(1) == "[[":
+                    lines.setdefault(tuple(parts), n)
+                continue
+            km = _KEY_LINE.match(line)
+            if km:
+                path = (*table, *_key_parts(km.group(1)))
+                lines.setdefault(path, n)
+                line = line[km.end() :]
+        for q in ('"""', "'''"):
+            if line.count(q) % 2 == 1:
+                in_ml = q
+                line = line.split(q, 1)[0]
+                break
+        bare = _STRINGS.sub("", _strip_comment(line))
+        depth = max(0, depth + bare.count("[") + bare.count("{") - bare.count("]") - bare.count("}"))
+    return lines
+
+
+def _strip_comment(line: str) -> str:
+    out, i = [], 0
+    while i < len(line):
+        m = _STRINGS.match(line, i)
+        if m:
+            out.append(m.group(0))
+            i = m.end()
+            continue
+        if line[i] == "#":
+            break
+        out.append(line[i])
+        i += 1
+    return "".join(out)
+
+
+def _with_aot_indices(parts: list[str], aot_count: dict[tuple[str, ...], int]) -> KeyPath:
+    out: list[str | int] = []
+    for i, p in enumerate(parts):
+        out.append(p)
+        prefix = tuple(parts[: i + 1])
+        if prefix in aot_count and i < len(parts) - 1:
+            out.append(aot_count[prefix])
+    return tuple(out)
+
+
+def locate(lines: Mapping[KeyPath, int], path: KeyPath) -> int | None:
+    """The line of PATH, or of its nearest enclosing key or table that is in the text."""
+    for i in range(len(path), 0, -1):
+        if path[:i] in lines:
+            return lines[path[:i]]
+    return None
+
+
+# --- reading and validating -------------------------------------------------------------
+
+
+class _Bad(Exception):
+    def __init__(self, message: str, sub: KeyPath = ()) -> None:
+        super().__init__(message)
+        self.sub = sub  # a deeper path (list index, table key) the problem is at
+
+
+Validator = Callable[[Any], Any]
+
+
+def _list_of(item: Validator, what: str) -> Validator:
+    def check(value: Any) -> tuple[Any, ...]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise _Bad(f"must be a list of {what}, not {_tname(value)}")
+        if not value:
+            raise _Bad(f"must list at least one {what}")
+        out = []
+        for i, v in enumerate(value):
+            try:
+                out.append(item(v))
+            except _Bad as bad:
+                raise _Bad(str(bad), (i, *bad.sub)) from None
+        return tuple(out)
+
+    return check
+
+
+def _tname(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a table", date: "a date"}.get(type(value), type(value).__name__)
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Bad(f"must be a string, not {_tname(value)}")
+    if not value.strip():
+        raise _Bad("must not be empty")
+    return value.strip()
+
+
+_GO_SPEC = re.compile(r"^(newest|latest|(go)?\d+\.\d+(\.\d+)?((rc|beta)\d+)?)$")
+
+
+def _go_spec(value: Any) -> str:
+    s = _string(value)
+    if "/" in s or _GO_SPEC.match(s):
+        return s
+    raise _Bad(f"{s!r} is not a Go version (e.g. \"1.19\", \"1.24.11\", \"newest\" or a GOROOT path)")
+
+
+def _target(value: Any) -> str:
+    from cgocheck.targets import parse_target
+
+    s = _string(value)
+    try:
+        return parse_target(s).name
+    except BadInput as err:
+        raise _Bad(err.message) from None
+
+
+def _compiler(value: Any) -> str:
+    from cgocheck.build import PRESETS
+
+    s = _string(value)
+    if s not in PRESETS:
+        raise _Bad(f"unknown compiler preset {s!r} (one of {', '.join(PRESETS)})")
+    return s
+
+
+def _severity(value: Any) -> str:
+    s = _string(value)
+    if s not in SEVERITIES:
+        raise _Bad(f"{s!r} is not a severity (one of {', '.join(SEVERITIES)})")
+    return s
+
+
+def _glibc(value: Any) -> str:
+    from cgocheck.glibcver import fmt, parse_floor
+
+    if isinstance(value, float):
+        raise _Bad(f"write the version as a string (\"{value}\"): as a number 2.30 reads as 2.3")
+    s = _string(value)
+    try:
+        return fmt(parse_floor(s))
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
+
+
+def _sysroots(value: Any) -> tuple[tuple[str, str], ...]:
+    if isinstance(value, str):
+        return (("*", _string(value)),)
+    if not isinstance(value, dict):
+        raise _Bad(f"must be a table of target = sysroot (or one sysroot for all), not {_tname(value)}")
+    out = []
+    for k, v in value.items():
+        try:
+            t = "*" if k == "*" else _target(k)
+            out.append((t, _string(v)))
+        except _Bad as bad:
+            raise _Bad(str(bad), (k,)) from None
+    return tuple(out)
+
+
+def _rule_id(value: Any) -> str:
+    s = _string(value).upper()
+    if s not in rules():
+        close = difflib.get_close_matches(s, list(rules()), n=1)
+        raise _Bad(f"unknown rule {s!r}" + (f" (did you mean {close[0]}?)" if close else " (see docs/rules.md)"))
+    return s
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise _Bad(f"must be a date like 2026-06-30, not {value!r}")
+
+
+@dataclass(frozen=True)
+class _Key:
+    name: str  # in the file (kebab-case)
+    attr: str  # in Config
+    check: Validator
+    env: str | None = None
+    env_list: bool = False
+    help: str = ""
+
+
+KEYS: tuple[_Key, ...] = (
+    _Key("go", "go", _list_of(_go_spec, "Go versions"), "CGOCHECK_GO", True, "Go versions to build with"),
+    _Key("targets", "targets", _list_of(_target, "targets"), "CGOCHECK_TARGETS", True, "targets (linux/arm64 ...)"),
+    _Key("compilers", "compilers", _list_of(_compiler, "compiler presets"), "CGOCHECK_COMPILERS", True,
+         "C compiler presets"),
+    _Key("packages", "packages", _list_of(_string, "packages"), "CGOCHECK_PACKAGES", True,
+         "Go packages to build (./cmd/...)"),
+    _Key("sysroots", "sysroots", _sysroots, "CGOCHECK_SYSROOTS", False,
+         "target = sysroot recipe or folder (env: T=S,T=S or one S for all)"),
+    _Key("glibc-floor", "glibc_floor", _glibc, "CGOCHECK_GLIBC_FLOOR", False, "oldest glibc to run on"),
+    _Key("fail-on", "fail_on", _severity, "CGOCHECK_FAIL_ON", False, "failing severity"),
+    _Key("baseline", "baseline", _string, "CGOCHECK_BASELINE", False, "JSON report of accepted findings"),
+)
+_BY_NAME = {k.name: k for k in KEYS}
+_SUPPRESS_KEYS = ("rule", "path", "symbol", "reason", "expires")
+ENV_CONFIG = "CGOCHECK_CONFIG"
+
+
+def env_variables() -> dict[str, str]:
+    """The environment variables cgocheck's configuration reads, and what each sets."""
+    out = {ENV_CONFIG: "configuration file to read instead of looking for one"}
+    for k in KEYS:
+        if k.env:
+            out[k.env] = k.help
+    return out
+
+
+def find_config_file(start: Path) -> Path | None:
+    """cgocheck.toml, or a pyproject.toml with [tool.cgocheck], in START or the nearest parent."""
+    for folder in (start, *start.parents):
+        own = folder / CONFIG_FILE
+        if own.is_file():
+            return own
+        py = folder / PYPROJECT
+        if py.is_file():
+            try:
+                data = tomllib.loads(py.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+                data = {"tool": {"cgocheck": True}}  # let load_config report the problem with its line
+            if isinstance(data.get("tool"), dict) and "cgocheck" in data["tool"]:
+                return py
+        if (folder / ".git").exists():
+            return None
+    return None
+
+
+@dataclass
+class _Layer:
+    values: dict[str, Any] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+    suppressions: tuple[Suppression, ...] = ()
+
+
+def _read_file(path: Path, today: date) -> _Layer:
+    label = _label(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{label}: configuration file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{label}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{label}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label}: not valid TOML: {exc}") from None
+    lines = key_lines(text)
+    root: KeyPath = ()
+    if path.name == PYPROJECT:
+        root = PYPROJECT_TABLE
+        tool = data.get("tool", {})
+        table = tool.get("cgocheck", {}) if isinstance(tool, dict) else {}
+        if not isinstance(table, dict):
+            raise ConfigError(f"{label}:{locate(lines, root) or 1}: tool.cgocheck must be a table")
+        data = table
+
+    def where(sub: KeyPath) -> str:
+        line = locate(lines, (*root, *sub))
+        return f"{label}:{line}" if line else label
+
+    def dotted(sub: KeyPath) -> str:
+        out = ""
+        for p in sub:
+            if isinstance(p, int):
+                out += f"[{p}]"
+            else:
+                out += ("." if out else "") + (p if re.fullmatch(r"[\w-]+", p) else json.dumps(p))
+        return out
+
+    def bad(sub: KeyPath, message: str) -> ConfigError:
+        return ConfigError(f"{where(sub)}: {dotted(sub)}: {message}")
+
+    layer = _Layer()
+    for name, value in data.items():
+        if name == "suppress":
+            layer.suppressions = _read_suppressions(value, bad, where, today)
+            continue
+        key = _BY_NAME.get(name)
+        if key is None:
+            known = [*(_BY_NAME), "suppress"]
+            close = difflib.get_close_matches(name.replace("_", "-"), known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(known)})"
+            raise bad((name,), "unknown key" + hint)
+        try:
+            v = key.check(value)
+        except _Bad as err:
+            sub: KeyPath = (name, *err.sub)
+            line = _refine_line(text, lines, (*root, *sub), value, err.sub)
+            loc = f"{label}:{line}" if line else where(sub)
+            raise ConfigError(f"{loc}: {dotted(sub)}: {err}") from None
+        if key.attr == "baseline":
+            v = str((path.parent / v).resolve()) if not Path(v).is_absolute() else v
+        layer.values[key.attr] = v
+        layer.origins[key.attr] = where((name,))
+    return layer
+
+
+def _refine_line(text: str, lines: Mapping[KeyPath, int], path: KeyPath, value: Any, sub: KeyPath) -> int | None:
+    """For a bad element of a multi-line array, the line that holds the element."""
+    line = locate(lines, path)
+    if line is None or not sub or not isinstance(sub[0], int) or not isinstance(value, list):
+        return line
+    item = value[sub[0]]
+    if not isinstance(item, str):
+        return line
+    later = sorted(v for v in lines.values() if v > line)
+    stop = later[0] if later else len(text.splitlines()) + 1
+    body = text.splitlines()
+    for n in range(line, stop):
+        if json.dumps(item) in body[n - 1] or f"'{item}'" in body[n - 1]:
+            return n
+    return line
+
+
+def _read_suppressions(
+    value: Any,
+    bad: Callable[[KeyPath, str], ConfigError],
+    where: Callable[[KeyPath], str],
+    today: date,
+) -> tuple[Suppression, ...]:
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        raise bad(("suppress",), f"must be an array of tables ([[suppress]]), not {_tname(value)}")
+    out = []
+    for i, entry in enumerate(value):
+        at: KeyPath = ("suppress", i)
+        if not isinstance(entry, dict):
+            raise bad(at, f"must be a table with rule and reason, not {_tname(entry)}")
+        for k in entry:
+            if k not in _SUPPRESS_KEYS:
+                close = difflib.get_close_matches(k, _SUPPRESS_KEYS, n=1)
+                raise bad((*at, k), "unknown key" + (f" (did you mean {close[0]!r}?)" if close else
+                                                     f" (known: {', '.join(_SUPPRESS_KEYS)})"))
+        for required in ("rule", "reason"):
+            if required not in entry:
+                why = " (say why the finding is accepted)" if required == "reason" else ""
+                raise bad(at, f"{required} is required{why}")
+        checks: dict[str, Validator] = {"rule": _rule_id, "reason": _string, "path": _string, "symbol": _string,
+                                        "expires": _date}
+        got: dict[str, Any] = {}
+        for k, v in entry.items():
+            try:
+                got[k] = checks[k](v)
+            except _Bad as err:
+                raise bad((*at, k), str(err)) from None
+        expires: date | None = got.get("expires")
+        if expires is not None and expires < today:
+            raise bad(
+                (*at, "expires"),
+                f"the suppression of {got['rule']} expired on {expires.isoformat()} "
+                f"(reason given: {got['reason']}): fix the finding, or extend the date if it still holds",
+            )
+        out.append(
+            Suppression(
+                rule=got["rule"],
+                reason=got["reason"],
+                path=got.get("path"),
+                symbol=got.get("symbol"),
+                expires=expires,
+                origin=where(at),
+            )
+        )
+    return tuple(out)
+
+
+def _read_env(env: Mapping[str, str], cwd: Path) -> _Layer:
+    layer = _Layer()
+    for key in KEYS:
+        if not key.env:
+            continue
+        raw = env.get(key.env, "").strip()
+        if not raw:
+            continue
+        value: Any = raw
+        if key.env_list:
+            value = [p for p in re.split(r"[,\s]+", raw) if p]
+        elif key.attr == "sysroots" and "=" in raw:
+            value = {}
+            for part in re.split(r"[,\s]+", raw):
+                if part:
+                    t, sep, s = part.partition("=")
+                    if not sep:
+                        raise ConfigError(f"environment variable {key.env}: {part!r} is not TARGET=SYSROOT")
+                    value[t] = s
+        try:
+            v = key.check(value)
+        except _Bad as err:
+            raise ConfigError(f"environment variable {key.env}={raw}: {err}") from None
+        if key.attr == "baseline":
+            v = str((cwd / v).resolve())
+        layer.values[key.attr] = v
+        layer.origins[key.attr] = f"env {key.env}"
+    return layer
+
+
+def _read_cli(cli: Mapping[str, Any], cwd: Path) -> _Layer:
+    layer = _Layer()
+    by_attr = {k.attr: k for k in KEYS}
+    for attr, value in cli.items():
+        if value is None or value == () or attr == "config":
+            continue
+        key = by_attr.get(attr)
+        if key is None:
+            raise ValueError(f"not a configuration setting: {attr}")  # a programming error, not the user's
+        try:
+            v = key.check(list(value) if isinstance(value, tuple) else value)
+        except _Bad as err:
+            raise ConfigError(f"--{key.name}: {err}") from None
+        if attr == "baseline":
+            v = str((cwd / v).resolve())
+        layer.values[attr] = v
+        layer.origins[attr] = "cli"
+    return layer
+
+
+def _label(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_config(
+    *,
+    cli: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    today: date | None = None,
+    use_file: bool = True,
+) -> Config:
+    """Resolve the configuration: CLI > environment > file > defaults.
+
+    CLI values are keyed by Config attribute (``fail_on``, ``glibc_floor`` ...), None meaning
+    "not given"; ``cli["config"]`` (or CGOCHECK_CONFIG) names the file, otherwise
+    cgocheck.toml or pyproject.toml's [tool.cgocheck] is looked for from CWD upwards (up to
+    the repository root).
+    """
+    cli = dict(cli or {})
+    env = os.environ if env is None else env
+    today = today or date.today()
+    cwd = cwd or Path.cwd()
+    path: Path | None = None
+    if cli.get("config"):
+        path = Path(str(cli["config"]))
+    elif env.get(ENV_CONFIG, "").strip():
+        path = Path(env[ENV_CONFIG].strip())
+    elif use_file:
+        path = find_config_file(cwd)
+    if path is not None and not path.is_absolute():
+        path = cwd / path
+    file_layer = _read_file(path, today) if path is not None else _Layer()
+    layers = [file_layer, _read_env(env, cwd), _read_cli(cli, cwd)]
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for layer in layers:  # later layers win
+        values.update(layer.values)
+        origins.update(layer.origins)
+    baseline = Path(values.pop("baseline")) if "baseline" in values else None
+    keys: frozenset[FindingKey] = frozenset()
+    if baseline is not None:
+        keys = _read_baseline(baseline, origins.get("baseline", ""))
+    return Config(
+        **values,
+        baseline=baseline,
+        baseline_keys=keys,
+        suppressions=file_layer.suppressions,
+        file=path,
+        origins=tuple(sorted(origins.items())),
+    )
+
+
+def _read_baseline(path: Path, origin: str) -> frozenset[FindingKey]:
+    where = origin if ":" in origin or origin.startswith("env") else "--baseline"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: baseline: {path} does not exist (write one with --format json)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{where}: baseline: {path} is not a JSON report ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list) or "schema_version" not in data:
+        raise ConfigError(f"{where}: baseline: {path} is not a cgocheck JSON report")
+    try:
+        return keys_of_json_report(data)
+    except (KeyError, TypeError, AttributeError):
+        raise ConfigError(f"{where}: baseline: {path} is not a cgocheck JSON report (bad findings)") from None
+
+
+def describe(config: Config) -> list[tuple[str, str, str]]:
+    """(key, value, where it came from) rows for people."""
+    rows = []
+    for k in KEYS:
+        v = getattr(config, k.attr)
+        if k.attr == "sysroots":
+            shown = ", ".join(f"{t}={s}" for t, s in v) or "-"
+        elif isinstance(v, tuple):
+            shown = ", ".join(v) or "-"
+        else:
+            shown = "-" if v is None else str(v)
+        rows.append((k.name, shown, config.origin(k.attr)))
+    for s in config.suppressions:
+        scope = " ".join(x for x in (f"path={s.path}" if s.path else "", f"symbol={s.symbol}" if s.symbol else "") if x)
+        until = f" until {s.expires.isoformat()}" if s.expires else ""
+        rows.append(("suppress", f"{s.rule} {scope} ({s.reason}){until}".replace("  ", " "), s.origin))
+    return rows
+

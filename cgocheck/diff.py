@@ -1,0 +1,432 @@
+"""`cgocheck diff BASE HEAD`: what changed between two builds, and is any of it a regression.
+
+Both sides are JSON reports (the versioned schema) or ELF files / folders inspected on the
+spot; the comparison works on the JSON form, so a report saved on the main branch can be
+compared with a binary built from a pull request.
+
+Files are paired by their path relative to each side's common folder, then by basename;
+with one file on each side they pair whatever their names. For each pair:
+
+- findings, identified by rule + file basename + evidence (the file's own path reduced to
+  the pair's name): a new one at or above the failing severity is a regression;
+- DT_NEEDED libraries and DT_RPATH/DT_RUNPATH entries: a new one is a regression (it
+  changes what the loader must find on the device);
+- the highest GLIBC_x.y needed: a raise is a regression (with the symbols that force it);
+- PT_INTERP, and the ABI (machine, class, byte order, float ABI, ARM VFP argument passing):
+  any change is a regression; cgo linked before but not now is one too;
+- undefined dynamic symbols (name@version), the Go version, link mode and build settings:
+  reported as changes, regressions only with ``strict``.
+
+Removed things are improvements. Configuration suppressions and the baseline apply to
+both sides' findings before they are compared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cgocheck import __version__
+from cgocheck.errors import BadInput
+from cgocheck.glibcver import key as glibc_key
+from cgocheck.rules import SEVERITY_RANK, Finding
+
+if TYPE_CHECKING:
+    from cgocheck.config import Config, Suppressed
+    from cgocheck.report.formats import RenderContext
+
+DIFF_SCHEMA_VERSION = "1.0"
+
+CHANGE_KINDS = {
+    "file": "files",
+    "finding": "findings",
+    "library": "libraries (DT_NEEDED)",
+    "runpath": "run paths (DT_RPATH/DT_RUNPATH)",
+    "glibc": "highest GLIBC version",
+    "interpreter": "interpreter (PT_INTERP)",
+    "abi": "ABI",
+    "symbol": "dynamic symbols",
+    "go": "Go build",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # a key of CHANGE_KINDS
+    file: str  # the pair's name
+    change: str  # added | removed | raised | lowered | changed
+    subject: str  # "libfoo.so.1", "pthread_getattr_np@GLIBC_2.34", "machine", "R001 runpath-absolute"
+    before: str | None = None
+    after: str | None = None
+    regression: bool = False
+    detail: str = ""
+    rule: str | None = None
+    severity: str | None = None
+    evidence: tuple[str, ...] = ()
+    path: str | None = None  # the file on the side that has it (HEAD when both)
+
+    def text(self) -> str:
+        if self.change in ("added", "removed"):
+            s = f"{self.change} {self.subject}"
+        else:
+            s = f"{self.subject} {self.change}: {self.before or '-'} -> {self.after or '-'}"
+        return s + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    base: str | None  # path on the BASE side (None: the file is new)
+    head: str | None  # path on the HEAD side (None: the file is gone)
+
+
+@dataclass(frozen=True)
+class Diff:
+    base_label: str
+    head_label: str
+    base_target: str | None
+    head_target: str | None
+    fail_on: str
+    strict: bool
+    pairs: tuple[Pair, ...]
+    changes: tuple[Change, ...]
+    suppressed: tuple[Suppressed, ...] = field(default=())
+
+    @property
+    def regressions(self) -> list[Change]:
+        return [c for c in self.changes if c.regression]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.regressions else 0
+
+
+# --- reading the two sides ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Side:
+    label: str
+    target: str | None
+    files: tuple[Mapping[str, Any], ...]  # JSON "files" entries
+
+
+def load_json_report(path: str) -> dict[str, Any]:
+    """A cgocheck JSON report from PATH; anything else is bad input naming the file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput(f"{path}: neither an ELF file nor a JSON report ({exc})") from None
+    check_json_report(data, path)
+    return data  # type: ignore[no-any-return]
+
+
+def check_json_report(data: Any, label: str) -> None:
+    if not isinstance(data, dict) or "schema_version" not in data or not isinstance(data.get("files"), list):
+        raise BadInput(f"{label}: not a cgocheck JSON report (no schema_version/files)")
+    major = str(data["schema_version"]).split(".", 1)[0]
+    if major != "1":
+        raise BadInput(f"{label}: report schema_version {data['schema_version']} is not supported (1.x)")
+    for i, f in enumerate(data["files"]):
+        if not isinstance(f, dict) or not isinstance(f.get("path"), str) or not isinstance(f.get("facts"), dict):
+            raise BadInput(f"{label}: files[{i}] has no path or facts")
+        for j, x in enumerate(f.get("findings", [])):
+            if not isinstance(x, dict) or not all(isinstance(x.get(k), str) for k in ("rule", "severity", "message")):
+                raise BadInput(f"{label}: files[{i}].findings[{j}] is not a finding")
+
+
+def _finding(x: Mapping[str, Any]) -> Finding:
+    return Finding(
+        rule=x["rule"],
+        name=x.get("name", ""),
+        severity=x["severity"],
+        message=x["message"],
+        fix=x.get("fix", ""),
+        evidence=tuple(x.get("evidence") or ()),
+        file=x.get("file"),
+        extra=tuple((str(e[0]), str(e[1])) for e in x.get("extra") or ()),
+    )
+
+
+def _names(paths: list[str]) -> dict[str, str]:
+    """path -> name relative to the side's common folder (basename for a single file)."""
+    if len(paths) <= 1:
+        return {p: posixpath.basename(p) or p for p in paths}
+    try:
+        root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
+    except ValueError:
+        return {p: p for p in paths}
+    return {p: os.path.relpath(os.path.abspath(p), root) for p in paths}
+
+
+def _pairs(base: _Side, head: _Side) -> list[Pair]:
+    bpaths = [f["path"] for f in base.files]
+    hpaths = [f["path"] for f in head.files]
+    if len(bpaths) == 1 and len(hpaths) == 1:
+        return [Pair(posixpath.basename(hpaths[0]) or hpaths[0], bpaths[0], hpaths[0])]
+    bn, hn = _names(bpaths), _names(hpaths)
+    pairs: list[Pair] = []
+    left = dict(bn)
+    for hp in hpaths:
+        match = next((bp for bp, name in left.items() if name == hn[hp]), None)
+        if match is None:
+            same = [bp for bp in left if posixpath.basename(bp) == posixpath.basename(hp)]
+            match = same[0] if len(same) == 1 else None
+        if match is not None:
+            del left[match]
+        pairs.append(Pair(hn[hp], match, hp))
+    pairs += [Pair(name, bp, None) for bp, name in left.items()]
+    return pairs
+
+
+# --- comparing ---------------------------------------------------------------------------
+
+
+def _rank(sev: str | None) -> int:
+    return SEVERITY_RANK.get(sev or "info", 0)
+
+
+def _keyed(findings: Iterable[Finding], path: str, name: str) -> dict[tuple[str, str, tuple[str, ...]], Finding]:
+    from cgocheck.config import finding_key
+
+    out: dict[tuple[str, str, tuple[str, ...]], Finding] = {}
+    for f in findings:
+        rule, fname, ev = finding_key(f.rule, f.file, f.evidence, path)
+        own = posixpath.basename(path)
+        if fname == own:
+            fname = name
+            ev = tuple(e.replace(own, name) for e in ev)
+        out.setdefault((rule, fname, ev), f)
+    return out
+
+
+def _undefined(facts: Mapping[str, Any]) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for s in facts.get("undefined") or ():
+        label = s["name"] + (f"@{s['version']}" if s.get("version") else "")
+        out[label] = s.get("library")
+    return out
+
+
+def _glibc(facts: Mapping[str, Any]) -> tuple[str | None, list[str]]:
+    mg = facts.get("max_glibc") or {}
+    return mg.get("version"), list(mg.get("symbols") or ())
+
+
+def _abi(facts: Mapping[str, Any]) -> dict[str, str]:
+    h = facts.get("header") or {}
+    arm = facts.get("arm_attributes") or {}
+    out = {
+        "machine": str(h.get("machine")),
+        "ELF class": f"{h.get('elf_class')}-bit",
+        "byte order": str(h.get("endian")),
+        "float ABI": str(h.get("float_abi") or "-"),
+    }
+    if arm:
+        out["ARM VFP args"] = str(arm.get("vfp_args") or "-")
+    return out
+
+
+def _go(facts: Mapping[str, Any]) -> dict[str, str]:
+    go = facts.get("go")
+    if not go:
+        return {}
+    out = {"cgo": "linked" if go.get("cgo_linked") else "not linked", "link mode": str(go.get("link_mode"))}
+    bi = go.get("buildinfo") or {}
+    if bi.get("go_version"):
+        out["Go version"] = bi["go_version"]
+    for s in bi.get("settings") or ():
+        k = s.get("key", "")
+        if k in ("CGO_ENABLED", "GOARCH", "GOOS", "GOARM", "-ldflags", "-tags", "-buildmode", "CGO_CFLAGS",
+                 "CGO_LDFLAGS"):
+            out[k] = s.get("value", "")
+    return out
+
+
+def _set_changes(kind: str, name: str, path: str | None, before: Iterable[str], after: Iterable[str], *,
+                 regress_added: bool, details: Mapping[str, str] | None = None) -> list[Change]:
+    b, a = list(dict.fromkeys(before)), list(dict.fromkeys(after))
+    out = [Change(kind, name, "added", x, regression=regress_added, detail=(details or {}).get(x, ""), path=path)
+           for x in a if x not in b]
+    out += [Change(kind, name, "removed", x, path=path) for x in b if x not in a]
+    return out
+
+
+def _compare_pair(pair: Pair, bf: Mapping[str, Any], hf: Mapping[str, Any], bfind: list[Finding],
+                  hfind: list[Finding], fail_on: str, strict: bool) -> list[Change]:
+    name = pair.name
+    hp = pair.head
+    out: list[Change] = []
+    bk, hk = _keyed(bfind, bf["path"], name), _keyed(hfind, hf["path"], name)
+    for fk, f in hk.items():
+        if fk not in bk:
+            out.append(Change("finding", name, "added", f"{f.rule} {f.name}".strip(), detail=f.message,
+                              regression=strict or _rank(f.severity) >= _rank(fail_on), rule=f.rule,
+                              severity=f.severity, evidence=f.evidence, path=f.file or hp))
+    for fk, f in bk.items():
+        if fk not in hk:
+            out.append(Change("finding", name, "removed", f"{f.rule} {f.name}".strip(), detail=f.message,
+                              rule=f.rule, severity=f.severity, evidence=f.evidence, path=f.file or pair.base))
+    b, h = bf["facts"], hf["facts"]
+    out += _set_changes("library", name, hp, b.get("needed") or (), h.get("needed") or (), regress_added=True,
+                        details={x: "a new library the device must provide" for x in h.get("needed") or ()})
+    rp = [f"DT_RPATH {p}" for p in b.get("rpath") or ()] + [f"DT_RUNPATH {p}" for p in b.get("runpath") or ()]
+    rh = [f"DT_RPATH {p}" for p in h.get("rpath") or ()] + [f"DT_RUNPATH {p}" for p in h.get("runpath") or ()]
+    out += _set_changes("runpath", name, hp, rp, rh, regress_added=True,
+                        details={x: "a new folder the loader searches first" for x in rh})
+    (bv, _), (hv, hsyms) = _glibc(b), _glibc(h)
+    if bv != hv:
+        raised = hv is not None and (bv is None or glibc_key(hv) > glibc_key(bv))
+        detail = f"forced by {', '.join(hsyms)}" if raised and hsyms else ""
+        out.append(Change("glibc", name, "raised" if raised else "lowered", "highest GLIBC version", bv, hv,
+                          regression=raised, detail=detail, path=hp))
+    if b.get("interpreter") != h.get("interpreter"):
+        out.append(Change("interpreter", name, "changed", "PT_INTERP", b.get("interpreter"), h.get("interpreter"),
+                          regression=True, path=hp))
+    ba, ha = _abi(b), _abi(h)
+    for k in dict.fromkeys([*ba, *ha]):
+        if ba.get(k) != ha.get(k):
+            out.append(Change("abi", name, "changed", k, ba.get(k), ha.get(k), regression=True, path=hp))
+    bu, hu = _undefined(b), _undefined(h)
+    out += _set_changes("symbol", name, hp, bu, hu, regress_added=strict,
+                        details={k: f"from {v}" for k, v in hu.items() if v})
+    bg, hg = _go(b), _go(h)
+    for k in dict.fromkeys([*bg, *hg]):
+        if bg.get(k) != hg.get(k):
+            lost_cgo = k == "cgo" and bg.get(k) == "linked"
+            out.append(Change("go", name, "changed", k, bg.get(k), hg.get(k), regression=strict or lost_cgo,
+                              path=hp))
+    return out
+
+
+def diff_reports(
+    base: Mapping[str, Any],
+    head: Mapping[str, Any],
+    *,
+    base_label: str,
+    head_label: str,
+    fail_on: str = "error",
+    strict: bool = False,
+    config: Config | None = None,
+) -> Diff:
+    """Compare two JSON reports (already checked with check_json_report)."""
+    from cgocheck.config import Config, filter_findings
+
+    config = config or Config()
+    sides = [_Side(base_label, base.get("target"), tuple(base["files"])),
+             _Side(head_label, head.get("target"), tuple(head["files"]))]
+    findings: list[dict[str, list[Finding]]] = [{}, {}]
+    suppressed: list[Suppressed] = []
+    for i, side in enumerate(sides):
+        for f in side.files:
+            kept, taken = filter_findings([_finding(x) for x in f.get("findings") or ()], f["path"], config)
+            findings[i][f["path"]] = kept
+            if i == 1:
+                suppressed += taken
+    bmap = {f["path"]: f for f in sides[0].files}
+    hmap = {f["path"]: f for f in sides[1].files}
+    changes: list[Change] = []
+    if base.get("target") != head.get("target"):
+        changes.append(Change("file", "*", "changed", "target", base.get("target"), head.get("target"),
+                              regression=strict))
+    pairs = _pairs(sides[0], sides[1])
+    for pair in pairs:
+        if pair.base is not None and pair.head is not None:
+            changes += _compare_pair(pair, bmap[pair.base], hmap[pair.head], findings[0][pair.base],
+                                     findings[1][pair.head], fail_on, strict)
+        elif pair.head is not None:
+            changes.append(Change("file", pair.name, "added", pair.name, path=pair.head, regression=strict))
+            for hf in findings[1][pair.head]:
+                changes.append(Change("finding", pair.name, "added", f"{hf.rule} {hf.name}".strip(), detail=hf.message,
+                                      regression=strict or _rank(hf.severity) >= _rank(fail_on), rule=hf.rule,
+                                      severity=hf.severity, evidence=hf.evidence, path=hf.file or pair.head))
+        else:
+            changes.append(Change("file", pair.name, "removed", pair.name, path=pair.base))
+    order = list(CHANGE_KINDS)
+    changes.sort(key=lambda c: (not c.regression, order.index(c.kind), c.file, c.change, c.subject))
+    return Diff(base_label, head_label, base.get("target"), head.get("target"), fail_on, strict, tuple(pairs),
+                tuple(changes), tuple(suppressed))
+
+
+# --- text and JSON -----------------------------------------------------------------------
+
+
+def summary_line(diff: Diff) -> str:
+    reg = diff.regressions
+    other = len(diff.changes) - len(reg)
+    if reg:
+        kinds = sorted({CHANGE_KINDS[c.kind] for c in reg})
+        return f"{len(reg)} regression(s) ({'; '.join(kinds)}), {other} other change(s)"
+    return f"no regression, {other} change(s)" if other else "no change"
+
+
+def render_table(diff: Diff, ctx: RenderContext) -> str:
+    from tabulate import tabulate
+
+    parts = [f"base: {diff.base_label}" + (f" ({diff.base_target})" if diff.base_target else ""),
+             f"head: {diff.head_label}" + (f" ({diff.head_target})" if diff.head_target else ""), ""]
+    for pair in diff.pairs:
+        if pair.base and pair.head and pair.base != pair.head:
+            parts.append(f"paired: {pair.base} -> {pair.head}")
+    rows = []
+    for c in diff.changes:
+        what = c.subject if c.change in ("added", "removed") else f"{c.subject}: {c.before or '-'} -> {c.after or '-'}"
+        if c.detail:
+            what += f"\n  {c.detail}"
+        rows += [("REGRESSION" if c.regression else "", CHANGE_KINDS[c.kind], c.file, c.change, what)]
+    if rows:
+        parts.append(tabulate(rows, headers=["", "kind", "file", "change", "what"], tablefmt="simple"))
+    if diff.suppressed:
+        parts.append(f"{len(diff.suppressed)} finding(s) in HEAD suppressed by the configuration")
+    parts.append(summary_line(diff))
+    return "\n".join(parts) + "\n"
+
+
+def diff_to_json(diff: Diff, exit_code: int) -> dict[str, Any]:
+    from cgocheck.report.formats import suppressed_json
+
+    return {
+        "schema_version": DIFF_SCHEMA_VERSION,
+        "kind": "cgocheck-diff",
+        "tool": {"name": "cgocheck", "version": __version__},
+        "base": {"label": diff.base_label, "target": diff.base_target},
+        "head": {"label": diff.head_label, "target": diff.head_target},
+        "fail_on": diff.fail_on,
+        "strict": diff.strict,
+        "pairs": [{"name": p.name, "base": p.base, "head": p.head} for p in diff.pairs],
+        "changes": [
+            {
+                "kind": c.kind,
+                "file": c.file,
+                "change": c.change,
+                "subject": c.subject,
+                "before": c.before,
+                "after": c.after,
+                "regression": c.regression,
+                "detail": c.detail,
+                "rule": c.rule,
+                "severity": c.severity,
+                "evidence": list(c.evidence),
+                "path": c.path,
+            }
+            for c in diff.changes
+        ],
+        "suppressed": [suppressed_json(s) for s in diff.suppressed],
+        "summary": {
+            "regressions": len(diff.regressions),
+            "changes": len(diff.changes),
+            "text": summary_line(diff),
+            "exit_code": exit_code,
+        },
+    }
+
+
+def render_json(diff: Diff, ctx: RenderContext) -> str:
+    return json.dumps(diff_to_json(diff, ctx.exit_code), indent=2) + "\n"

@@ -1,0 +1,164 @@
+"""Markdown for a CI job summary ($GITHUB_STEP_SUMMARY): a summary line, a findings table,
+and collapsible details (suppressed findings, each file's facts, unreadable files, and any
+report field this renderer has no special view for, as JSON)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from cgocheck.report import Report
+from cgocheck.report.formats import (
+    BUILD_LABEL,
+    KNOWN_FILE_FIELDS,
+    KNOWN_REPORT_FIELDS,
+    RenderContext,
+    build_findings,
+    build_rows,
+    counts,
+    display_path,
+    extra_fields,
+    notes,
+    rule_url,
+    verdict,
+)
+from cgocheck.rules import SEVERITY_RANK, Finding
+
+if TYPE_CHECKING:
+    from cgocheck.diff import Diff
+
+ICON = {"error": "🔴", "warning": "🟡", "info": "🔵"}
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+
+
+def esc(text: str) -> str:
+    """Text safe in a Markdown table cell: HTML-escaped, Markdown specials escaped, one line."""
+    t = _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+    return t.replace("\r", "").replace("\n", "<br>")
+
+
+def code(text: str) -> str:
+    return f"<code>{esc(text)}</code>"
+
+
+def _rule_link(rule: str, name: str) -> str:
+    return f"[{rule}]({rule_url(rule)}) {code(name)}" if name else f"[{rule}]({rule_url(rule)})"
+
+
+def _head_line(report: Report, ctx: RenderContext) -> str:
+    ok = ctx.exit_code == 0
+    mark = "✅" if ok else ("❌" if ctx.exit_code == 1 else "⚠️")
+    title = f"cgocheck {report.command}"
+    if report.target:
+        title += f" · {report.target}"
+    return f"## {mark} {esc(title)}: {verdict(ctx.exit_code)}"
+
+
+def summary_line(report: Report, ctx: RenderContext) -> str:
+    c = counts(report.findings)
+    parts = [f"**{len(report.files)} file(s)**"]
+    parts += [f"{ICON[s]} {c[s]} {s}{'s' if c[s] != 1 and s != 'info' else ''}" for s in ("error", "warning", "info")]
+    if ctx.suppressed:
+        parts.append(f"{len(ctx.suppressed)} suppressed")
+    if report.errors:
+        parts.append(f"{len(report.errors)} unreadable")
+    parts.append(f"exit {ctx.exit_code} (fails on {ctx.fail_on} and above)")
+    return " · ".join(parts)
+
+
+def _findings_table(rows: list[tuple[str, Finding]]) -> list[str]:
+    out = ["| Severity | Rule | File | Finding | Fix |", "|---|---|---|---|---|"]
+    for path, f in rows:
+        finding = esc(f.message)
+        if f.evidence:
+            finding += "<br><sub>evidence: " + ", ".join(code(e) for e in f.evidence) + "</sub>"
+        out.append(f"| {ICON.get(f.severity, '')} {f.severity} | {_rule_link(f.rule, f.name)} | "
+                   f"{code(display_path(f.file or path))} | {finding} | {esc(f.fix)} |")
+    return out
+
+
+def _details(summary: str, body: list[str]) -> list[str]:
+    return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>", ""]
+
+
+def _kv_table(rows: list[tuple[str, str]]) -> list[str]:
+    out = ["| | |", "|---|---|"]
+    out += [f"| {esc(k) or '&nbsp;'} | {esc(v)} |" for k, v in rows]
+    return out
+
+
+def _json_block(value: Any) -> list[str]:
+    from cgocheck.report.jsonfmt import plain
+
+    text = json.dumps(plain(value), indent=2, default=str)
+    fence = "````" if "```" in text else "```"
+    return [f"{fence}json", text, fence]
+
+
+def render_report(report: Report, ctx: RenderContext) -> str:
+    from cgocheck.report.table import facts_rows
+
+    lines = [_head_line(report, ctx), "", summary_line(report, ctx), ""]
+    rows = [(BUILD_LABEL, f) for f in build_findings(report)]
+    rows += [(fr.facts.path, f) for fr in report.files for f in fr.findings]
+    rows.sort(key=lambda r: (-SEVERITY_RANK.get(r[1].severity, 0), r[1].rule, r[0]))
+    if rows:
+        lines += [*_findings_table(rows), ""]
+    elif report.files:
+        lines += ["No findings." if report.target else "No findings (no --target given: only run paths checked).", ""]
+    if ctx.suppressed:
+        body = ["| Rule | File | Finding | Reason | Source |", "|---|---|---|---|---|"]
+        for s in ctx.suppressed:
+            where = code(display_path(s.finding.file or s.file or BUILD_LABEL))
+            body.append(f"| {_rule_link(s.finding.rule, s.finding.name)} | {where}"
+                        f" | {esc(s.finding.message)} | {esc(s.reason)} | {esc(s.source)} |")
+        lines += _details(f"Suppressed findings ({len(ctx.suppressed)})", body)
+    brows = build_rows(report, verbose=ctx.verbose)
+    if brows is not None:
+        lines += _details("Build", _kv_table(brows))
+    elif getattr(report, "build", None) is not None:
+        lines += _details("Build", _json_block(report.build))
+    for fr in report.files:
+        kv = facts_rows(fr.facts, verbose=ctx.verbose)
+        res = fr.resolution
+        if res is not None and hasattr(res, "table_rows"):
+            kv += list(res.table_rows(verbose=ctx.verbose))
+        top, _ = fr.facts.max_glibc()
+        brief = ", ".join(x for x in (fr.facts.header.machine, "static" if fr.facts.static else "dynamic", top) if x)
+        body = _kv_table(kv)
+        for name, value in extra_fields(fr, KNOWN_FILE_FIELDS):
+            body += ["", f"**{esc(name)}**", "", *_json_block(value)]
+        lines += _details(f"Facts: {code(display_path(fr.facts.path))} ({esc(brief)})", body)
+    for name, value in extra_fields(report, KNOWN_REPORT_FIELDS):
+        lines += _details(esc(name), _json_block(value))
+    if notes(report):
+        lines += [*(f"> {esc(n)}" for n in notes(report)), ""]
+    if report.errors:
+        body = [f"- {code(e.path)}: {esc(e.message)}" for e in report.errors]
+        lines += _details(f"Unreadable files ({len(report.errors)})", body)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_diff(diff: Diff, ctx: RenderContext) -> str:
+    from cgocheck.diff import CHANGE_KINDS, summary_line
+
+    mark = "❌" if diff.regressions else "✅"
+    lines = [f"## {mark} cgocheck diff: {esc(summary_line(diff))}", "",
+             f"base {code(diff.base_label)}" + (f" ({esc(diff.base_target)})" if diff.base_target else "")
+             + f" → head {code(diff.head_label)}" + (f" ({esc(diff.head_target)})" if diff.head_target else ""), ""]
+    reg = diff.regressions
+    if reg:
+        lines += ["| | Kind | File | Change |", "|---|---|---|---|"]
+        lines += [f"| ❌ | {esc(CHANGE_KINDS[c.kind])} | {code(c.file)} | {esc(c.text())} |" for c in reg]
+        lines.append("")
+    other = [c for c in diff.changes if not c.regression]
+    if other:
+        body = ["| Kind | File | Change |", "|---|---|---|"]
+        body += [f"| {esc(CHANGE_KINDS[c.kind])} | {code(c.file)} | {esc(c.text())} |" for c in other]
+        lines += _details(f"Other changes ({len(other)})", body)
+    if diff.suppressed:
+        body = [f"- {code(s.finding.rule)} {esc(s.finding.message)}: {esc(s.reason)}" for s in diff.suppressed]
+        lines += _details(f"Suppressed findings in head ({len(diff.suppressed)})", body)
+    return "\n".join(lines).rstrip() + "\n"
