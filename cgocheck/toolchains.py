@@ -92,7 +92,12 @@ def installed() -> list[GoToolchain]:
             meta = d / META
             goroot = d / "go"
             if not meta.is_file():
-                continue  # half-made: never listed
+                # a Debian package unpacked rootless (scripts/get-go-legacy.sh): usr/lib/go-X.Y
+                for deb_root in sorted(d.glob("usr/lib/go-*")):
+                    v = read_goroot_version(deb_root)
+                    if v:
+                        found[deb_root] = GoToolchain(v, deb_root, "debian (unpacked)")
+                continue  # otherwise half-made: never listed
             try:
                 info = json.loads(meta.read_text())
                 goroot = Path(info.get("goroot", goroot))
@@ -259,9 +264,13 @@ def _install_debian(spec: str) -> GoToolchain:
     system = Path(f"/usr/lib/go-{major_minor}")
     if read_goroot_version(system):
         return find(str(system))
+    for t in installed():
+        if t.key[:2] == key[:2]:
+            return t
     raise EnvironmentProblem(
         f"Go {major_minor} comes from Debian here: install it with `apt-get install golang-{major_minor}-go` "
-        f"(as root), or name any GOROOT with --go /path/to/goroot"
+        f"(bookworm has 1.19), or `bash scripts/get-go-legacy.sh` (1.15 from bullseye, rootless), "
+        f"or name any GOROOT with --go /path/to/goroot"
     )
 
 

@@ -234,12 +234,10 @@ def _arm_attributes(elf: ELFFile) -> ArmAttributes | None:
     )
 
 
-def _go_facts(elf: ELFFile) -> GoFacts | None:
-    try:
-        from cgocheck.elf.gobuildinfo import read_go_facts
-    except ImportError:  # pragma: no cover - during bring-up only
-        return None
-    return read_go_facts(elf)
+def _go_facts(elf: ELFFile, warnings: list[str]) -> GoFacts | None:
+    from cgocheck.elf.gobuildinfo import read_go_facts
+
+    return read_go_facts(elf, warnings)
 
 
 def _dynamic_view(path: str, elf: ELFFile, warnings: list[str], *, lief: bool) -> dynamic.DynamicView:
@@ -297,7 +295,7 @@ def read_elf(path: str, *, dwarf: bool = True, go: bool = True) -> ElfFacts:
         )
         has_debug = bool(names & {".debug_info", ".zdebug_info"})
         units = _soft(warnings, "DWARF", lambda: read_units(elf), no_units) if dwarf and has_debug else no_units
-        gofacts = _soft(warnings, "Go buildinfo", lambda: _go_facts(elf), None) if go else None
+        gofacts = _soft(warnings, "Go buildinfo", lambda: _go_facts(elf, warnings), None) if go else None
         if nsec == 0:
             warnings.append("no section headers (stripped of sections or damaged)")
 

@@ -78,6 +78,16 @@ def test_clean_build_is_silent(builder: Builder, fixture: str, target: str, go_s
     assert rules_of(findings, "warning") == set(), [f"{f.rule} {f.message}" for f in findings]
 
 
+def test_pre_118_binary_has_no_settings_to_check(builder: Builder) -> None:
+    """Go 1.15 (pre-1.18 buildinfo layout) records no build settings: G005 says so."""
+    old = builder.build("clean/libc", "linux/arm64", "1.15", "gcc", extra_env={"GO111MODULE": "on"})
+    facts = read_elf(str(old.path))
+    assert facts.go is not None and facts.go.buildinfo is not None and facts.go.buildinfo.layout == "pre-1.18"
+    assert "G005" in rules_of(findings_for(old.path, "linux/arm64"))
+    new = builder.build("clean/libc", "linux/arm64", GO_NEW, "gcc")
+    assert "G005" not in rules_of(findings_for(new.path, "linux/arm64"))
+
+
 def test_pure_go_build_is_fine_when_declared(builder: Builder) -> None:
     built = builder.build("clean/netuser", "linux/arm64", GO_NEW, cgo=False, link="")
     assert rules_of(findings_for(built.path, "linux/arm64", expect_cgo=False), "warning") == set()
