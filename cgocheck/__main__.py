@@ -1,3 +1,3 @@
-from cgocheck.cli import main
+from cgocheck.cli import run
 
-main()
+run()

@@ -26,7 +26,18 @@ def fail(err: CgocheckError) -> None:
 
 
 class _Group(click.Group):
-    """Turns CgocheckError (and stray OSErrors) into one stderr line and an exit code."""
+    """Turns CgocheckError (and stray OSErrors) into one stderr line and an exit code.
+
+    Command modules are imported on the first command lookup (see _register).
+    """
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        _register()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _register()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -48,8 +59,19 @@ def main() -> None:
     """Prove that a cgo cross build is what it claims to be."""
 
 
+_registered = False
+
+
 def _register() -> None:
-    # Each module attaches its commands to `main` on import.
+    """Import the command modules; each attaches its commands to `main` on import.
+
+    Done when the CLI runs (see run), not when this module is imported, so library code
+    and tests can import a cli_* module without importing every other one.
+    """
+    global _registered
+    if _registered:
+        return
+    _registered = True
     import importlib
 
     for mod in ("cli_inspect", "cli_sysroot", "cli_resolve", "cli_toolchains", "cli_verify", "cli_matrix", "cli_diff"):
@@ -60,4 +82,7 @@ def _register() -> None:
                 raise
 
 
-_register()
+def run() -> None:
+    """The console script's entry point."""
+    _register()
+    main()

@@ -292,11 +292,10 @@ def _verify_cell(cell: Cell, opts: MatrixOptions, folder: Path, key: str, start:
     except Exception as exc:  # a bug must not take the whole matrix down: report it
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return CellResult(cell, EXIT_ENVIRONMENT, None, f"internal error: {tb}", time.monotonic() - start, key=key)
-    report = res.report
-    code = EXIT_BAD_INPUT if report.errors else EXIT_OK
-    if code == EXIT_OK and any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK["error"] for f in report.findings):
-        code = EXIT_FINDINGS
-    return CellResult(cell, code, report_to_json(report, code), None, time.monotonic() - start, key=key)
+    from cgocheck.cli_inspect import exit_code_for
+
+    code = exit_code_for(res.report, "error")  # the cached verdict; policy re-judges it on read
+    return CellResult(cell, code, report_to_json(res.report, code), None, time.monotonic() - start, key=key)
 
 
 # --- the matrix ------------------------------------------------------------------------
