@@ -117,7 +117,7 @@ def verify_cmd(
 @click.option("--go", "go_spec", default="newest", show_default=True)
 @click.option("--cc", "compiler", type=click.Choice(PRESETS), default="gcc", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True)
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default="warning", show_default=True)
 def doctor_cmd(
     package: str | None,
     target: str | None,

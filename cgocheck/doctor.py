@@ -182,18 +182,20 @@ def go_env(go: Path, env: Mapping[str, str], cwd: Path | None = None) -> dict[st
     return {str(k): str(v) for k, v in data.items()}
 
 
-def go_env_findings(shell: Mapping[str, str], hermetic: Mapping[str, str], ignore: set[str]) -> list[Finding]:
+def go_env_findings(shell: Mapping[str, str], default: Mapping[str, str], environ: Mapping[str, str]) -> list[Finding]:
+    """Settings `go env` gives in this shell that are Go's defaults neither by variable (B004
+    reports those) nor by default: they come from the go env file (`go env -w`)."""
     out = []
     for k in GO_ENV_KEYS:
-        if k in ignore:
+        if k in environ or k in ("GOROOT",):
             continue
-        a, b = shell.get(k, ""), hermetic.get(k, "")
+        a, b = shell.get(k, ""), default.get(k, "")
         if a != b:
             out.append(
                 finding(
                     "B006",
-                    f"go env {k}: the shell gives {a!r}, the hermetic build {b!r}",
-                    evidence=[f"shell {k}={a}", f"hermetic {k}={b}"],
+                    f"go env {k}={a!r} comes from the go env file (go env -w), Go's default is {b!r}",
+                    evidence=[f"shell {k}={a}", f"default {k}={b}"],
                 )
             )
     return out
@@ -271,9 +273,10 @@ def doctor(
     )
     henv = hermetic_env(req)
     rep.go_env_hermetic = go_env(go.go, henv, cwd)
-    # GOOS/GOARCH/GOARM/GOROOT differ by design when no target was named
-    ignore = {"GOROOT"} | ({"GOOS", "GOARCH", "GOARM"} if target is None else set())
-    rep.findings += go_env_findings(rep.go_env_shell, rep.go_env_hermetic, ignore)
+    with tempfile.TemporaryDirectory(prefix="doctor-home-") as empty_home:
+        denv = {"PATH": f"{go.goroot / 'bin'}:/usr/local/bin:/usr/bin:/bin", "HOME": empty_home, "GOENV": "off"}
+        default = go_env(go.go, denv, cwd)
+    rep.findings += go_env_findings(rep.go_env_shell, default, environ)
     if package and target is not None:
         paths.work().mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="doctor-", dir=paths.work()) as tmp:

@@ -29,7 +29,7 @@ def _norm_triplet(t: str) -> tuple[str, str]:
     parts = t.strip().split("-")
     arch = parts[0]
     arch = "arm" if arch.startswith("arm") and not arch.startswith("arm64") else _ARCH_ALIASES.get(arch, arch)
-    abi = parts[-1] if len(parts) >= 3 else ""
+    abi = parts[-1].split(".")[0] if len(parts) >= 3 else ""  # zig: gnu.2.17
     if abi == "gnuabi64":
         abi = "gnu"
     return arch, abi
