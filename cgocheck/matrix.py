@@ -69,7 +69,8 @@ class CellResult:
     def findings(self) -> list[dict[str, Any]]:
         if not self.report:
             return []
-        return [f for fr in self.report.get("files", []) for f in fr.get("findings", [])]
+        build = list(self.report.get("build_findings") or [])
+        return build + [f for fr in self.report.get("files", []) for f in fr.get("findings", [])]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,7 +105,7 @@ def cells_from_config(cfg: Config) -> list[Cell]:
     cells: list[Cell] = []
     for pkg in cfg.packages:
         for target in cfg.targets:
-            sysroots = [s for t, s in cfg.sysroots if t in (target, "*")] or [None]
+            sysroots: list[str | None] = [s for t, s in cfg.sysroots if t in (target, "*")] or [None]
             for sysroot in sysroots:
                 for compiler in cfg.compilers:
                     for go in cfg.go:
@@ -370,10 +371,13 @@ def apply_config_policy(results: Iterable[CellResult], cfg: Config) -> None:
         if not res.report:
             continue
         res.suppressed = []
-        for fr in res.report.get("files", []):
-            findings = [_finding(f) for f in fr.get("findings", [])]
-            kept, taken = filter_findings(findings, fr.get("path", ""), cfg)
-            fr["findings"] = [asdict(f) for f in kept]
+        # build findings belong to no file; file findings are matched against their file
+        holders: list[tuple[dict[str, Any], str, str]] = [(res.report, "build_findings", "")]
+        holders += [(fr, "findings", fr.get("path", "")) for fr in res.report.get("files", [])]
+        for holder, key, path in holders:
+            findings = [_finding(f) for f in holder.get(key) or []]
+            kept, taken = filter_findings(findings, path, cfg)
+            holder[key] = [asdict(f) for f in kept]
             res.suppressed += [
                 {"rule": s.finding.rule, "file": s.file, "reason": s.reason, "source": s.source} for s in taken
             ]
@@ -391,7 +395,7 @@ def _finding(d: dict[str, Any]) -> Finding:
         fix=d["fix"],
         evidence=tuple(d.get("evidence", ())),
         file=d.get("file"),
-        extra=tuple(tuple(x) for x in d.get("extra", ())),  # type: ignore[misc]
+        extra=tuple((str(x[0]), str(x[1])) for x in d.get("extra", ())),
     )
 
 
