@@ -526,8 +526,8 @@ class _Layer:
     suppressions: tuple[Suppression, ...] = ()
 
 
-def _read_file(path: Path, today: date) -> _Layer:
-    label = _label(path)
+def _read_file(path: Path, today: date, cwd: Path) -> _Layer:
+    label = _label(path, cwd)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -710,9 +710,10 @@ def _read_cli(cli: Mapping[str, Any], cwd: Path) -> _Layer:
     return layer
 
 
-def _label(path: Path) -> str:
+def _label(path: Path, cwd: Path) -> str:
+    """The file as the user names it: relative to the folder cgocheck runs in when inside it."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(path.resolve().relative_to(cwd.resolve()))
     except ValueError:
         return str(path)
 
@@ -745,7 +746,7 @@ def load_config(
         path = find_config_file(cwd)
     if path is not None and not path.is_absolute():
         path = cwd / path
-    file_layer = _read_file(path, today) if path is not None else _Layer()
+    file_layer = _read_file(path, today, cwd) if path is not None else _Layer()
     layers = [file_layer, _read_env(env, cwd), _read_cli(cli, cwd)]
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}

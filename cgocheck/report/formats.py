@@ -145,7 +145,7 @@ def parse_output(spec: str) -> tuple[str, str]:
         name, found, path = spec.partition(sep)
         if found and name in _REGISTRY and path:
             return name, path
-    raise BadInput(f"--output {spec!r}: expected FORMAT=PATH with FORMAT one of {', '.join(_REGISTRY)}")
+    raise BadInput(f"--report {spec!r}: expected FORMAT=PATH with FORMAT one of {', '.join(_REGISTRY)}")
 
 
 # --- helpers the renderers share ---------------------------------------------------------

@@ -71,16 +71,19 @@ code,pre{font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 code{background:var(--soft);padding:1px 4px;border-radius:4px;word-break:break-all}
 pre{background:var(--soft);padding:8px;overflow:auto;border:1px solid var(--line)}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600}
-.error{color:var(--err);background:var(--errbg)} .warning{color:var(--warn);background:var(--warnbg)}
-.info{color:var(--info);background:var(--infobg)} .pass{color:var(--ok);background:var(--okbg)}
-.fail{color:var(--err);background:var(--errbg)} .other{color:var(--warn);background:var(--warnbg)}
+.badge.error,.tile.error{color:var(--err);background:var(--errbg)}
+.badge.warning,.tile.warning{color:var(--warn);background:var(--warnbg)}
+.badge.info,.tile.info{color:var(--info);background:var(--infobg)}
+.badge.pass,.tile.pass{color:var(--ok);background:var(--okbg)}
+.badge.fail,.tile.fail{color:var(--err);background:var(--errbg)}
+.badge.other,.tile.other{color:var(--warn);background:var(--warnbg)}
 .verdict{font-size:16px;padding:4px 14px}
 .tiles{display:flex;gap:12px;margin:12px 0}
 .tile{border:1px solid var(--line);border-radius:8px;padding:8px 16px;min-width:110px}
 .tile b{display:block;font-size:22px}
 .finding{border:1px solid var(--line);border-left:4px solid var(--line);border-radius:6px;padding:8px 12px;margin:8px 0}
-.finding.error{border-left-color:var(--err);background:none}.finding.warning{border-left-color:var(--warn);background:none}
-.finding.info{border-left-color:var(--info);background:none}
+.finding.error{border-left-color:var(--err)}.finding.warning{border-left-color:var(--warn)}
+.finding.info{border-left-color:var(--info)}
 .finding .msg{font-weight:600}
 .finding ul{margin:4px 0 4px 18px;padding:0}
 .fix{color:var(--ok)}
@@ -178,7 +181,8 @@ def overview_section(report: Report, ctx: RenderContext) -> Section:
     meta = [("command", report.command), ("target", report.target or "- (no --target: only run paths checked)"),
             ("sysroot", report.sysroot or "-"), ("fails on", f"{ctx.fail_on} and above"),
             ("exit code", f"{ctx.exit_code} ({verdict(ctx.exit_code)})")]
-    meta += [(k, json.dumps(v) if not isinstance(v, str) else v) for k, v in sorted(report.options.items())]
+    meta += [(k, "-" if v is None else v if isinstance(v, str) else json.dumps(v))
+             for k, v in sorted(report.options.items())]
     files = table(["file", "machine", "loader", "highest glibc", "errors", "warnings", "info", "verdict"],
                   [_file_row(i, fr, ctx) for i, fr in enumerate(report.files, 1)]) if report.files else ""
     return Section("overview", "Overview", f'<div class="tiles">{tiles}</div>{kv_table(meta)}{files}')
@@ -285,11 +289,19 @@ def diff_sections(diff: Diff) -> list[Section]:
     pairs = table(["name", "base", "head"], [[f"<code>{esc(p.name)}</code>", esc(p.base or "-"), esc(p.head or "-")]
                                              for p in diff.pairs])
 
+    several = len(diff.pairs) > 1
+
+    def what(c: Any) -> str:
+        if c.change in ("added", "removed"):
+            return f"<code>{esc(c.subject)}</code>"
+        return f"{esc(c.subject)}: <code>{esc(c.before or '-')}</code> → <code>{esc(c.after or '-')}</code>"
+
     def rows(changes: Sequence[Any]) -> str:
-        return table(["", "kind", "file", "change", "before", "after", "detail"], [[
+        headers = ["", "kind", *(["file"] if several else []), "change", "what", "detail"]
+        return table(headers, [[
             '<span class="badge fail">regression</span>' if c.regression else "",
-            esc(CHANGE_KINDS[c.kind]), f"<code>{esc(c.file)}</code>", esc(c.change), f"<code>{esc(c.subject)}</code>"
-            if c.before is None and c.after is None else esc(c.before or "-"), esc(c.after or "-"), esc(c.detail),
+            esc(CHANGE_KINDS[c.kind]), *([f"<code>{esc(c.file)}</code>"] if several else []), esc(c.change),
+            what(c), esc(c.detail),
         ] for c in changes])
 
     sections = [Section("overview", "Overview", meta + pairs)]

@@ -19,12 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+import re
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from cgocheck import __version__
-from cgocheck.elf.model import ElfFacts
+from cgocheck.elf.model import DwarfUnit, ElfFacts
 from cgocheck.report import FileReport, Report
 from cgocheck.report.formats import (
     FAMILY_TITLES,
@@ -63,8 +64,8 @@ def _artifact(path: str) -> dict[str, Any]:
     return {"uri": p.absolute().as_uri()}
 
 
-def _location(path: str, text: str | None = None, loc_id: int | None = None) -> dict[str, Any]:
-    loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": _artifact(path), "region": {"startLine": 1}}}
+def _location(path: str, text: str | None = None, loc_id: int | None = None, line: int = 1) -> dict[str, Any]:
+    loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": _artifact(path), "region": {"startLine": line}}}
     if text:
         loc["message"] = {"text": text}
     if loc_id is not None:
@@ -72,17 +73,57 @@ def _location(path: str, text: str | None = None, loc_id: int | None = None) -> 
     return loc
 
 
-def dwarf_sources(facts: ElfFacts, finding: Finding) -> list[tuple[str, str]]:
-    """(C source file, file named by the evidence) for evidence that a C unit's DWARF lists."""
-    out: list[tuple[str, str]] = []
+def go_source_dirs(report: Report) -> list[str]:
+    """Folders of the Go packages a verify build compiled with cgo (theirs first, then the module's)."""
+    build = getattr(report, "build", None)
+    dirs = [str(getattr(p, "dir", "")) for p in getattr(build, "cgo_packages", ()) if not getattr(p, "std", False)]
+    src = getattr(build, "source_dir", None)
+    return [d for d in [*dirs, *([str(src)] if src else [])] if d]
+
+
+def unit_source(unit: DwarfUnit, go_dirs: list[str]) -> str:
+    """The file a C unit stands for: for cgo's generated X.cgo2.c, the package's X.go when the
+    build says where the package is; otherwise the unit's own path."""
+    src = unit.name if posixpath.isabs(unit.name) or not unit.comp_dir else posixpath.join(unit.comp_dir, unit.name)
+    base = posixpath.basename(unit.name)
+    if base.endswith(".cgo2.c"):
+        for d in go_dirs:
+            cand = Path(d) / (base[: -len(".cgo2.c")] + ".go")
+            if cand.is_file():
+                return str(cand)
+    return src
+
+
+_INCLUDE = re.compile(r"^\s*(?://)?\s*#\s*include\s*[<\"]([^>\"]+)[>\"]")
+
+
+def include_line(source: str, header: str) -> int:
+    """The line of SOURCE (a cgo preamble or C file) that #includes HEADER directly, else 1."""
+    try:
+        with open(source, encoding="utf-8", errors="replace") as fh:
+            for n, line in enumerate(fh, 1):
+                m = _INCLUDE.match(line)
+                if m and (header == m.group(1) or header.endswith("/" + m.group(1))):
+                    return n
+                if n > 20_000:
+                    break
+    except OSError:
+        pass
+    return 1
+
+
+def dwarf_sources(facts: ElfFacts, finding: Finding, go_dirs: list[str] | None = None) -> list[tuple[str, str, str]]:
+    """(source file, C unit, file named by the evidence) for evidence naming a file that a C
+    unit's DWARF line table lists (a header it read)."""
+    out: list[tuple[str, str, str]] = []
+    tokens = {t.strip(";,") for ev in finding.evidence for t in ev.split()}
     for unit in facts.dwarf:
         if unit.language not in ("C", "C++"):
             continue
-        src = unit.name if posixpath.isabs(unit.name) or not unit.comp_dir else posixpath.join(unit.comp_dir, unit.name)
-        for named in (unit.name, src, *unit.files):
-            if named and any(named in ev.split() or ev.startswith(named + " ") or ev == named
-                             for ev in finding.evidence):
-                out.append((src, named))
+        own = unit.name if posixpath.isabs(unit.name) else posixpath.join(unit.comp_dir or "", unit.name)
+        for named in unit.files:
+            if named != own and named in tokens:
+                out.append((unit_source(unit, go_dirs or []), unit.name, named))
                 break
     return out
 
@@ -95,7 +136,9 @@ def fingerprint(finding: Finding, report_file: str) -> str:
 
 
 def _result(finding: Finding, fr: FileReport | None, report_path: str, index: dict[str, int],
-            target: str | None, suppressed: Suppressed | None = None) -> dict[str, Any]:
+            target: str | None, suppressed: Suppressed | None = None, go_dirs: list[str] | None = None
+            ) -> dict[str, Any]:
+    go_dirs = go_dirs or []
     file = finding.file or report_path
     msg = finding.message.rstrip(".") + "."
     if finding.evidence:
@@ -105,13 +148,13 @@ def _result(finding: Finding, fr: FileReport | None, report_path: str, index: di
                            "message": {"text": msg}}
     if finding.rule in index:
         res["ruleIndex"] = index[finding.rule]
-    sources = dwarf_sources(fr.facts, finding) if fr is not None else []
+    sources = dwarf_sources(fr.facts, finding, go_dirs) if fr is not None else []
     if sources:
-        res["locations"] = [_location(src, f"C unit that read {named}") for src, named in sources[:1]]
-        res["relatedLocations"] = [_location(file, "the binary that carries this DWARF", 1)] + [
-            _location(named, "named by the evidence", i + 2) for i, (_, named) in enumerate(sources[:1])
-            if named != sources[0][0]
-        ]
+        src, unit, named = sources[0]
+        res["locations"] = [_location(src, f"its C code ({unit}, per DWARF) read {named}", None,
+                                      include_line(src, named))]
+        res["relatedLocations"] = [_location(file, "the binary whose DWARF says so", 1),
+                                   _location(named, "the file that was read", 2)]
     elif file:
         res["locations"] = [_location(file)]
     res["partialFingerprints"] = {"cgocheckFinding/v1": fingerprint(finding, report_path)}
@@ -178,15 +221,16 @@ def sarif_run(report: Report, ctx: RenderContext) -> dict[str, Any]:
     # names the C sources
     built = report.files[0] if report.files else None
     by_path[""] = built
+    dirs = go_source_dirs(report)
     for f in build_findings(report):
-        results.append(_result(f, built, built.facts.path if built else "", index, report.target))
+        results.append(_result(f, built, built.facts.path if built else "", index, report.target, go_dirs=dirs))
     for file_report in report.files:
         for f in file_report.findings:
-            results.append(_result(f, file_report, file_report.facts.path, index, report.target))
+            results.append(_result(f, file_report, file_report.facts.path, index, report.target, go_dirs=dirs))
     for s in ctx.suppressed:
         owner = by_path.get(s.file)
         path = s.file or (owner.facts.path if owner is not None else "")
-        results.append(_result(s.finding, owner, path, index, report.target, s))
+        results.append(_result(s.finding, owner, path, index, report.target, s, dirs))
     bad = [{"level": "error", "message": {"text": e.message}, "locations": [_location(e.path)],
             "descriptor": {"id": "bad-input"}} for e in report.errors]
     invocation: dict[str, Any] = {"executionSuccessful": ctx.exit_code in (0, 1), "exitCode": ctx.exit_code,

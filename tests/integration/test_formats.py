@@ -1,0 +1,434 @@
+"""Every output format, on real reports of real builds: the JSON report is the reference and
+each format is checked against it. SARIF is validated against the official SARIF 2.1.0
+schema; JUnit is parsed and counted; the HTML page is rendered in headless Chromium, its
+DOM searched for every finding and its screenshot decoded and checked for real content."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+import zlib
+from collections import Counter
+from html.parser import HTMLParser
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import jsonschema
+import pytest
+
+from cgocheck.report.formats import names
+from cgocheck.rules import rules
+from tests.conftest import GO_NEW, REPO, Builder, need, need_tool
+
+pytestmark = pytest.mark.integration
+
+LIBC_ARM64 = "/usr/aarch64-linux-gnu/lib/libc.so.6"
+RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+# --- helpers shared with test_diff*.py ----------------------------------------------------
+
+
+def cgocheck(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
+            "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "cgocheck", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env=full)
+
+
+def workdir(tmp_path: Path) -> Path:
+    """A folder to run in whose configuration lookup stops at once (a fake repository root)."""
+    (tmp_path / ".git").mkdir(exist_ok=True)
+    return tmp_path
+
+
+def sarif_validator() -> jsonschema.Draft4Validator:
+    schema = json.loads(resources.files("cgocheck.data").joinpath("sarif-2.1.0.schema.json").read_text())
+    assert schema["id"].endswith("/sarif-schema-2.1.0.json")
+    checker = jsonschema.FormatChecker()
+
+    @checker.checks("uri")
+    def _uri(value: object) -> bool:  # RFC 3986 absolute URI: a scheme, no spaces
+        return not isinstance(value, str) or (bool(urlsplit(value).scheme) and not re.search(r"\s", value))
+
+    @checker.checks("uri-reference")
+    def _uri_ref(value: object) -> bool:
+        return not isinstance(value, str) or not re.search(r"\s", value)
+
+    return jsonschema.Draft4Validator(schema, format_checker=checker)
+
+
+def validate_sarif(log: dict[str, Any]) -> None:
+    errors = sorted(sarif_validator().iter_errors(log), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:10])
+
+
+def artifact_path(loc: dict[str, Any], base_ids: dict[str, Any]) -> str:
+    art = loc["physicalLocation"]["artifactLocation"]
+    uri = art["uri"]
+    if "uriBaseId" in art:
+        uri = base_ids[art["uriBaseId"]]["uri"] + uri
+    parts = urlsplit(uri)
+    assert parts.scheme == "file", uri
+    return unquote(parts.path)
+
+
+def junit_counts(xml_text: str) -> ET.Element:
+    root = ET.fromstring(xml_text)
+    assert root.tag == "testsuites"
+    for suite in root.iter("testsuite"):
+        cases = suite.findall("testcase")
+        assert int(suite.get("tests", "-1")) == len(cases)
+        assert int(suite.get("failures", "-1")) == sum(1 for c in cases if c.find("failure") is not None)
+        assert int(suite.get("errors", "-1")) == sum(1 for c in cases if c.find("error") is not None)
+        assert int(suite.get("skipped", "-1")) == sum(1 for c in cases if c.find("skipped") is not None)
+    for attr in ("tests", "failures", "errors", "skipped"):
+        assert int(root.get(attr, "-1")) == sum(int(s.get(attr, "0")) for s in root.iter("testsuite"))
+    return root
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    need(False, "chromium (Debian's chromium package)")
+    raise AssertionError
+
+
+def chromium_run(page: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
+    profile.mkdir()
+    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={profile}", *extra, page.as_uri()]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp)
+
+
+def png_pixels(data: bytes, rows: int) -> tuple[int, int, list[bytes]]:
+    """Width, height and the first ROWS decoded rows of an 8-bit RGB/RGBA, non-interlaced PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, head = 8, b"", b""
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind = data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            head = body
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", head)
+    assert depth == 8 and colour in (2, 6) and interlace == 0, (depth, colour, interlace)
+    bpp = 4 if colour == 6 else 3
+    stride = width * bpp
+    raw = zlib.decompress(idat)
+    assert len(raw) == height * (stride + 1)
+    out: list[bytes] = []
+    prev = bytearray(stride)
+    for y in range(min(rows, height)):
+        ftype = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            if ftype == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif ftype == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif ftype == 3:
+                line[i] = (line[i] + ((a + b) >> 1)) & 0xFF
+            elif ftype == 4:
+                c = prev[i - bpp] if i >= bpp else 0
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        out.append(bytes(line))
+        prev = line
+    return width, height, out
+
+
+class DomIndex(HTMLParser):
+    """Which section each finding card is in, and the page's text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.section: str | None = None
+        self.cards: Counter[tuple[str | None, str]] = Counter()
+        self.text: list[str] = []
+        self.tags: Counter[str] = Counter()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        self.tags[tag] += 1
+        if tag == "section":
+            self.section = a.get("id")
+        if tag == "div" and "finding" in (a.get("class") or "").split():
+            self.cards[(self.section, a.get("data-rule") or "")] += 1
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+# --- the reports --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def binaries(builder: Builder) -> dict[str, Path]:
+    """Real builds whose arm64 findings span the severities: R002 (error), R001 (warning),
+    and a C library (G007, info)."""
+    need(Path(LIBC_ARM64).is_file(), "libc6-arm64-cross")
+    return {
+        "clean": builder.build("clean/libc", "linux/arm64", GO_NEW).path,
+        "rpath-opt": builder.build("clean/libc", "linux/arm64", GO_NEW, ldflags_c="-Wl,-rpath,/opt/vendor/lib").path,
+        "rpath-tmp": builder.build("clean/libc", "linux/arm64", GO_NEW, ldflags_c="-Wl,-rpath,/tmp/build/lib").path,
+        "libc": Path(LIBC_ARM64),
+    }
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return workdir(tmp_path_factory.mktemp("formats"))
+
+
+@pytest.fixture(scope="module")
+def outputs(binaries: dict[str, Path], run_dir: Path) -> dict[str, str]:
+    """One inspect run per format, plus one run that writes every format with --report."""
+    args = ["inspect", "--target", "linux/arm64", *(str(p) for p in binaries.values())]
+    out: dict[str, str] = {}
+    for fmt in names():
+        proc = cgocheck([*args, "--format", fmt], run_dir)
+        assert proc.returncode == 1, proc.stderr
+        out[fmt] = proc.stdout
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference(outputs: dict[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(outputs["json"])
+    schema = json.loads(resources.files("cgocheck.data").joinpath("report.schema.json").read_text())
+    jsonschema.validate(data, schema)
+    sev = Counter(f["severity"] for fr in data["files"] for f in fr["findings"])
+    assert sev["error"] and sev["warning"] and sev["info"], sev  # the fixture must span the severities
+    return data
+
+
+def findings_of(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(fr["path"], f) for fr in data["files"] for f in fr["findings"]]
+
+
+def test_every_format_is_registered_and_reachable(outputs: dict[str, str]) -> None:
+    assert set(names()) == {"table", "json", "junit", "sarif", "markdown", "html"}
+    assert all(outputs[f].strip() for f in names())
+
+
+def test_report_option_writes_every_format_in_one_run(binaries: dict[str, Path], run_dir: Path,
+                                                      outputs: dict[str, str]) -> None:
+    out = run_dir / "multi"
+    out.mkdir()
+    specs = [f"{fmt}={out / ('r.' + fmt)}" for fmt in names()]
+    proc = cgocheck(["inspect", "--target", "linux/arm64", *(str(p) for p in binaries.values()),
+                     *(x for s in specs for x in ("--report", s))], run_dir)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == outputs["table"]
+    for fmt in names():
+        assert (out / f"r.{fmt}").read_text() == outputs[fmt], fmt
+    bad = cgocheck(["inspect", "--report", "pdf=x.pdf", str(binaries["clean"])], run_dir)
+    assert bad.returncode == 2 and bad.stderr.startswith("cgocheck: error: --report 'pdf=x.pdf'"), bad.stderr
+
+
+# --- JUnit -----------------------------------------------------------------------------------
+
+
+def test_junit_structure_and_counts(outputs: dict[str, str], reference: dict[str, Any]) -> None:
+    root = junit_counts(outputs["junit"])
+    suites = {s.find("properties/property[@name='path']").get("value"): s  # type: ignore[union-attr]
+              for s in root.iter("testsuite")}
+    assert set(suites) == {fr["path"] for fr in reference["files"]}
+    for fr in reference["files"]:
+        suite = suites[fr["path"]]
+        cases = {c.get("name", "").split()[0]: c for c in suite.findall("testcase")}
+        failing = {f["rule"] for f in fr["findings"] if RANK[f["severity"]] >= RANK["error"]}
+        below = {f["rule"] for f in fr["findings"] if RANK[f["severity"]] < RANK["error"]}
+        assert {r for r, c in cases.items() if c.find("failure") is not None} == failing
+        for rule in below - failing:
+            out = cases[rule].find("system-out")
+            assert out is not None and rule in (out.text or "")
+        # a test case per rule checked: with a target, every A, G and R rule
+        assert {r for r in rules() if r[0] in "AGR"} <= set(cases)
+        for f in fr["findings"]:
+            case = cases[f["rule"]]
+            text = "".join(case.itertext())
+            assert f["message"] in text and all(e in text for e in f["evidence"])
+
+
+def test_junit_fail_on_warning_turns_warnings_into_failures(binaries: dict[str, Path], run_dir: Path,
+                                                             reference: dict[str, Any]) -> None:
+    proc = cgocheck(["inspect", "--target", "linux/arm64", "--fail-on", "warning", "--format", "junit",
+                     *(str(p) for p in binaries.values())], run_dir)
+    assert proc.returncode == 1
+    root = junit_counts(proc.stdout)
+    want = {(fr["path"], f["rule"]) for fr in reference["files"] for f in fr["findings"] if f["severity"] != "info"}
+    assert int(root.get("failures", "0")) == len(want)
+
+
+# --- SARIF -----------------------------------------------------------------------------------
+
+
+def test_sarif_validates_and_matches_the_report(outputs: dict[str, str], reference: dict[str, Any],
+                                                run_dir: Path) -> None:
+    log = json.loads(outputs["sarif"])
+    validate_sarif(log)
+    (run,) = log["runs"]
+    driver = run["tool"]["driver"]
+    ids = [r["id"] for r in driver["rules"]]
+    assert ids == sorted(rules())
+    for r in driver["rules"]:
+        assert r["helpUri"].endswith(f"docs/rules.md#{r['id']}")
+        assert r["defaultConfiguration"]["level"] == {"error": "error", "warning": "warning", "info": "note"}[
+            rules()[r["id"]].severity]
+    results = run["results"]
+    expected = findings_of(reference)
+    assert len(results) == len(expected)
+    level = {"error": "error", "warning": "warning", "info": "note"}
+    got = Counter((artifact_path(r["locations"][0], run["originalUriBaseIds"]), r["ruleId"], r["level"])
+                  for r in results)
+    want = Counter((str(Path(f.get("file") or p).resolve()), f["rule"], level[f["severity"]]) for p, f in expected)
+    assert got == want
+    for r in results:
+        assert driver["rules"][r["ruleIndex"]]["id"] == r["ruleId"]
+        assert r["partialFingerprints"]["cgocheckFinding/v1"]
+    assert run["invocations"][0]["exitCode"] == 1
+    # the schema really constrains: a wrong level is rejected
+    results[0]["level"] = "fatal"
+    with pytest.raises(AssertionError):
+        validate_sarif(log)
+
+
+def test_sarif_relative_paths_and_stable_fingerprints(binaries: dict[str, Path], run_dir: Path,
+                                                     tmp_path: Path) -> None:
+    rel = run_dir / "dist"
+    rel.mkdir(exist_ok=True)
+    shutil.copy(binaries["rpath-tmp"], rel / "app")
+    elsewhere = tmp_path / "other" / "build"
+    elsewhere.mkdir(parents=True)
+    shutil.copy(binaries["rpath-tmp"], elsewhere / "app")
+    a = json.loads(cgocheck(["inspect", "-t", "linux/arm64", "--format", "sarif", "dist/app"], run_dir).stdout)
+    b = json.loads(cgocheck(["inspect", "-t", "linux/arm64", "--format", "sarif", str(elsewhere / "app")],
+                            run_dir).stdout)
+    validate_sarif(a)
+    validate_sarif(b)
+    (ra,), (rb,) = a["runs"], b["runs"]
+    loc = ra["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert loc == {"uri": "dist/app", "uriBaseId": "%SRCROOT%"}
+    assert artifact_path(ra["results"][0]["locations"][0], ra["originalUriBaseIds"]) == str((rel / "app").resolve())
+    other = rb["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert other == {"uri": (elsewhere / "app").as_uri()}  # outside the current folder: a file: URI
+    # the same findings of the same file name in two build folders: the same fingerprints
+    fa = sorted(r["partialFingerprints"]["cgocheckFinding/v1"] for r in ra["results"])
+    fb = sorted(r["partialFingerprints"]["cgocheckFinding/v1"] for r in rb["results"])
+    assert fa == fb and len(set(fa)) == len(fa)
+
+
+def test_sarif_points_dwarf_evidence_at_the_go_source(tmp_path: Path) -> None:
+    """A verify build whose cgo preamble read a host header (H003, from DWARF): the result's
+    location is the Go file whose cgo C code (X.cgo2.c in DWARF) read it, at its #include
+    line; the binary and the header are related locations."""
+    from cgocheck.report.formats import RenderContext
+    from cgocheck.report.sarif import render_report
+    from tests.integration.test_contamination import run as run_scenario
+
+    need_tool("aarch64-linux-gnu-gcc")
+    result = run_scenario("host-include", tmp_path, clean=False)
+    log = json.loads(render_report(result.report, RenderContext(exit_code=1)))
+    validate_sarif(log)
+    (run,) = log["runs"]
+    h003 = [r for r in run["results"] if r["ruleId"] == "H003"]
+    assert h003, [r["ruleId"] for r in run["results"]]
+    built = result.report.files[0].facts
+    base = run["originalUriBaseIds"]
+    for r in h003:
+        header = next(e.split()[0] for e in r["properties"]["evidence"])
+        units = [u for u in built.dwarf if header in u.files]
+        assert units, header  # the evidence came from DWARF
+        go_file = tmp_path / "dirty" / "src" / units[0].name.replace(".cgo2.c", ".go")
+        assert artifact_path(r["locations"][0], base) == str(go_file)
+        lines = go_file.read_text().splitlines()
+        want = next(i for i, x in enumerate(lines, 1) if "#include" in x and f"<{Path(header).name}>" in x)
+        assert r["locations"][0]["physicalLocation"]["region"]["startLine"] == want
+        related = [artifact_path(x, base) for x in r["relatedLocations"]]
+        assert related == [str(Path(built.path).resolve()), header]
+
+
+# --- Markdown --------------------------------------------------------------------------------
+
+
+def test_markdown_summary_table_and_details(outputs: dict[str, str], reference: dict[str, Any]) -> None:
+    md = outputs["markdown"]
+    lines = md.splitlines()
+    assert lines[0].startswith("## ❌ cgocheck inspect · linux/arm64")
+    c = reference["summary"]["findings"]
+    assert f"🔴 {c['error']} error" in lines[2] and f"🟡 {c['warning']} warning" in lines[2]
+    assert f"🔵 {c['info']} info" in lines[2] and f"**{len(reference['files'])} file(s)**" in lines[2]
+    rows = [x for x in lines if x.startswith("| 🔴") or x.startswith("| 🟡") or x.startswith("| 🔵")]
+    assert len(rows) == len(findings_of(reference))
+    for row in rows:
+        assert row.endswith("|") and row.count(" | ") >= 4
+    for _, f in findings_of(reference):
+        assert f"[{f['rule']}](" in md and f"#{f['rule']})" in md
+    assert md.count("<details>") == md.count("</details>") == len(reference["files"])
+    from cgocheck.report.markdown import esc
+
+    for fr in reference["files"]:
+        assert esc(Path(fr["path"]).name) in md
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+
+def test_html_is_self_contained(outputs: dict[str, str]) -> None:
+    page = outputs["html"]
+    assert page.startswith("<!DOCTYPE html>")
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    assert not re.search(r"<script|<link|<img|<iframe|@import|url\(", page, re.I)
+    assert not re.search(r"\ssrc=", page)
+
+
+def test_html_renders_in_chromium(outputs: dict[str, str], reference: dict[str, Any], tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(outputs["html"])
+    dom = chromium_run(page, tmp_path, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    idx = DomIndex()
+    idx.feed(dom.stdout)
+    want = Counter(("findings", f["rule"]) for _, f in findings_of(reference))
+    assert Counter({k: v for k, v in idx.cards.items() if k[0] == "findings"}) == want
+    text = " ".join(idx.text)
+    for _, f in findings_of(reference):
+        assert f["message"] in text and f["fix"] in text
+        assert all(e in text for e in f["evidence"])
+    for fr in reference["files"]:
+        assert fr["facts"]["header"]["machine"] in text
+
+    shot = tmp_path / "report.png"
+    proc = chromium_run(page, tmp_path, f"--screenshot={shot}", "--window-size=1280,1600")
+    assert proc.returncode == 0 and shot.is_file(), proc.stderr[-2000:]
+    data = shot.read_bytes()
+    assert len(data) > 30_000, len(data)  # a blank page compresses to a few kB
+    width, height, rows = png_pixels(data, rows=500)
+    assert (width, height) == (1280, 1600)
+    bpp = len(rows[0]) // width
+    colours = Counter(r[i:i + 3] for r in rows for i in range(0, len(r), bpp))
+    assert len(colours) > 50, len(colours)  # text, badges and tiles, not one flat colour
+    _, n = colours.most_common(1)[0]
+    assert n < 0.95 * width * len(rows)
+    # the severity tiles are drawn: the error red background (#ffebe9) is on screen
+    assert bytes.fromhex("ffebe9") in colours
