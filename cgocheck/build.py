@@ -135,15 +135,15 @@ def compiler_preset(
     if name == "gcc":
         cc_ = cc or f"{target.triplet}-gcc"
         cxx_ = cc_.replace("-gcc", "-g++")
-        link = sr
+        gcc_link: tuple[str, ...] = sr
         if sysroot:
             # Debian's cross gcc searches its own tooldir (/usr/<triplet>/lib: the cross libc6
             # of the host's release) for crt1.o and libc.so before the sysroot, even with
             # --sysroot: a bullseye sysroot then links bookworm's crt1.o and needs GLIBC_2.34.
             # -B puts the sysroot's start files first, -L its libraries.
             lib = sysroot / "usr/lib" / target.triplet
-            link = (*sr, f"-B{lib}/", f"-L{lib}", f"-L{sysroot / 'lib' / target.triplet}")
-        return CompilerPreset("gcc", cc_, cxx_, sr, link, expect_producer="GNU")
+            gcc_link = (*sr, f"-B{lib}/", f"-L{lib}", f"-L{sysroot / 'lib' / target.triplet}")
+        return CompilerPreset("gcc", cc_, cxx_, sr, gcc_link, expect_producer="GNU")
     if name == "clang":
         tgt = (f"--target={target.triplet}",)
         extra: tuple[str, ...] = ()

@@ -15,9 +15,11 @@ comparison: bullseye's zlib 1.2.11 against the bookworm host's 1.2.13).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import subprocess
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +54,15 @@ def replay(env: Mapping[str, str], modules: Iterable[str], trace_dir: Path, cwd:
     rdir.mkdir(parents=True, exist_ok=True)
     renv = dict(env)
     renv["CGOCHECK_TRACE"] = str(rdir)
-    for what in ("--cflags", "--libs"):
-        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-            subprocess.run(
-                [env["PKG_CONFIG"], what, "--", *mods], env=renv, cwd=cwd, capture_output=True, timeout=120, check=False
-            )
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        subprocess.run(
+            [env["PKG_CONFIG"], "--cflags", "--libs", "--", *mods],
+            env=renv,
+            cwd=cwd,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
     return read_trace(rdir)
 
 
@@ -69,10 +75,12 @@ def _ask(real: str, args: list[str], env: Mapping[str, str]) -> str | None:
 
 
 def host_answer(real: str, module: str) -> tuple[str | None, str | None]:
-    """(.pc path, version) the host's own pkg-config gives, default search path."""
-    path = _ask(real, ["--path", module], HOST_ENV)
-    version = _ask(real, ["--modversion", module], HOST_ENV)
-    return (path.splitlines()[0] if path else None), version
+    """(.pc path, version) the host's own pkg-config gives, default search path (one call)."""
+    out = _ask(real, ["--modversion", "--path", module], HOST_ENV)
+    lines = out.splitlines() if out else []
+    if len(lines) == 2 and lines[1].startswith("/"):
+        return lines[1], lines[0]
+    return None, _ask(real, ["--modversion", module], HOST_ENV)
 
 
 def sysroot_answer(libdirs: Iterable[str], module: str) -> tuple[str | None, str | None]:
@@ -106,8 +114,15 @@ def modules_from_trace(
             prev = out.get(name)
             pc_path = m.get("pc_path")
             klass = classify_path(pc_path, ctx)[0] if pc_path else "missing"
-            cflags = stdout if "--cflags" in argv else (prev.cflags if prev else "")
-            libs = stdout if "--libs" in argv else (prev.libs if prev else "")
+            cflags, libs = (prev.cflags, prev.libs) if prev else ("", "")
+            if "--cflags" in argv and "--libs" in argv:
+                words = stdout.split()
+                libs = " ".join(w for w in words if w.startswith(("-L", "-l", "-Wl", "-pthread")) or w.endswith(".a"))
+                cflags = " ".join(w for w in words if w not in libs.split())
+            elif "--cflags" in argv:
+                cflags = stdout
+            elif "--libs" in argv:
+                libs = stdout
             out[name] = PkgConfigModule(
                 module=name,
                 version=m.get("version"),
@@ -122,7 +137,17 @@ def modules_from_trace(
     return out
 
 
-def trace_modules(
+@dataclass
+class Prefetch:
+    """Answers cgocheck gets itself, while the build runs: the replayed queries (used for
+    modules whose package Go took from its cache), the sysroot's and the host's versions."""
+
+    replayed: dict[str, PkgConfigModule] = field(default_factory=dict)
+    sysroot: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    host: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+
+
+def prefetch(
     trace_dir: Path,
     *,
     env: Mapping[str, str],
@@ -132,35 +157,38 @@ def trace_modules(
     real_pkg_config: str,
     cwd: Path,
     compare_host: bool = True,
+) -> Prefetch:
+    mods = list(dict.fromkeys(wanted))
+    out = Prefetch()
+    if not mods:
+        return out
+    out.replayed = modules_from_trace(replay(env, mods, trace_dir, cwd), replayed=True, ctx=ctx)
+    libdirs = list(sysroot_libdirs)
+    for m in mods:
+        out.sysroot[m] = sysroot_answer(libdirs, m) if libdirs else (None, None)
+        out.host[m] = host_answer(real_pkg_config, m) if compare_host else (None, None)
+    return out
+
+
+def trace_modules(
+    trace_dir: Path,
+    *,
+    ctx: PathContext,
+    pre: Prefetch,
+    sysroot_libdirs: Iterable[str],
+    real_pkg_config: str,
+    compare_host: bool = True,
 ) -> tuple[PkgConfigModule, ...]:
-    """Every module the build asked pkg-config about, with the sysroot's and host's answers."""
+    """Every module pkg-config answered for: the build's own answers where it asked (a
+    package it compiled), the replayed ones otherwise, with the sysroot's and host's."""
     seen = modules_from_trace(read_trace(trace_dir), replayed=False, ctx=ctx)
-    missing = [m for m in wanted if m not in seen]
-    if missing:
-        more = modules_from_trace(replay(env, missing, trace_dir, cwd), replayed=True, ctx=ctx)
-        for k, v in more.items():
-            seen.setdefault(k, v)
+    for k, v in pre.replayed.items():
+        seen.setdefault(k, v)
     libdirs = list(sysroot_libdirs)
     out = []
     for name in sorted(seen):
         m = seen[name]
-        s_pc, s_ver = sysroot_answer(libdirs, name) if libdirs else (None, None)
-        h_pc, h_ver = host_answer(real_pkg_config, name) if compare_host else (None, None)
-        out.append(
-            PkgConfigModule(
-                module=m.module,
-                version=m.version,
-                pc_path=m.pc_path,
-                in_sysroot=m.in_sysroot,
-                klass=m.klass,
-                cflags=m.cflags,
-                libs=m.libs,
-                replayed=m.replayed,
-                sysroot_pc=s_pc,
-                sysroot_version=s_ver,
-                host_pc=h_pc,
-                host_version=h_ver,
-                env=m.env,
-            )
-        )
+        s_pc, s_ver = pre.sysroot.get(name) or (sysroot_answer(libdirs, name) if libdirs else (None, None))
+        h_pc, h_ver = pre.host.get(name) or (host_answer(real_pkg_config, name) if compare_host else (None, None))
+        out.append(dataclasses.replace(m, sysroot_pc=s_pc, sysroot_version=s_ver, host_pc=h_pc, host_version=h_ver))
     return tuple(out)

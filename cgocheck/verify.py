@@ -13,11 +13,13 @@ but the output binary (when the user puts it there).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +40,7 @@ from cgocheck.elf import read_elf
 from cgocheck.elf.model import ElfFacts
 from cgocheck.errors import BadInput, CgocheckError, EnvironmentProblem
 from cgocheck.inspect import InspectOptions, check_facts
-from cgocheck.pkgconfig_trace import trace_modules
+from cgocheck.pkgconfig_trace import Prefetch, prefetch, trace_modules
 from cgocheck.provenance import (
     BuildRecord,
     CgoPackage,
@@ -252,17 +254,56 @@ def _verify_in(
     preset = compiler_preset(opts.compiler, opts.target, sysroot, cc=opts.cc_path, glibc_floor=opts.glibc_floor)
     machine = cc_machine(env, opts.compiler) if opts.cgo and env.get("CC") else None
     lister = start_go_list(env, go.go, src, req.go_flags, package) if opts.cgo else None
+    ctx = PathContext(
+        target_triplet=opts.target.triplet,
+        sysroot=str(sysroot) if sysroot else None,
+        goroot=str(go.goroot),
+        source_dirs=(str(src),),
+        work_dirs=(str(paths.home() / "tmp"), str(work)),
+        toolchain_dirs=toolchain_dirs_for(opts.target.triplet),
+    )
+    pc_env = pkg_config_env(sysroot, opts.target) if sysroot else {}
+    libdirs = [d for d in pc_env.get("PKG_CONFIG_LIBDIR", "").split(":") if d]
+    real_pc = shutil.which("pkg-config", path=env["PATH"]) or "pkg-config"
+    listed: list[str] = []
+    pre_box: list[Prefetch] = []
+
+    def side_work() -> None:
+        """go list, then pkg-config's replay and the sysroot/host comparison, while go build runs."""
+        if lister is None:
+            return
+        try:
+            out, _ = lister.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            lister.kill()
+            out, _ = lister.communicate()
+        listed.append(out)
+        wanted = [m for p in parse_go_list(out)[0] for m in p.pkg_config]
+        pre_box.append(
+            prefetch(
+                trace,
+                env=env,
+                wanted=wanted,
+                ctx=ctx,
+                sysroot_libdirs=libdirs,
+                real_pkg_config=real_pc,
+                cwd=src,
+                compare_host=opts.compare_host,
+            )
+        )
+
+    side = threading.Thread(target=side_work, name="cgocheck-verify-side", daemon=True)
+    side.start()
     t_build = time.monotonic()
     result = go_build(req)
     timings["go build"] = time.monotonic() - t_build
-    listed = ""
-    if lister is not None:
-        try:
-            listed, _ = lister.communicate(timeout=300)
-        except subprocess.TimeoutExpired:
-            lister.kill()
-            lister.communicate()
-    cgo_pkgs, syso = parse_go_list(listed)
+    t_after = time.monotonic()
+    side.join()
+    timings["wait go list + pkg-config"] = time.monotonic() - t_after
+    cgo_pkgs, syso = parse_go_list(listed[0] if listed else "")
+    ctx = dataclasses.replace(
+        ctx, source_dirs=tuple(dict.fromkeys([str(src), *(p.dir for p in cgo_pkgs if not p.std)]))
+    )
     t_after = time.monotonic()
     (work / "build.log").write_text(result.log)
     (work / "env.txt").write_text("".join(f"{k}={v}\n" for k, v in result.env.items()))
@@ -278,27 +319,14 @@ def _verify_in(
     timings["read elf"] = time.monotonic() - t_after
 
     calls = read_cc_calls(trace)
-    ctx = PathContext(
-        target_triplet=opts.target.triplet,
-        sysroot=str(sysroot) if sysroot else None,
-        goroot=str(go.goroot),
-        source_dirs=tuple(dict.fromkeys([str(src), *(p.dir for p in cgo_pkgs if not p.std)])),
-        work_dirs=(str(paths.home() / "tmp"), str(work)),
-        toolchain_dirs=toolchain_dirs_for(opts.target.triplet),
-    )
-    wanted = [m for p in cgo_pkgs for m in p.pkg_config]
-    pc_env = pkg_config_env(sysroot, opts.target) if sysroot else {}
-    real_pc = shutil.which("pkg-config", path=env["PATH"]) or "pkg-config"
     t_pc = time.monotonic()
     modules = (
         trace_modules(
             trace,
-            env=env,
-            wanted=wanted,
             ctx=ctx,
-            sysroot_libdirs=[d for d in pc_env.get("PKG_CONFIG_LIBDIR", "").split(":") if d],
+            pre=pre_box[0] if pre_box else Prefetch(),
+            sysroot_libdirs=libdirs,
             real_pkg_config=real_pc,
-            cwd=src,
             compare_host=opts.compare_host,
         )
         if opts.cgo
