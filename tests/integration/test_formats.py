@@ -54,16 +54,18 @@ def sarif_validator() -> jsonschema.Draft4Validator:
     schema = json.loads(resources.files("cgocheck.data").joinpath("sarif-2.1.0.schema.json").read_text())
     assert schema["id"].endswith("/sarif-schema-2.1.0.json")
     checker = jsonschema.FormatChecker()
-
-    @checker.checks("uri")
-    def _uri(value: object) -> bool:  # RFC 3986 absolute URI: a scheme, no spaces
-        return not isinstance(value, str) or (bool(urlsplit(value).scheme) and not re.search(r"\s", value))
-
-    @checker.checks("uri-reference")
-    def _uri_ref(value: object) -> bool:
-        return not isinstance(value, str) or not re.search(r"\s", value)
-
+    checker.checks("uri")(_is_uri)
+    checker.checks("uri-reference")(_is_uri_reference)
     return jsonschema.Draft4Validator(schema, format_checker=checker)
+
+
+def _is_uri(value: object) -> bool:
+    """RFC 3986 absolute URI: a scheme, no spaces (jsonschema checks "uri" only with rfc3987)."""
+    return not isinstance(value, str) or (bool(urlsplit(value).scheme) and not re.search(r"\s", value))
+
+
+def _is_uri_reference(value: object) -> bool:
+    return not isinstance(value, str) or not re.search(r"\s", value)
 
 
 def validate_sarif(log: dict[str, Any]) -> None:
@@ -307,10 +309,15 @@ def test_sarif_validates_and_matches_the_report(outputs: dict[str, str], referen
         assert driver["rules"][r["ruleIndex"]]["id"] == r["ruleId"]
         assert r["partialFingerprints"]["cgocheckFinding/v1"]
     assert run["invocations"][0]["exitCode"] == 1
-    # the schema really constrains: a wrong level is rejected
-    results[0]["level"] = "fatal"
-    with pytest.raises(AssertionError):
-        validate_sarif(log)
+    # the schema really constrains: a wrong level, or a helpUri that is no URI, is rejected
+    bad = json.loads(outputs["sarif"])
+    bad["runs"][0]["results"][0]["level"] = "fatal"
+    with pytest.raises(AssertionError, match="fatal"):
+        validate_sarif(bad)
+    bad = json.loads(outputs["sarif"])
+    bad["runs"][0]["tool"]["driver"]["rules"][0]["helpUri"] = "docs/rules.md#A001"
+    with pytest.raises(AssertionError, match="uri"):
+        validate_sarif(bad)
 
 
 def test_sarif_relative_paths_and_stable_fingerprints(binaries: dict[str, Path], run_dir: Path,
