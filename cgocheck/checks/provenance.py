@@ -43,7 +43,7 @@ def compiler_matches(machine: str, target: Target, *, check_abi: bool = True) ->
     return not (check_abi and got_abi and want_abi and got_abi != want_abi)
 
 
-def check_compiler(record: BuildRecord, target: Target) -> list[Finding]:
+def check_compiler(record: BuildRecord, target: Target, facts: ElfFacts | None = None) -> list[Finding]:
     out: list[Finding] = []
     # a custom compiler may be a wrapper (musl-gcc) whose -dumpmachine names the gcc it wraps
     if record.cc_machine and not compiler_matches(record.cc_machine, target, check_abi=record.compiler != "custom"):
@@ -68,6 +68,18 @@ def check_compiler(record: BuildRecord, target: Target) -> list[Finding]:
                     evidence=[f"{u.name}: {u.producer}" for u in other[:4]],
                 )
             )
+        elif not record.c_units and facts is not None and facts.comment:
+            # no C DWARF (stripped, or -g dropped): .comment still names the compilers; crt
+            # files from gcc put "GCC:" there in clang builds too, so only clang's mark counts
+            clang = [c for c in facts.comment if "clang version" in c]
+            if (want == "GNU" and clang) or (want == "clang" and not clang):
+                out.append(
+                    finding(
+                        "C002",
+                        f"declared {record.compiler} ({want}), but .comment says otherwise",
+                        evidence=[f".comment: {' | '.join(facts.comment)}"],
+                    )
+                )
     return out
 
 
@@ -183,7 +195,7 @@ def check_record(record: BuildRecord, facts: ElfFacts | None, target: Target) ->
     if record.extra_env or record.unset:
         ev = [f"{k}={v}" for k, v in record.extra_env] + [f"unset {k}" for k in record.unset]
         out.append(finding("B003", "the hermetic environment was changed on request", evidence=ev))
-    out += check_compiler(record, target)
+    out += check_compiler(record, target, facts)
     out += check_paths(record)
     out += check_pkgconfig(record)
     for o in record.prebuilt:

@@ -217,3 +217,16 @@ def test_doctor_shell_findings() -> None:
          "CGO_WHATEVER": "1", "PATH": "/bin"})}
     assert got == {("B004", "CC"), ("B005", "CGO_FLAGS"), ("B005", "CGO_LDFLAG"), ("B005", "PKG_CONFIG_DIR"),
                    ("B005", "CGO_WHATEVER")}
+
+
+def test_compiler_identity_from_comment_without_dwarf(tmp_path: Path) -> None:
+    """Stripped builds: .comment decides, and gcc's crt files ("GCC:") do not count against clang."""
+    from cgocheck.checks.provenance import check_compiler
+
+    class Facts:
+        comment = ("GCC: (Debian 12.2.0-14) 12.2.0", "Debian clang version 14.0.6")
+
+    assert {f.rule for f in check_compiler(record(), ARM64, Facts())} == {"C002"}  # type: ignore[arg-type]
+    assert check_compiler(record(expect_producer="clang", compiler="clang"), ARM64, Facts()) == []  # type: ignore[arg-type]
+    Facts.comment = ("GCC: (Debian 12.2.0-14) 12.2.0",)
+    assert check_compiler(record(), ARM64, Facts()) == []  # type: ignore[arg-type]
