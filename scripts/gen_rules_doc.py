@@ -37,7 +37,7 @@ def render() -> str:
         out += [f"## {prefix}: {title}", "", "| id | name | severity | what it means | fix |", "|---|---|---|---|---|"]
         for rid in ids:
             r = table[rid]
-            cells = [r.id, f"`{r.name}`", r.severity, r.summary, r.fix]
+            cells = [f'<a id="{r.id}"></a>{r.id}', f"`{r.name}`", r.severity, r.summary, r.fix]
             out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         out.append("")
     return "\n".join(out)

@@ -29,6 +29,7 @@ import cgocheck.resolve_cli_support, cgocheck.report.jsonfmt, cgocheck.report.ta
 import cgocheck.sysroot.recipe, cgocheck.elf.gobuildinfo, json, tabulate
 from cgocheck.elf import dynamic
 dynamic._lief_module()
+cgocheck.cli._register()  # import every command module before the marker
 try:
     os.stat({MARKER!r})
 except FileNotFoundError:
