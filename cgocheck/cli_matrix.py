@@ -31,6 +31,7 @@ from cgocheck.matrix import (
 from cgocheck.rules import SEVERITIES
 
 MATRIX_SCHEMA_VERSION = "1.0"
+REPORT_FORMATS = ("table", "json", "junit", "sarif", "markdown", "html")
 
 
 class Progress:
@@ -154,10 +155,25 @@ def _config(
     return load_config(cli=cli)
 
 
-def _emit(results: list[CellResult], cfg: Config, fmt: str, output: str | None) -> int:
+def _render(fmt: str, results: list[CellResult], code: int, fail_on: str) -> str:
+    from cgocheck.report import matrixfmt
+
+    if fmt == "json":
+        return json.dumps(matrix_json(results, code), indent=2) + "\n"
+    if fmt == "table":
+        return matrix_table(results)
+    return matrixfmt.render(fmt, results, code, fail_on)
+
+
+def _emit(results: list[CellResult], cfg: Config, fmt: str, output: str | None, reports: tuple[str, ...] = ()) -> int:
     apply_config_policy(results, cfg)
     code = overall_exit(results)
-    text = json.dumps(matrix_json(results, code), indent=2) + "\n" if fmt == "json" else matrix_table(results)
+    for spec in reports:  # --report FORMAT=PATH: more formats from the same run
+        name, sep, path = spec.partition("=")
+        if not sep or name not in REPORT_FORMATS:
+            raise BadInput(f"--report takes FORMAT=PATH with FORMAT one of {', '.join(REPORT_FORMATS)}, got {spec!r}")
+        Path(path).write_text(_render(name, results, code, cfg.fail_on))
+    text = _render(fmt, results, code, cfg.fail_on)
     if output:
         Path(output).write_text(text)
     else:
@@ -178,8 +194,16 @@ def _emit(results: list[CellResult], cfg: Config, fmt: str, output: str | None) 
 @click.option("--rebuild", is_flag=True, help="Ignore cached results.")
 @click.option("--list", "list_cells", is_flag=True, help="Print the cells and exit (for CI fan-out).")
 @click.option("--cell", "cell_id", help="Run only this cell (an id from --list) and write its result.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "github"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([*REPORT_FORMATS, "github"]),
+    default="table",
+    show_default=True,
+    help="Report format (github: the --list cells as a GitHub Actions matrix).",
+)
 @click.option("--output", "-o", type=click.Path(), help="Write the report here instead of stdout.")
+@click.option("--report", "reports", multiple=True, help="FORMAT=PATH: also write this format (repeatable).")
 def matrix_cmd(
     config_file: str | None,
     go: tuple[str, ...],
@@ -195,6 +219,7 @@ def matrix_cmd(
     cell_id: str | None,
     fmt: str,
     output: str | None,
+    reports: tuple[str, ...],
 ) -> None:
     """Verify every cell of the configuration (Go versions x targets x sysroots x compilers x packages)."""
     cfg = _config(config_file, go, target, cc, package, sysroot, glibc_floor, fail_on)
@@ -215,15 +240,15 @@ def matrix_cmd(
         if not chosen:
             raise BadInput(f"no cell {cell_id!r} in this configuration (see cgocheck matrix --list)")
         res = run_cell(chosen[0], opts)
-        sys.exit(_emit([res], cfg, "json" if fmt == "table" and output else fmt, output))
+        sys.exit(_emit([res], cfg, "json" if fmt == "table" and output else fmt, output, reports))
     progress = Progress(len(cells), live=sys.stderr.isatty())
     try:
         results = run_matrix(cells, opts, jobs=jobs, on_event=progress)
     except MatrixInterrupted as stop:
         click.echo("\ncgocheck: interrupted; finished cells are kept in the cache", err=True)
-        _emit(stop.results, cfg, fmt, output)
+        _emit(stop.results, cfg, fmt, output, reports)
         sys.exit(130)
-    sys.exit(_emit(results, cfg, fmt, output))
+    sys.exit(_emit(results, cfg, fmt, output, reports))
 
 
 @main.group("report")
@@ -234,9 +259,12 @@ def report_grp() -> None:
 @report_grp.command("merge")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--config", "config_file", type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path())
-def merge_cmd(files: tuple[str, ...], config_file: str | None, fmt: str, output: str | None) -> None:
+@click.option("--report", "reports", multiple=True, help="FORMAT=PATH: also write this format (repeatable).")
+def merge_cmd(
+    files: tuple[str, ...], config_file: str | None, fmt: str, output: str | None, reports: tuple[str, ...]
+) -> None:
     """Combine per-cell results (cgocheck matrix --cell ID --format json) into one report."""
     results: list[CellResult] = []
     seen: set[str] = set()
@@ -254,4 +282,4 @@ def merge_cmd(files: tuple[str, ...], config_file: str | None, fmt: str, output:
             sys.exit(EXIT_BAD_INPUT)
     results.sort(key=lambda r: r.cell.id)
     cfg = load_config(cli={"config": config_file})
-    sys.exit(_emit(results, cfg, fmt, output))
+    sys.exit(_emit(results, cfg, fmt, output, reports))
