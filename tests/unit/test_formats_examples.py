@@ -74,6 +74,17 @@ def test_workflow_calls_exist() -> None:
     assert any("GITHUB_STEP_SUMMARY" in s.get("run", "") and "--format markdown" in s.get("run", "") for s in steps)
 
 
+def test_workflow_fan_out_jobs_call_real_commands() -> None:
+    jobs = yaml_load(WORKFLOW)["jobs"]
+    assert jobs["matrix-cell"]["needs"] == "matrix-list" and jobs["matrix-report"]["needs"] == "matrix-cell"
+    calls = [c for j in ("matrix-list", "matrix-cell", "matrix-report") for s in jobs[j]["steps"]
+             for c in shell_calls(s.get("run", ""))]
+    assert {(c, a[0] if a else "") for c, a in calls} >= {("matrix", "--list"), ("matrix", "--cell"),
+                                                          ("report", "merge")}
+    for command, args in calls:
+        check_call(command, list(args))
+
+
 @pytest.mark.parametrize("hook", [h["id"] for h in yaml_load(HOOKS)] if HOOKS.is_file() else [])
 def test_pre_commit_hooks_call_real_commands(hook: str) -> None:
     (h,) = [x for x in yaml_load(HOOKS) if x["id"] == hook]
