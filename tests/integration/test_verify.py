@@ -191,9 +191,7 @@ def test_findings_exit_1(tmp_path: Path) -> None:
 def test_zig_preset_with_glibc_floor(tmp_path: Path) -> None:
     import importlib.util
 
-    if importlib.util.find_spec("ziglang") is None:
-        # not (yet) in the test extra of pyproject.toml: a skip, not a CI failure
-        pytest.skip("ziglang is not installed (pip install ziglang)")
+    need(importlib.util.find_spec("ziglang") is not None, "ziglang (a test dependency: pip install -e .[test])")
     go("newest")
     proc = cli("verify", str(FIXTURES / "clean" / "libc"), "--target", "linux/arm64", "--cc", "zig",
                "--glibc-floor", "2.17", "--ldflags=-linkmode=external", "--format", "json", "-o", str(tmp_path / "z"))
