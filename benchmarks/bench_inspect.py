@@ -57,10 +57,19 @@ def build(size_mb: int, target: str) -> Path:
     if binary.is_file():
         return binary
     packages = max(1, int((size_mb - 2.5) / PER_PACKAGE_MB))
-    subprocess.run([sys.executable, str(HERE / "gen_big.py"), str(src), "--packages", str(packages),
-                    "--cunits", str(max(10, packages // 2))], check=True)
-    r = go_build(BuildRequest(source=src, output=binary, target=parse_target(target), go=find("newest"),
-                              timeout=3600))
+    subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "gen_big.py"),
+            str(src),
+            "--packages",
+            str(packages),
+            "--cunits",
+            str(max(10, packages // 2)),
+        ],
+        check=True,
+    )
+    r = go_build(BuildRequest(source=src, output=binary, target=parse_target(target), go=find("newest"), timeout=3600))
     if not r.ok:
         raise SystemExit(r.log[-3000:])
     print(f"built {binary.name}: {binary.stat().st_size / MB:.1f} MB in {r.seconds:.0f} s", file=sys.stderr)
@@ -81,31 +90,53 @@ def main() -> None:
         b = str(binary)
         runs = []
         for _ in range(a.repeat):
-            runs.append((
-                timed([*cgocheck, "inspect", "--format", "json", "--target", a.target, b]),
-                pipeline([
-                    ["readelf", "-h", "-l", "-d", "-V", "--dyn-syms", "-n", "-W", b],
-                    ["readelf", "-p", ".comment", b],
-                    ["readelf", "--debug-dump=info", "--dwarf-depth=1", b],
-                    [str(go.go), "version", "-m", b],
-                ]),
-                pipeline([["readelf", "--debug-dump=info", b], ["readelf", "--debug-dump=line", b]]),
-            ))
+            runs.append(
+                (
+                    timed([*cgocheck, "inspect", "--format", "json", "--target", a.target, b]),
+                    pipeline(
+                        [
+                            ["readelf", "-h", "-l", "-d", "-V", "--dyn-syms", "-n", "-W", b],
+                            ["readelf", "-p", ".comment", b],
+                            ["readelf", "--debug-dump=info", "--dwarf-depth=1", b],
+                            [str(go.go), "version", "-m", b],
+                        ]
+                    ),
+                    pipeline([["readelf", "--debug-dump=info", b], ["readelf", "--debug-dump=line", b]]),
+                )
+            )
         best = [min(r[i][0] for r in runs) for i in range(3)]
         peak = [max(r[i][1] for r in runs) for i in range(3)]
-        rows.append([
-            f"{binary.stat().st_size / MB:.0f} MB",
-            f"{best[0]:.2f} s", f"{peak[0]:.0f} MiB",
-            f"{best[1]:.2f} s", f"{best[0] / best[1]:.2f}",
-            f"{best[2]:.2f} s",
-        ])
-    print(f"# inspect benchmark: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}, best of {a.repeat}")
-    print(tabulate(rows, headers=[
-        "binary", "cgocheck inspect", "peak RSS", "readelf (CU DIEs) + go version -m", "ratio", "readelf full DWARF dump",
-    ]))
-    print("\nreadelf (CU DIEs) = readelf -h -l -d -V --dyn-syms -n; -p .comment; --debug-dump=info --dwarf-depth=1;"
-          " plus go version -m: the same facts cgocheck reports. The full dump decodes every DIE and line.")
+        rows.append(
+            [
+                f"{binary.stat().st_size / MB:.0f} MB",
+                f"{best[0]:.2f} s",
+                f"{peak[0]:.0f} MiB",
+                f"{best[1]:.2f} s",
+                f"{best[0] / best[1]:.2f}",
+                f"{best[2]:.2f} s",
+            ]
+        )
+    print(
+        f"# inspect benchmark: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}, best of {a.repeat}"
+    )
+    print(
+        tabulate(
+            rows,
+            headers=[
+                "binary",
+                "cgocheck inspect",
+                "peak RSS",
+                "readelf (CU DIEs) + go version -m",
+                "ratio",
+                "readelf full DWARF dump",
+            ],
+        )
+    )
+    print(
+        "\nreadelf (CU DIEs) = readelf -h -l -d -V --dyn-syms -n; -p .comment; --debug-dump=info --dwarf-depth=1;"
+        " plus go version -m: the same facts cgocheck reports. The full dump decodes every DIE and line."
+    )
 
 
 if __name__ == "__main__":

@@ -54,7 +54,11 @@ def main() -> None:
 
     def bare(i: int) -> float:
         req = BuildRequest(
-            source=src, output=tmp / f"bare-{i}", target=target, go=go, sysroot=sysroot,
+            source=src,
+            output=tmp / f"bare-{i}",
+            target=target,
+            go=go,
+            sysroot=sysroot,
             go_flags=(f"-ldflags={LDFLAGS}",),
         )
         t = time.perf_counter()
@@ -67,8 +71,13 @@ def main() -> None:
 
     def full(i: int, resolve: bool) -> float:
         opts = VerifyOptions(
-            package=str(src), target=target, go=args.go, sysroot=args.sysroot, ldflags=LDFLAGS,
-            output=tmp / f"verify-{resolve}-{i}", resolve=resolve,
+            package=str(src),
+            target=target,
+            go=args.go,
+            sysroot=args.sysroot,
+            ldflags=LDFLAGS,
+            output=tmp / f"verify-{resolve}-{i}",
+            resolve=resolve,
         )
         t = time.perf_counter()
         r = verify(opts)
@@ -80,8 +89,24 @@ def main() -> None:
         return dt
 
     def process(i: int) -> float:
-        cmd = [sys.executable, "-m", "cgocheck", "verify", str(src), "--target", args.target, "--sysroot",
-               args.sysroot, "--go", args.go, f"--ldflags={LDFLAGS}", "--format", "json", "-o", str(tmp / f"cli-{i}")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "cgocheck",
+            "verify",
+            str(src),
+            "--target",
+            args.target,
+            "--sysroot",
+            args.sysroot,
+            "--go",
+            args.go,
+            f"--ldflags={LDFLAGS}",
+            "--format",
+            "json",
+            "-o",
+            str(tmp / f"cli-{i}"),
+        ]
         t = time.perf_counter()
         p = subprocess.run(cmd, capture_output=True, check=False)
         dt = time.perf_counter() - t
@@ -104,16 +129,30 @@ def main() -> None:
         m = statistics.median(xs)
         return [name, f"{m:.3f}", f"{min(xs):.3f}", f"{m - b:+.3f}", f"{(m - b) / b * 100:+.1f}%"]
 
-    print(f"fixture clean/{args.fixture}, {target.name}, sysroot {args.sysroot}, Go {go.version}, "
-          f"{args.runs} runs after a warm-up, fresh output each run")
-    print(tabulate(
-        [row("bare hermetic go build", rows_b), row("verify (in-process)", rows_v),
-         row("verify --no-resolve (in-process)", rows_n), row("cgocheck verify (new process)", rows_p)],
-        headers=["what", "median s", "min s", "over bare", "overhead"], tablefmt="simple",
-    ))
+    print(
+        f"fixture clean/{args.fixture}, {target.name}, sysroot {args.sysroot}, Go {go.version}, "
+        f"{args.runs} runs after a warm-up, fresh output each run"
+    )
+    print(
+        tabulate(
+            [
+                row("bare hermetic go build", rows_b),
+                row("verify (in-process)", rows_v),
+                row("verify --no-resolve (in-process)", rows_n),
+                row("cgocheck verify (new process)", rows_p),
+            ],
+            headers=["what", "median s", "min s", "over bare", "overhead"],
+            tablefmt="simple",
+        )
+    )
     print()
-    print(tabulate([[k, f"{statistics.median(v):.3f}"] for k, v in phases.items()],
-                   headers=["verify phase", "median s"], tablefmt="simple"))
+    print(
+        tabulate(
+            [[k, f"{statistics.median(v):.3f}"] for k, v in phases.items()],
+            headers=["verify phase", "median s"],
+            tablefmt="simple",
+        )
+    )
 
 
 if __name__ == "__main__":

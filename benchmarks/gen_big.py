@@ -17,7 +17,7 @@ from pathlib import Path
 
 
 def go_package(i: int, funcs: int, rng: random.Random) -> str:
-    lines = [f"package p{i}", "", "import \"strconv\"", ""]
+    lines = [f"package p{i}", "", 'import "strconv"', ""]
     lines.append(f"var Names{i} = []string{{")
     for j in range(funcs):
         lines.append(f'\t"p{i}-name-{j}-{rng.getrandbits(64):016x}",')
@@ -41,8 +41,10 @@ def go_package(i: int, funcs: int, rng: random.Random) -> str:
 def c_unit(i: int, funcs: int) -> str:
     out = ["#include <stdlib.h>", "#include <string.h>", "#include <stdio.h>", ""]
     for j in range(funcs):
-        out.append(f"int cunit{i}_f{j}(int x) {{ char b[32]; snprintf(b, sizeof b, \"%d-{i}-{j}\", x * {j + 3});"
-                   f" return (int)strlen(b) + abs(x - {j}); }}")
+        out.append(
+            f'int cunit{i}_f{j}(int x) {{ char b[32]; snprintf(b, sizeof b, "%d-{i}-{j}", x * {j + 3});'
+            f" return (int)strlen(b) + abs(x - {j}); }}"
+        )
     out.append(f"int cunit{i}_all(int x) {{ int n = 0;")
     for j in range(funcs):
         out.append(f"  n += cunit{i}_f{j}(x);")
@@ -75,14 +77,20 @@ def main() -> None:
         decls.append(f"int cunit{i}_all(int x);")
     calls = "\n".join(f"\tn += int(C.cunit{i}_all(C.int(x)))" for i in range(a.cunits))
     (cg / "cside.go").write_text(
-        "package cside\n\n/*\n" + "\n".join(decls) + "\n*/\nimport \"C\"\n\nfunc All(x int) int {\n\tn := 0\n"
-        + calls + "\n\treturn n\n}\n"
+        "package cside\n\n/*\n"
+        + "\n".join(decls)
+        + '\n*/\nimport "C"\n\nfunc All(x int) int {\n\tn := 0\n'
+        + calls
+        + "\n\treturn n\n}\n"
     )
     imports = "\n".join(f'\tp{i} "example.com/big/p{i}"' for i in range(a.packages))
     uses = "\n".join(f"\tn += p{i}.All(len(os.Args))" for i in range(a.packages))
     (root / "main.go").write_text(
-        "package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\n\t\"example.com/big/cside\"\n" + imports
-        + "\n)\n\nfunc main() {\n\tn := cside.All(len(os.Args))\n" + uses + "\n\tfmt.Println(n)\n}\n"
+        'package main\n\nimport (\n\t"fmt"\n\t"os"\n\n\t"example.com/big/cside"\n'
+        + imports
+        + "\n)\n\nfunc main() {\n\tn := cside.All(len(os.Args))\n"
+        + uses
+        + "\n\tfmt.Println(n)\n}\n"
     )
 
 
