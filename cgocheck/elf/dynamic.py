@@ -56,6 +56,28 @@ def _norm_bind(name: str) -> str:
     return _BIND_ALIASES.get(name, name)
 
 
+def _decode_versym(
+    raw: int | None, defined: bool, index_to_def: dict[int, str], index_to_lib: dict[int, tuple[str, str]]
+) -> tuple[str | None, str | None, bool]:
+    """(version, library, hidden) of one .gnu.version entry.
+
+    Index 0 is local and 1 global (no version); a defined symbol names one of this file's
+    Verdef nodes, an undefined one a Vernaux entry of the library Verneed names for it.
+    """
+    if raw is None:
+        return None, None, False
+    hidden = bool(raw & VERSYM_HIDDEN)
+    idx = raw & VERSYM_MASK
+    if idx < 2:
+        return None, None, hidden
+    if defined and idx in index_to_def:
+        return index_to_def[idx], None, hidden
+    if idx in index_to_lib:
+        library, version = index_to_lib[idx]
+        return version, library, hidden
+    return index_to_def.get(idx), None, hidden
+
+
 def _split_paths(value: str) -> tuple[str, ...]:
     return tuple(p for p in value.split(":") if p)
 
@@ -141,20 +163,9 @@ def _from_lief_binary(lief: Any, binary: Any) -> DynamicView | None:
         if not sym.name:
             continue
         defined = int(sym.shndx) != 0
-        version = library = None
-        hidden = False
         sv = sym.symbol_version
-        if sv is not None:
-            raw = int(sv.value)
-            hidden = bool(raw & VERSYM_HIDDEN)
-            idx = raw & VERSYM_MASK
-            if idx >= 2:
-                if defined and idx in index_to_def:
-                    version = index_to_def[idx]
-                elif idx in index_to_lib:
-                    library, version = index_to_lib[idx]
-                elif idx in index_to_def:
-                    version = index_to_def[idx]
+        raw = int(sv.value) if sv is not None else None
+        version, library, hidden = _decode_versym(raw, defined, index_to_def, index_to_lib)
         symbols.append(
             DynamicSymbol(
                 name=sym.name,
@@ -261,19 +272,8 @@ def from_pyelftools(elf: Any) -> DynamicView:
             if not sym.name:
                 continue
             defined = sym["st_shndx"] != "SHN_UNDEF"
-            version = library = None
-            hidden = False
-            if i < len(raw_versions):
-                raw = raw_versions[i]
-                hidden = bool(raw & VERSYM_HIDDEN)
-                idx = raw & VERSYM_MASK
-                if idx >= 2:
-                    if defined and idx in index_to_def:
-                        version = index_to_def[idx]
-                    elif idx in index_to_lib:
-                        library, version = index_to_lib[idx]
-                    elif idx in index_to_def:
-                        version = index_to_def[idx]
+            raw = raw_versions[i] if i < len(raw_versions) else None
+            version, library, hidden = _decode_versym(raw, defined, index_to_def, index_to_lib)
             symbols.append(
                 DynamicSymbol(
                     name=sym.name,
