@@ -69,6 +69,24 @@ def test_reference_has_findings_and_cross_version_rows(run: dict[str, Any]) -> N
     assert len(ref["cross_version"]) == 2 and all(len(t["rows"]) == 2 for t in ref["cross_version"])
 
 
+def test_json_matches_the_shipped_schemas(run: dict[str, Any]) -> None:
+    from importlib import resources
+
+    import jsonschema
+
+    data = resources.files("cgocheck.data")
+    matrix_schema = json.loads(data.joinpath("matrix.schema.json").read_text())
+    report_schema = json.loads(data.joinpath("report.schema.json").read_text())
+    ref = run["ref"]
+    jsonschema.validate(ref, matrix_schema)
+    for c in ref["cells"]:
+        jsonschema.validate(c["report"], report_schema)
+    broken = json.loads(json.dumps(ref))
+    broken["cells"][0]["exit_code"] = 7
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, matrix_schema)
+
+
 def test_sarif_validates_and_has_every_finding(run: dict[str, Any]) -> None:
     log = json.loads(run["texts"]["sarif"])
     validate_sarif(log)
