@@ -62,12 +62,16 @@ def _line_files(dwarf: Any, cu: Any, comp_dir: str | None) -> tuple[str, ...]:
     return tuple(files)
 
 
-def read_units(elf: Any) -> tuple[DwarfUnit, ...]:
+def read_units(elf: Any, warnings: list[str] | None = None, limit: int = 100_000) -> tuple[DwarfUnit, ...]:
     if not elf.has_dwarf_info():
         return ()
     dwarf = elf.get_dwarf_info(relocate_dwarf_sections=False)
     units: list[DwarfUnit] = []
     for cu in dwarf.iter_CUs():
+        if len(units) >= limit:
+            if warnings is not None:
+                warnings.append(f"DWARF: more than {limit} compile units; the rest were not read")
+            break
         top = cu.get_top_DIE()
         lang = language_name(_attr_int(top, "DW_AT_language"))
         comp_dir = _attr_str(top, "DW_AT_comp_dir")

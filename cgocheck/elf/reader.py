@@ -12,7 +12,7 @@ import os
 import stat
 import zlib
 from collections.abc import Callable
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, Literal, TypeVar
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -33,7 +33,17 @@ from cgocheck.errors import BadInput, NotAnElf
 T = TypeVar("T")
 DF_1_PIE = 0x08000000
 MAX_COMMENT = 1 << 20  # bytes of .comment we look at
+MAX_NOTES = 1 << 20  # bytes of one SHT_NOTE section we look at
 ELF_MAGIC = b"\x7fELF"
+# DWARF: pyelftools reads every debug section whole, decompressing SHF_COMPRESSED and .zdebug
+# ones in memory. What a file may make us hold, as declared by its headers (ch_size, the
+# .zdebug size field) and checked against the real stream: the smaller of these.
+MAX_DWARF_BYTES = 512 << 20
+MAX_DWARF_RATIO = 50  # times the file's size (real DWARF compresses 3-10x)
+MAX_DWARF_UNITS = 100_000  # compile units listed; a 100 MB Go binary has a few thousand
+# lief reads a whole file into memory: above this size the pure-Python reader (which reads
+# only what it needs) takes the dynamic tables. libc is 2 MB, a big C++ library ~100 MB.
+MAX_LIEF_BYTES = 256 << 20
 
 # Any of these from a parser means "this file is damaged", never a bug of ours to show.
 PARSE_ERRORS: tuple[type[BaseException], ...] = (
@@ -169,19 +179,41 @@ def _header(elf: ELFFile, dyn: dynamic.DynamicView) -> ElfHeader:
     )
 
 
+_ABI_OS = {0: "Linux", 1: "Gnu", 2: "Solaris2", 3: "Freebsd", 4: "Netbsd", 5: "Syllable"}
+_NT_GNU_ABI_TAG = 1
+_NT_GNU_BUILD_ID = 3
+
+
 def _notes(elf: ELFFile) -> tuple[str | None, str | None]:
+    """.note.ABI-tag and the GNU build id, parsed from at most MAX_NOTES bytes a section.
+
+    Our own loop rather than pyelftools' iter_notes, which reads n_namesz/n_descsz bytes
+    (up to 4 GiB each, as the header says) and walks GNU property lists byte by byte.
+    """
     abi_tag = build_id = None
+    order: Literal["little", "big"] = "little" if elf.little_endian else "big"
     sec: Any
     for sec in elf.iter_sections():
         if sec["sh_type"] != "SHT_NOTE":
             continue
-        for note in sec.iter_notes():
-            if note["n_type"] == "NT_GNU_ABI_TAG" and note["n_name"] == "GNU":
-                desc = note["n_desc"]
-                os_name = str(desc["abi_os"]).replace("ELF_NOTE_OS_", "").capitalize()
-                abi_tag = f"{os_name} {desc['abi_major']}.{desc['abi_minor']}.{desc['abi_tiny']}"
-            elif note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
-                build_id = str(note["n_desc"])
+        elf.stream.seek(int(sec["sh_offset"]))
+        data = elf.stream.read(min(int(sec["sh_size"]), MAX_NOTES))
+        pos = 0
+        while pos + 12 <= len(data):
+            namesz, descsz, ntype = (int.from_bytes(data[pos + i : pos + i + 4], order) for i in (0, 4, 8))
+            name_end = pos + 12 + namesz
+            desc_at = pos + 12 + ((namesz + 3) & ~3)
+            desc_end = desc_at + descsz
+            if desc_end > len(data):
+                break  # a size past the section: the rest is damaged
+            name = data[pos + 12 : name_end].rstrip(b"\0")
+            desc = data[desc_at:desc_end]
+            if name == b"GNU" and ntype == _NT_GNU_ABI_TAG and len(desc) >= 16:
+                os_code, major, minor, tiny = (int.from_bytes(desc[i : i + 4], order) for i in (0, 4, 8, 12))
+                abi_tag = f"{_ABI_OS.get(os_code, str(os_code))} {major}.{minor}.{tiny}"
+            elif name == b"GNU" and ntype == _NT_GNU_BUILD_ID:
+                build_id = desc.hex()
+            pos = desc_at + ((descsz + 3) & ~3)
     return abi_tag, build_id
 
 
@@ -198,6 +230,66 @@ def _comment(elf: ELFFile) -> tuple[str, ...]:
         if text and text not in out:
             out.append(text)
     return tuple(out)
+
+
+def _dwarf_refusal(elf: ELFFile, size: int) -> str | None:
+    """Why the debug sections must not be read, or None.
+
+    pyelftools holds every debug section whole and decompresses SHF_COMPRESSED ones up to
+    their ch_size (a header field) and .zdebug ones without any bound. A header that claims
+    gigabytes, or a small stream that inflates to gigabytes (a decompression bomb), must
+    not become an allocation: sections are checked against MAX_DWARF_BYTES and
+    MAX_DWARF_RATIO x the file size, alone and together, before pyelftools touches them.
+    """
+    limit = min(MAX_DWARF_BYTES, MAX_DWARF_RATIO * max(size, 1))
+    total = 0
+    sec: Any
+    for sec in elf.iter_sections():
+        name = str(sec.name)
+        if not name.startswith((".debug_", ".zdebug_")) or sec["sh_type"] == "SHT_NOBITS":
+            continue
+        offset, stored = int(sec["sh_offset"]), int(sec["sh_size"])
+        if offset + stored > size:
+            return f"{name} ({stored} bytes at {offset:#x}) ends past the end of the file ({size} bytes)"
+        declared = stored
+        if sec.compressed:
+            declared = int(sec.data_size)  # ch_size; pyelftools inflates up to exactly that
+        elif name.startswith(".zdebug_"):
+            declared = _zdebug_size(elf, name, offset, stored, limit)
+        if declared > limit:
+            return f"{name} declares {declared} bytes uncompressed (more than {limit}: refused)"
+        total += declared
+        if total > limit:
+            return f"the debug sections declare more than {limit} bytes uncompressed together (refused)"
+    return None
+
+
+def _zdebug_size(elf: ELFFile, name: str, offset: int, stored: int, limit: int) -> int:
+    """A .zdebug section's real inflated size, counted without keeping the output.
+
+    Its "ZLIB" header states a size, but pyelftools inflates the stream without a bound, so
+    the stream itself is measured, stopping as soon as it passes the limit.
+    """
+    elf.stream.seek(offset)
+    head = elf.stream.read(12)
+    if len(head) < 12 or head[:4] != b"ZLIB":
+        raise ELFError(f"{name}: not a ZLIB-compressed section")
+    declared = int.from_bytes(head[4:], "big")
+    if declared > limit:
+        return declared
+    inflater = zlib.decompressobj()
+    produced = 0
+    left = stored - 12
+    while left > 0 and produced <= limit:
+        chunk = elf.stream.read(min(left, 1 << 16))
+        if not chunk:
+            break
+        left -= len(chunk)
+        buf = chunk
+        while buf and produced <= limit:
+            produced += len(inflater.decompress(buf, 1 << 20))
+            buf = inflater.unconsumed_tail
+    return max(declared, produced)
 
 
 def _arm_attributes(elf: ELFFile) -> ArmAttributes | None:
@@ -249,6 +341,8 @@ def _dynamic_view(path: str, elf: ELFFile, warnings: list[str], *, lief: bool) -
     several binaries, and does.
     """
     view = None
+    if lief and os.path.getsize(path) > MAX_LIEF_BYTES:
+        lief = False  # lief would read it all into memory
     if lief:
         try:
             view = dynamic.from_lief(path)
@@ -294,7 +388,14 @@ def read_elf(path: str, *, dwarf: bool = True, go: bool = True) -> ElfFacts:
             else None
         )
         has_debug = bool(names & {".debug_info", ".zdebug_info"})
-        units = _soft(warnings, "DWARF", lambda: read_units(elf), no_units) if dwarf and has_debug else no_units
+        units = no_units
+        if dwarf and has_debug:
+            damaged: str | None = "its debug sections are damaged"
+            refused = _soft(warnings, "DWARF", lambda: _dwarf_refusal(elf, size), damaged)
+            if refused is not None:
+                warnings.append(f"DWARF not read: {refused}")
+            else:
+                units = _soft(warnings, "DWARF", lambda: read_units(elf, warnings, MAX_DWARF_UNITS), no_units)
         gofacts = _soft(warnings, "Go buildinfo", lambda: _go_facts(elf, warnings), None) if go else None
         if nsec == 0:
             warnings.append("no section headers (stripped of sections or damaged)")

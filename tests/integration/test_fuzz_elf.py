@@ -4,16 +4,20 @@ exception, a hang or runaway memory. Longer, coverage-guided runs: fuzz/fuzz_elf
 
 from __future__ import annotations
 
+import io
 import os
 import resource
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
+from elftools.elf.elffile import ELFFile
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cgocheck.elf import read_elf, read_shared_object
+from cgocheck.elf.gobuildinfo import parse_buildinfo_blob, parse_modinfo
 from cgocheck.errors import BadInput
 from tests.conftest import GO_NEW, Builder
 
@@ -97,6 +101,57 @@ def test_mutated_binaries_never_crash(
         check_one(mutate(seeds[which % len(seeds)], ops), tmp_path)
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+class Region(NamedTuple):
+    start: int
+    size: int
+
+
+@pytest.fixture(scope="module")
+def buildinfo_regions(seeds: Seeds) -> list[Region]:
+    """Where each seed's .go.buildinfo (header, version, modinfo) lies in the file."""
+    out = []
+    for data in seeds:
+        sec = ELFFile(io.BytesIO(data)).get_section_by_name(".go.buildinfo")
+        assert sec is not None
+        out.append(Region(int(sec["sh_offset"]), int(sec["sh_size"])))
+    return out
+
+
+@settings(
+    max_examples=int(os.environ.get("CGOCHECK_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
+@given(
+    which=st.integers(0, 1),
+    edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), min_size=1, max_size=8),
+    cut=st.one_of(st.none(), st.floats(0, 1)),
+)
+def test_mutated_buildinfo_never_crashes(
+    seeds: Seeds,
+    buildinfo_regions: list[Region],
+    tmp_path: Path,
+    which: int,
+    edits: list[tuple[float, int]],
+    cut: float | None,
+) -> None:
+    """Byte edits inside the real .go.buildinfo (the mutations above rarely land there): the
+    façade and parse_buildinfo_blob/parse_modinfo on the edited blob end in facts or BadInput."""
+    data, region = bytearray(seeds[which]), buildinfo_regions[which]
+    for where, value in edits:
+        data[region.start + int(where * (region.size - 1))] = value
+    blob = bytes(data[region.start : region.start + region.size])
+    if cut is not None:  # a file that ends inside the build info
+        del data[region.start + int(cut * region.size) :]
+    check_one(bytes(data), tmp_path)
+    for parse in (lambda: parse_buildinfo_blob(blob, None, 4 if which == 0 else 8, False),
+                  lambda: parse_modinfo(blob.decode("utf-8", "replace"))):
+        try:
+            parse()
+        except BadInput as err:
+            assert "\n" not in err.message
 
 
 def test_regression_inputs(tmp_path: Path) -> None:

@@ -472,3 +472,50 @@ def test_blob_hypothesis(images: dict[str, Image], edits: list[tuple[int, int]],
             if pos < len(blob):
                 blob[pos] = val
         assert isinstance(soft(partial(img.parse, blob=bytes(blob))), (BadInput, GoBuildInfo))
+
+
+# --- modinfo text cut from real binaries, mutated ------------------------------------------
+
+MODINFO_START = bytes.fromhex("3077af0c9274080241e1c107e6d618e6")  # cmd/go's sentinels
+MODINFO_END = bytes.fromhex("f932433186182072008242104116d8f2")
+
+
+def real_modinfo(img: Image) -> str:
+    start = img.data.find(MODINFO_START)
+    end = img.data.find(MODINFO_END, start + 16)
+    assert 0 <= start < end
+    return img.data[start + 16 : end].decode()
+
+
+def test_real_modinfo_parses_as_the_blob_does(images: dict[str, Image]) -> None:
+    for img in images.values():
+        info = img.parse()
+        assert parse_modinfo(real_modinfo(img)) == (info.path, info.main, info.deps, info.settings)
+
+
+_EDIT_TEXT = st.text(alphabet=st.sampled_from(list('\t\n="`\\ xu0aZ\u00e9\U0001f600\x00\r=>')), max_size=6)
+
+
+@settings(max_examples=int(os.environ.get("CGOCHECK_FUZZ_EXAMPLES", "300")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.integers(0, 1 << 16), st.sampled_from(["replace", "insert", "delete", "dup"]),
+                                _EDIT_TEXT), min_size=1, max_size=8))
+def test_modinfo_mutations_of_real_text(images: dict[str, Image], edits: list[tuple[int, str, str]]) -> None:
+    """parse_modinfo on the real modinfo of each binary, edited where its grammar lives: a
+    result or one BadInput line, fast, whatever the edit."""
+    for img in images.values():
+        text = real_modinfo(img)
+        for pos, op, piece in edits:
+            i = pos % (len(text) + 1)
+            if op == "replace":
+                text = text[:i] + piece + text[i + len(piece) :]
+            elif op == "insert":
+                text = text[:i] + piece + text[i:]
+            elif op == "delete":
+                text = text[:i] + text[i + 1 + len(piece) :]
+            else:  # duplicate a line: repeated path/mod/=> lines
+                line_start = text.rfind("\n", 0, i) + 1
+                line_end = text.find("\n", i)
+                line = text[line_start : (line_end + 1 if line_end >= 0 else len(text))]
+                text = text[:line_start] + line + text[line_start:]
+        assert isinstance(soft(partial(parse_modinfo, text)), (tuple, BadInput))
