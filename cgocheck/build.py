@@ -8,6 +8,7 @@ PKG_CONFIG_PATH or a secret in the user's shell cannot change or leak into it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -59,6 +60,7 @@ _ZIG_ARCH = {
 }
 
 DEFAULT_CFLAGS = "-O2 -g -grecord-gcc-switches"
+DEFAULT_TIMEOUT = 900.0  # seconds a build may take (verify --timeout, matrix timeout = ...)
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,7 @@ class BuildRequest:
     unset: tuple[str, ...] = ()  # explicit, recorded removals from the hermetic set
     glibc_floor: str | None = None  # zig: caps the glibc symbol versions (-target ...gnu.2.17)
     trace_dir: Path | None = None  # verify: wrap CC and pkg-config, record each call here
-    timeout: float = 900.0
+    timeout: float = DEFAULT_TIMEOUT  # seconds; then the build's whole process group is killed
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,7 @@ class BuildResult:
     returncode: int
     log: str  # go build -x output (stderr)
     seconds: float
+    timed_out: bool = False  # stopped at request.timeout, with its whole process group
 
     @property
     def ok(self) -> bool:
@@ -365,16 +368,56 @@ def go_build(req: BuildRequest) -> BuildResult:
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",
-        start_new_session=True,
+        start_new_session=True,  # go, cgo, the C compiler and linker: one process group to stop
     )
+    _RUNNING.add(proc.pid)
     try:
         out, err = proc.communicate(timeout=req.timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        err += f"\ncgocheck: build stopped after {req.timeout:.0f} s (timeout)"
-        return BuildResult(req, argv, env, -9, out + err, time.monotonic() - start)
+        kill_group(proc.pid)
+        out, err = _drain(proc)
+        err += f"\n{TIMEOUT_NOTE} {req.timeout:g} s: it was stopped with every process it started"
+        return BuildResult(req, argv, env, -signal.SIGKILL, out + err, time.monotonic() - start, timed_out=True)
+    except BaseException:  # Ctrl-C, SIGTERM turned into an exception: the build must not outlive us
+        kill_group(proc.pid)
+        _drain(proc)
+        raise
+    finally:
+        # a child the build left behind in its group (a daemonised wrapper) goes too; the
+        # group's id cannot have been reused while any member is alive
+        kill_group(proc.pid)
+        _RUNNING.discard(proc.pid)
     return BuildResult(req, argv, env, proc.returncode, out + err, time.monotonic() - start)
+
+
+TIMEOUT_NOTE = "cgocheck: the build did not finish within"
+_RUNNING: set[int] = set()  # process groups of the builds this process is running
+
+
+def kill_group(pgid: int) -> None:
+    """SIGKILL a build's process group (go, cgo, cc, ld, wrappers); gone already is fine."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def kill_running_builds() -> None:
+    """Stop every build this process started (for a signal handler: no locks, no waiting)."""
+    for pgid in list(_RUNNING):
+        kill_group(pgid)
+
+
+def _drain(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """What a killed build wrote. A process that left the group (setsid) and still holds the
+    pipes must not make us wait: after a few seconds the pipes are simply closed."""
+    try:
+        out, err = proc.communicate(timeout=10)
+        return out or "", err or ""
+    except subprocess.TimeoutExpired:
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        proc.wait()
+        return "", ""
 
 
 def install_hint(cc: str) -> str:

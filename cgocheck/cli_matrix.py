@@ -134,8 +134,9 @@ def _config(
     sysroot: tuple[str, ...],
     glibc_floor: str | None,
     fail_on: str | None,
+    timeout: float | None = None,
 ) -> Config:
-    cli: dict[str, Any] = {"config": config_file}
+    cli: dict[str, Any] = {"config": config_file, "timeout": timeout}
     if go:
         cli["go"] = list(go)
     if target:
@@ -191,6 +192,8 @@ def _emit(results: list[CellResult], cfg: Config, fmt: str, output: str | None, 
 @click.option("--glibc-floor")
 @click.option("--fail-on", type=click.Choice(SEVERITIES))
 @click.option("--jobs", "-j", type=int, help="Cells in parallel (default: the number of cores).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Stop a cell's build (with every process it started) after this long (config: timeout).")
 @click.option("--rebuild", is_flag=True, help="Ignore cached results.")
 @click.option("--list", "list_cells", is_flag=True, help="Print the cells and exit (for CI fan-out).")
 @click.option("--cell", "cell_id", help="Run only this cell (an id from --list) and write its result.")
@@ -214,6 +217,7 @@ def matrix_cmd(
     glibc_floor: str | None,
     fail_on: str | None,
     jobs: int | None,
+    timeout: float | None,
     rebuild: bool,
     list_cells: bool,
     cell_id: str | None,
@@ -222,9 +226,9 @@ def matrix_cmd(
     reports: tuple[str, ...],
 ) -> None:
     """Verify every cell of the configuration (Go versions x targets x sysroots x compilers x packages)."""
-    cfg = _config(config_file, go, target, cc, package, sysroot, glibc_floor, fail_on)
+    cfg = _config(config_file, go, target, cc, package, sysroot, glibc_floor, fail_on, timeout)
     cells = cells_from_config(cfg)
-    opts = MatrixOptions(glibc_floor=cfg.glibc_floor, rebuild=rebuild)
+    opts = MatrixOptions(glibc_floor=cfg.glibc_floor, rebuild=rebuild, timeout=cfg.timeout)
     if list_cells:
         if fmt == "github":
             click.echo(json.dumps({"include": [{"cell": c.id, **asdict(c)} for c in cells]}))

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from cgocheck.build import PRESETS
+from cgocheck.build import DEFAULT_TIMEOUT, PRESETS
 from cgocheck.cli import main
 from cgocheck.cli_inspect import FORMATS, emit, exit_code_for
 from cgocheck.errors import EXIT_FINDINGS, EXIT_OK, BadInput
@@ -51,6 +51,8 @@ def _pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ...]:
 @click.option("--no-cgo", is_flag=True, help="The build is meant to be pure Go.")
 @click.option("--no-resolve", is_flag=True, help="Skip library and symbol resolution in the sysroot.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TIMEOUT, show_default=True,
+              metavar="SECONDS", help="Stop the build (with every process it started) after this long.")
 @click.option("--verbose", "-v", is_flag=True)
 def verify_cmd(
     package: str,
@@ -74,6 +76,7 @@ def verify_cmd(
     no_cgo: bool,
     no_resolve: bool,
     fail_on: str,
+    timeout: float,
     verbose: bool,
 ) -> None:
     """Build PACKAGE hermetically for a target and prove what the result is."""
@@ -99,6 +102,7 @@ def verify_cmd(
         unset=tuple(unset),
         cgo=not no_cgo,
         resolve=not no_resolve,
+        timeout=timeout,
     )
     result = verify(opts)
     code = exit_code_for(result.report, fail_on)

@@ -15,6 +15,7 @@ The file (kebab-case keys; in pyproject.toml the same keys under ``[tool.cgochec
     glibc-floor = "2.31"                # oldest glibc the binaries must run on
     fail-on = "warning"                 # failing severity: info | warning | error
     baseline = "cgocheck-baseline.json" # a JSON report whose findings are accepted
+    timeout = 600                       # seconds a build may take (then it is stopped)
 
     [sysroots]                          # target -> sysroot recipe or folder
     "linux/arm64" = "bookworm-arm64"    # (or sysroots = "name" for every target)
@@ -105,6 +106,7 @@ class Config:
     glibc_floor: str | None = None
     fail_on: str = "error"
     baseline: Path | None = None
+    timeout: float | None = None  # seconds per build; None: the build default (DEFAULT_TIMEOUT)
     suppressions: tuple[Suppression, ...] = ()
     baseline_keys: frozenset[FindingKey] = frozenset()
     file: Path | None = None  # the configuration file read, if any
@@ -129,6 +131,7 @@ class Config:
             "glibc_floor": self.glibc_floor,
             "fail_on": self.fail_on,
             "baseline": str(self.baseline) if self.baseline else None,
+            "timeout": self.timeout,
             "suppress": [
                 {
                     "rule": s.rule,
@@ -444,6 +447,19 @@ def _sysroots(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _seconds(value: Any) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise _Bad(f"{value!r} is not a number of seconds") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Bad(f"must be a number of seconds, not {_tname(value)}")
+    if not value > 0 or value != value or value == float("inf"):
+        raise _Bad(f"must be a positive number of seconds, not {value}")
+    return float(value)
+
+
 def _rule_id(value: Any) -> str:
     s = _string(value).upper()
     if s not in rules():
@@ -485,6 +501,8 @@ KEYS: tuple[_Key, ...] = (
     _Key("glibc-floor", "glibc_floor", _glibc, "CGOCHECK_GLIBC_FLOOR", False, "oldest glibc to run on"),
     _Key("fail-on", "fail_on", _severity, "CGOCHECK_FAIL_ON", False, "failing severity"),
     _Key("baseline", "baseline", _string, "CGOCHECK_BASELINE", False, "JSON report of accepted findings"),
+    _Key("timeout", "timeout", _seconds, "CGOCHECK_TIMEOUT", False,
+         "seconds a build may take; then it is stopped with its process group"),
 )
 _BY_NAME = {k.name: k for k in KEYS}
 _SUPPRESS_KEYS = ("rule", "path", "symbol", "reason", "expires")

@@ -12,11 +12,14 @@ result. Suppressions and the baseline are applied when results are read, not cac
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
+import stat
 import tempfile
 import time
 import traceback
@@ -27,7 +30,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from cgocheck import __version__, paths
 from cgocheck.config import Config, filter_findings
@@ -139,15 +142,25 @@ def tree_digest(root: Path) -> str:
         for name in sorted(filenames):
             full = Path(dirpath) / name
             rel = full.relative_to(root).as_posix()
-            if full.is_symlink():
-                h.update(f"L {rel} {os.readlink(full)}\n".encode())
-                continue
             try:
-                data = full.read_bytes()
+                st = full.lstat()
+                if stat.S_ISLNK(st.st_mode):
+                    h.update(f"L {rel} {os.readlink(full)}\n".encode())
+                    continue
+                if not stat.S_ISREG(st.st_mode):  # a FIFO or device: opening it could block forever
+                    h.update(f"O {rel} {stat.S_IFMT(st.st_mode):o}\n".encode())
+                    continue
+                fh = open(full, "rb", buffering=0)  # noqa: SIM115 - closed below
             except OSError:
                 continue
-            h.update(f"F {rel} {len(data)}\n".encode())
-            h.update(hashlib.sha256(data).digest())
+            with fh:
+                content = hashlib.sha256()
+                size = 0
+                while chunk := fh.read(1 << 20):
+                    content.update(chunk)
+                    size += len(chunk)
+            h.update(f"F {rel} {size}\n".encode())
+            h.update(content.digest())
     return h.hexdigest()
 
 
@@ -206,6 +219,7 @@ class MatrixOptions:
     rebuild: bool = False
     keep_binaries: bool = True
     cwd: Path = field(default_factory=Path.cwd)
+    timeout: float | None = None  # seconds per build (not in the cache key: it changes no result)
 
 
 def cell_key(cell: Cell, opts: MatrixOptions, *, tree: str | None = None) -> str:
@@ -243,13 +257,31 @@ def _write_atomic(path: Path, data: dict[str, Any]) -> None:
 
 
 def _read_cached(folder: Path) -> CellResult | None:
+    """The cached result, or None. Only result.json counts; a writer's temporary file (left
+    by a run killed mid-write) is never read, and is removed when no writer holds the key."""
     try:
         data = json.loads((folder / RESULT).read_text())
         res = CellResult.from_json(data)
     except (OSError, ValueError, KeyError, TypeError):
         return None
     res.cached = True
+    if any(folder.glob(".tmp-*")):
+        lock = FileLock(str(folder.parent / f".{folder.name}.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return res  # a run is writing this key right now
+        try:
+            _remove_temporaries(folder)
+        finally:
+            lock.release()
     return res
+
+
+def _remove_temporaries(folder: Path) -> None:
+    """Temporary files of killed writers (call with the key's lock held)."""
+    for tmp in folder.glob(".tmp-*"):
+        tmp.unlink(missing_ok=True)
 
 
 def run_cell(cell: Cell, opts: MatrixOptions, key: str | None = None) -> CellResult:
@@ -262,17 +294,25 @@ def run_cell(cell: Cell, opts: MatrixOptions, key: str | None = None) -> CellRes
     folder = results_dir() / key
     folder.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(results_dir() / f".{key}.lock")):
+        if folder.is_dir():
+            _remove_temporaries(folder)
         if not opts.rebuild:
             cached = _read_cached(folder)
             if cached is not None:
                 return cached
         result = _verify_cell(cell, opts, folder, key, start)
-        if result.exit_code in (EXIT_OK, EXIT_FINDINGS):  # environment failures are not cached
+        if result.exit_code in (EXIT_OK, EXIT_FINDINGS) and not _timed_out(result):
+            # environment failures and timeouts are not cached: a rerun (with more time) retries
             _write_atomic(folder / RESULT, result.to_json())
         return result
 
 
+def _timed_out(result: CellResult) -> bool:
+    return bool(((result.report or {}).get("build") or {}).get("timed_out"))
+
+
 def _verify_cell(cell: Cell, opts: MatrixOptions, folder: Path, key: str, start: float) -> CellResult:
+    from cgocheck.build import DEFAULT_TIMEOUT
     from cgocheck.report.jsonfmt import report_to_json
     from cgocheck.verify import VerifyOptions, verify
 
@@ -286,6 +326,7 @@ def _verify_cell(cell: Cell, opts: MatrixOptions, folder: Path, key: str, start:
             glibc_floor=opts.glibc_floor,
             output=folder / "binary",
             cwd=opts.cwd,
+            timeout=opts.timeout or DEFAULT_TIMEOUT,
         )
         res = verify(vo)
     except CgocheckError as err:
@@ -333,11 +374,11 @@ def run_matrix(
             assert key is not None
             pending.append((cell, key))
     if pending:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(),)) as pool:
             futures: dict[Future[CellResult], Cell] = {}
             try:
                 for cell, key in pending:
-                    futures[pool.submit(run_cell, cell, opts, key)] = cell
+                    futures[pool.submit(_worker_cell, cell, opts, key)] = cell
                     emit("start", cell, None)
                 todo = set(futures)
                 while todo:
@@ -351,12 +392,93 @@ def run_matrix(
                         results[cell.id] = res
                         emit("done", cell, res)
             except KeyboardInterrupt:
-                pool.shutdown(wait=False, cancel_futures=True)
+                _stop_workers(pool)
+                for fut, cell in futures.items():  # finished while we were stopping
+                    if cell.id not in results and fut.done() and not fut.cancelled() and fut.exception() is None:
+                        res = fut.result()
+                        if res.exit_code != 130:
+                            results[cell.id] = res
                 for cell in cells:
                     if cell.id not in results:
                         results[cell.id] = CellResult(cell, 130, None, "interrupted")
                 raise MatrixInterrupted([results[c.id] for c in cells]) from None
     return [results[c.id] for c in cells]
+
+
+# --- workers: stopped as a whole -------------------------------------------------------
+#
+# Ctrl-C reaches the parent (and, on a terminal, the workers, which leave it to the parent).
+# The parent sends each worker SIGTERM; a worker then kills its go builds' process groups at
+# once and unwinds the running cell (its lock released, its temporary files removed, nothing
+# cached) and exits. A worker whose parent dies (SIGKILL, OOM) gets SIGTERM from the kernel
+# (PR_SET_PDEATHSIG) and does the same: no worker, go or cc process outlives the run.
+
+STOP_GRACE = 20.0  # seconds the parent waits for its workers before SIGKILL
+_stopping = False
+_busy = False
+
+
+def _worker_init(parent: int) -> None:
+    signal.signal(signal.SIGINT, _ignore)  # a handler, not SIG_IGN: children get the default back
+    signal.signal(signal.SIGTERM, _worker_stop)
+    _die_with_parent(parent)
+
+
+def _ignore(signum: int, frame: object) -> None:
+    pass
+
+
+def _die_with_parent(parent: int) -> None:
+    """SIGTERM to this process when its parent dies (Linux prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # not Linux: the parent's own handling must do
+        return
+    if os.getppid() != parent:  # it died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _worker_stop(signum: int, frame: object) -> None:
+    global _stopping
+    _stopping = True
+    from cgocheck.build import kill_running_builds
+
+    kill_running_builds()  # first, whatever the worker is doing
+    if _busy:
+        raise KeyboardInterrupt  # unwind the running cell; _worker_cell exits after it
+    os._exit(130)
+
+
+def _worker_cell(cell: Cell, opts: MatrixOptions, key: str) -> CellResult:
+    global _busy
+    if _stopping:
+        os._exit(130)
+    _busy = True
+    try:
+        return run_cell(cell, opts, key)
+    except KeyboardInterrupt:
+        os._exit(130)  # stopped: the parent reports the cell as interrupted
+    finally:
+        _busy = False
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    procs = list(getattr(pool, "_processes", {}).values())
+    for p in procs:
+        if p.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p.pid, signal.SIGTERM)
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + STOP_GRACE
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+    for p in procs:
+        if p.is_alive():  # its builds were killed first thing; now the worker itself
+            p.kill()
+            p.join(5)
 
 
 class MatrixInterrupted(Exception):

@@ -164,6 +164,7 @@ class BuildRecord:
     prebuilt: tuple[PrebuiltObject, ...]
     work_dir: str | None  # kept (--keep) or None
     notes: tuple[str, ...] = field(default=())
+    timed_out: bool = False  # stopped at the timeout (with its whole process group)
 
     @property
     def ok(self) -> bool:

@@ -14,6 +14,7 @@ but the output binary (when the user puts it there).
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import shlex
 import shutil
@@ -27,11 +28,13 @@ from pathlib import Path
 from cgocheck import paths, toolchains
 from cgocheck.build import (
     DEFAULT_CFLAGS,
+    DEFAULT_TIMEOUT,
     BuildRequest,
     BuildResult,
     compiler_preset,
     go_build,
     hermetic_env,
+    kill_group,
     pkg_config_env,
     real_compiler,
 )
@@ -91,6 +94,7 @@ class VerifyOptions:
     resolve: bool = True
     compare_host: bool = True
     cwd: Path | None = None
+    timeout: float = DEFAULT_TIMEOUT  # seconds for go build (and go list); then its process group is killed
 
 
 @dataclass
@@ -150,14 +154,15 @@ def default_output(opts: VerifyOptions, pkg_dir: Path, package: str) -> Path:
     return paths.work() / "out" / f"{name}-{slug}{suffix}"
 
 
-def cc_machine(env: dict[str, str], compiler: str) -> str | None:
+def cc_machine(env: dict[str, str], compiler: str, timeout: float = 60) -> str | None:
     """`$CC $CGO_CFLAGS -dumpmachine`: which target the C compiler really builds for."""
     cc = real_compiler(env)
     if not cc:
         return None
     argv = [*shlex.split(cc), *[f for f in split_flags(env.get("CGO_CFLAGS", "")) if f.startswith("--target")]]
     try:
-        p = subprocess.run([*argv, "-dumpmachine"], env=env, capture_output=True, text=True, timeout=60, check=False)
+        p = subprocess.run([*argv, "-dumpmachine"], env=env, capture_output=True, text=True, timeout=timeout,
+                           check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     out = p.stdout.strip().splitlines()
@@ -174,6 +179,7 @@ def start_go_list(env: dict[str, str], go: Path, cwd: Path, flags: tuple[str, ..
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",
+        start_new_session=True,  # stopped as a group with the build (timeout, Ctrl-C)
     )
 
 
@@ -210,12 +216,48 @@ def verify(opts: VerifyOptions) -> VerifyResult:
     src, package = locate_package(opts.package, cwd)
     output = (opts.output if opts.output else default_output(opts, src, package)).absolute()
     paths.work().mkdir(parents=True, exist_ok=True)
+    sweep_dead_work_dirs()
     work = Path(tempfile.mkdtemp(prefix="verify-", dir=paths.work()))
+    owner = _own(work)
     try:
         return _verify_in(opts, go, sysroot, src, package, output, work, t0, timings)
     finally:
-        if not opts.keep:
+        if opts.keep:
+            (work / OWNER).unlink(missing_ok=True)  # kept on purpose: no sweep may take it
+        else:
             shutil.rmtree(work, ignore_errors=True)
+        os.close(owner)
+
+
+OWNER = ".owner"  # flock()ed by the verify using the work folder, for as long as it runs
+
+
+def _own(work: Path) -> int:
+    """Lock the new work folder as ours. The lock file is locked before it gets its name, so a
+    sweep never finds it unlocked while we live; the kernel drops the lock when we die."""
+    fd = os.open(work / f"{OWNER}.new", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(work / f"{OWNER}.new", work / OWNER)
+    return fd
+
+
+def sweep_dead_work_dirs() -> list[Path]:
+    """Remove the work folders of verify runs that were killed (their owner lock is free)."""
+    removed: list[Path] = []
+    for d in sorted(paths.work().glob("verify-*")):
+        try:
+            fd = os.open(d / OWNER, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            continue  # kept with --keep, being set up, or not ours
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live verify
+        finally:
+            os.close(fd)
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d)
+    return removed
 
 
 def _verify_in(
@@ -249,10 +291,11 @@ def _verify_in(
         unset=opts.unset,
         glibc_floor=opts.glibc_floor,
         trace_dir=trace,
+        timeout=opts.timeout,
     )
     env = hermetic_env(req)
     preset = compiler_preset(opts.compiler, opts.target, sysroot, cc=opts.cc_path, glibc_floor=opts.glibc_floor)
-    machine = cc_machine(env, opts.compiler) if opts.cgo and env.get("CC") else None
+    machine = cc_machine(env, opts.compiler, min(60, opts.timeout)) if opts.cgo and env.get("CC") else None
     lister = start_go_list(env, go.go, src, req.go_flags, package) if opts.cgo else None
     ctx = PathContext(
         target_triplet=opts.target.triplet,
@@ -273,9 +316,9 @@ def _verify_in(
         if lister is None:
             return
         try:
-            out, _ = lister.communicate(timeout=300)
+            out, _ = lister.communicate(timeout=min(300, opts.timeout))
         except subprocess.TimeoutExpired:
-            lister.kill()
+            kill_group(lister.pid)
             out, _ = lister.communicate()
         listed.append(out)
         wanted = [m for p in parse_go_list(out)[0] for m in p.pkg_config]
@@ -295,9 +338,17 @@ def _verify_in(
     side = threading.Thread(target=side_work, name="cgocheck-verify-side", daemon=True)
     side.start()
     t_build = time.monotonic()
-    result = go_build(req)
+    try:
+        result = go_build(req)
+    except BaseException:  # interrupted: go list goes with the build
+        if lister is not None:
+            kill_group(lister.pid)
+        side.join(timeout=10)
+        raise
     timings["go build"] = time.monotonic() - t_build
     t_after = time.monotonic()
+    if result.timed_out and lister is not None:
+        kill_group(lister.pid)
     side.join()
     timings["wait go list + pkg-config"] = time.monotonic() - t_after
     cgo_pkgs, syso = parse_go_list(listed[0] if listed else "")
@@ -372,6 +423,7 @@ def _verify_in(
         prebuilt=find_prebuilt(calls, cgo_pkgs, syso),
         work_dir=str(work) if opts.keep else None,
         notes=tuple(notes),
+        timed_out=result.timed_out,
     )
     report.build = record
     report.build_findings = check_record(record, facts, opts.target)

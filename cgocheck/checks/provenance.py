@@ -191,7 +191,11 @@ def check_record(record: BuildRecord, facts: ElfFacts | None, target: Target) ->
     out: list[Finding] = []
     if not record.ok:
         tail = [line for line in record.log_tail.splitlines() if line.strip()][-6:]
-        out.append(finding("B001", f"go build exited {record.returncode}", evidence=tail))
+        if record.timed_out:
+            what = f"go build did not finish in time: stopped after {record.seconds:.0f} s (--timeout)"
+        else:
+            what = f"go build exited {record.returncode}"
+        out.append(finding("B001", what, evidence=tail))
     if record.extra_env or record.unset:
         ev = [f"{k}={v}" for k, v in record.extra_env] + [f"unset {k}" for k in record.unset]
         out.append(finding("B003", "the hermetic environment was changed on request", evidence=ev))
