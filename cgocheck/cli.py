@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from cgocheck import __version__
+from cgocheck import __version__, redact
 from cgocheck.errors import EXIT_BAD_INPUT, CgocheckError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,6 +40,11 @@ class _Group(click.Group):
         return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context) -> Any:
+        # Everything a command prints goes through the home-folder redaction (cgocheck.redact).
+        out, err_stream = sys.stdout, sys.stderr
+        red = redact.Redactor(redact.home_prefixes())
+        sys.stdout = redact.RedactingStream(out, red)
+        sys.stderr = redact.RedactingStream(err_stream, red)
         try:
             return super().invoke(ctx)
         except CgocheckError as err:
@@ -51,6 +56,8 @@ class _Group(click.Group):
             where = f" {err.filename}" if err.filename else ""
             click.echo(f"cgocheck: error:{where}: {err.strerror or err}", err=True)
             sys.exit(EXIT_BAD_INPUT)
+        finally:
+            sys.stdout, sys.stderr = out, err_stream
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,6 +87,30 @@ def _register() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != f"cgocheck.{mod}":
                 raise
+    _add_show_paths(main)
+
+
+def _show_paths(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        redact.show_paths()
+
+
+def _add_show_paths(cmd: click.Command) -> None:
+    """--show-paths on every command and group: print paths under the home folder as they are."""
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _add_show_paths(sub)
+    if not any(p.name == "show_paths" for p in cmd.params):
+        cmd.params.append(
+            click.Option(
+                ["--show-paths"],
+                is_flag=True,
+                expose_value=False,
+                is_eager=True,
+                callback=_show_paths,
+                help="Show paths under your home folder as they are (default: ~/...; env CGOCHECK_SHOW_PATHS=1).",
+            )
+        )
 
 
 def run() -> None:

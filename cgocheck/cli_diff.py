@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from cgocheck import redact
 from cgocheck.cli import main
 from cgocheck.errors import BadInput
 from cgocheck.report import formats
@@ -107,8 +108,7 @@ def diff_cmd(
     ctx = formats.RenderContext(code, config.fail_on, verbose, diff.suppressed)
     for spec in outputs:
         name, path = formats.parse_output(spec)
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(formats.render_diff(name, diff, ctx))
+        redact.write_report(path, formats.render_diff(name, diff, ctx))
     sys.stdout.write(formats.render_diff(fmt, diff, ctx))
     sys.exit(code)
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cgocheck import redact
 from cgocheck.cli import main
 from cgocheck.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK
 from cgocheck.inspect import InspectOptions, inspect_paths
@@ -45,8 +46,7 @@ def emit(
     ctx = formats.RenderContext(code, fail_on, verbose, tuple(suppressed))
     for spec in outputs:
         name, path = formats.parse_output(spec)
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(formats.render(name, report, ctx))
+        redact.write_report(path, formats.render(name, report, ctx))
     sys.stdout.write(formats.render(fmt, report, ctx))
 
 

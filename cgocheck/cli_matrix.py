@@ -12,7 +12,7 @@ from typing import Any
 import click
 from tabulate import tabulate
 
-from cgocheck import __version__
+from cgocheck import __version__, redact
 from cgocheck.cli import main
 from cgocheck.config import Config, load_config
 from cgocheck.errors import EXIT_BAD_INPUT, BadInput
@@ -173,10 +173,10 @@ def _emit(results: list[CellResult], cfg: Config, fmt: str, output: str | None, 
         name, sep, path = spec.partition("=")
         if not sep or name not in REPORT_FORMATS:
             raise BadInput(f"--report takes FORMAT=PATH with FORMAT one of {', '.join(REPORT_FORMATS)}, got {spec!r}")
-        Path(path).write_text(_render(name, results, code, cfg.fail_on))
+        redact.write_report(path, _render(name, results, code, cfg.fail_on))
     text = _render(fmt, results, code, cfg.fail_on)
     if output:
-        Path(output).write_text(text)
+        redact.write_report(output, text)
     else:
         sys.stdout.write(text)
     return code

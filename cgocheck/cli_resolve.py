@@ -30,6 +30,8 @@ from cgocheck.targets import parse_target
     show_default=True,
     help="Exit 1 when a finding has this severity or higher.",
 )
+@click.option("--report", "outputs", multiple=True, metavar="FORMAT=PATH",
+              help="Also write the report in FORMAT to PATH (repeatable), e.g. sarif=cgocheck.sarif.")
 @click.option("--verbose", "-v", is_flag=True, help="Show every binding, skipped candidate and note.")
 def resolve_cmd(
     binary: str,
@@ -39,6 +41,7 @@ def resolve_cmd(
     install_dir: str | None,
     fmt: str,
     fail_on: str,
+    outputs: tuple[str, ...],
     verbose: bool,
 ) -> None:
     """Resolve BINARY's libraries and symbol versions in a sysroot, as the target's ld.so would.
@@ -47,8 +50,12 @@ def resolve_cmd(
     has DT_RUNPATH), DT_RUNPATH of the requester, the folders of the sysroot's ld.so.conf,
     then the loader's built-in folders. LD_LIBRARY_PATH and LD_PRELOAD are not used.
     """
+    from cgocheck.report import formats
+
+    for spec in outputs:
+        formats.parse_output(spec)
     tgt = parse_target(target) if target else None
     report = resolve_report(binary, sysroot, glibc_floor=glibc_floor, target=tgt, install_dir=install_dir)
     code = exit_code_for(report, fail_on)
-    emit(report, fmt, code, verbose=verbose)
+    emit(report, fmt, code, verbose=verbose, outputs=outputs)
     sys.exit(code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from tabulate import tabulate
@@ -16,7 +17,10 @@ from cgocheck.errors import EXIT_FINDINGS, EXIT_OK, BadInput
 from cgocheck.report import jsonfmt
 from cgocheck.report.table import findings_table
 from cgocheck.rules import SEVERITIES, at_or_above
-from cgocheck.targets import parse_target
+from cgocheck.targets import Target, parse_target
+
+if TYPE_CHECKING:
+    from cgocheck.doctor import DoctorReport
 
 
 def _pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ...]:
@@ -51,6 +55,8 @@ def _pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ...]:
 @click.option("--no-cgo", is_flag=True, help="The build is meant to be pure Go.")
 @click.option("--no-resolve", is_flag=True, help="Skip library and symbol resolution in the sysroot.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True)
+@click.option("--report", "outputs", multiple=True, metavar="FORMAT=PATH",
+              help="Also write the report in FORMAT to PATH (repeatable), e.g. sarif=cgocheck.sarif.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TIMEOUT, show_default=True,
               metavar="SECONDS", help="Stop the build (with every process it started) after this long.")
 @click.option("--verbose", "-v", is_flag=True)
@@ -76,11 +82,16 @@ def verify_cmd(
     no_cgo: bool,
     no_resolve: bool,
     fail_on: str,
+    outputs: tuple[str, ...],
     timeout: float,
     verbose: bool,
 ) -> None:
     """Build PACKAGE hermetically for a target and prove what the result is."""
+    from cgocheck.report import formats
     from cgocheck.verify import VerifyOptions, verify
+
+    for spec in outputs:
+        formats.parse_output(spec)  # a bad --report is a usage error before any work
 
     opts = VerifyOptions(
         package=package,
@@ -108,7 +119,7 @@ def verify_cmd(
     code = exit_code_for(result.report, fail_on)
     if not result.record.ok and code == EXIT_OK:
         code = EXIT_FINDINGS
-    emit(result.report, fmt, code, verbose=verbose)
+    emit(result.report, fmt, code, verbose=verbose, outputs=outputs)
     if result.work_dir is not None:
         click.echo(f"cgocheck: work folder kept: {result.work_dir}", err=True)
     sys.exit(code)
@@ -122,6 +133,8 @@ def verify_cmd(
 @click.option("--cc", "compiler", type=click.Choice(PRESETS), default="gcc", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="warning", show_default=True)
+@click.option("--report", "outputs", multiple=True, metavar="FORMAT=PATH",
+              help="Also write the report in FORMAT to PATH (repeatable).")
 def doctor_cmd(
     package: str | None,
     target: str | None,
@@ -130,19 +143,32 @@ def doctor_cmd(
     compiler: str,
     fmt: str,
     fail_on: str,
+    outputs: tuple[str, ...],
 ) -> None:
     """What in this shell would contaminate a cgo cross build."""
-    import json
-
+    from cgocheck import redact
     from cgocheck.doctor import doctor
+    from cgocheck.report import formats
     from cgocheck.verify import find_sysroot_dir
 
+    for spec in outputs:
+        formats.parse_output(spec)
     if package and not target:
         raise BadInput("--build needs --target")
     tgt = parse_target(target) if target else None
     sr = find_sysroot_dir(sysroot) if sysroot else None
     rep = doctor(os.environ, go_spec=go_spec, package=package, target=tgt, sysroot=sr, compiler=compiler)
     code = EXIT_FINDINGS if at_or_above(rep.findings, fail_on) else EXIT_OK
+    for spec in outputs:
+        name, path = formats.parse_output(spec)
+        redact.write_report(path, _doctor_text(name, rep, code, fail_on, tgt))
+    sys.stdout.write(_doctor_text(fmt, rep, code, fail_on, tgt))
+    sys.exit(code)
+
+
+def _doctor_text(fmt: str, rep: DoctorReport, code: int, fail_on: str, tgt: Target | None) -> str:
+    import json
+
     if fmt == "json":
         data = {
             "command": "doctor",
@@ -153,19 +179,23 @@ def doctor_cmd(
             "notes": rep.notes,
             "exit_code": code,
         }
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return json.dumps(data, indent=2) + "\n"
+    if fmt != "table":  # junit, sarif, markdown, html: the findings as a report of the build
+        from cgocheck.report import Report, formats
+
+        report = Report(command="doctor", target=tgt.name if tgt else None, build_findings=list(rep.findings),
+                        notes=[*(f"{k}: shell build {a} | hermetic build {b}" for k, a, b in rep.diffs), *rep.notes])
+        return formats.render(fmt, report, formats.RenderContext(code, fail_on))
+    parts = []
+    if rep.findings:
+        parts.append(findings_table(rep.findings))
     else:
-        parts = []
-        if rep.findings:
-            parts.append(findings_table(rep.findings))
-        else:
-            parts.append("nothing in this shell would change a cgo cross build")
-        if rep.diffs:
-            parts.append("")
-            parts.append(tabulate(rep.diffs, headers=["fact", "shell build", "hermetic build"], tablefmt="simple"))
-        if rep.shell_build_ok is False:
-            parts.append("\nthe shell's build failed:\n" + rep.shell_build_log.strip()[-1500:])
-        for n in rep.notes:
-            parts.append(f"note: {n}")
-        sys.stdout.write("\n".join(parts) + "\n")
-    sys.exit(code)
+        parts.append("nothing in this shell would change a cgo cross build")
+    if rep.diffs:
+        parts.append("")
+        parts.append(tabulate(rep.diffs, headers=["fact", "shell build", "hermetic build"], tablefmt="simple"))
+    if rep.shell_build_ok is False:
+        parts.append("\nthe shell's build failed:\n" + rep.shell_build_log.strip()[-1500:])
+    for n in rep.notes:
+        parts.append(f"note: {n}")
+    return "\n".join(parts) + "\n"

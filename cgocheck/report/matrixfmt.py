@@ -87,7 +87,7 @@ def render_junit(results: Sequence[CellResult], fail_on: str) -> str:
 
 
 def render_sarif(results: Sequence[CellResult], exit_code: int) -> str:
-    from cgocheck.report.sarif import LEVEL, SARIF_SCHEMA_URI, _driver
+    from cgocheck.report.sarif import LEVEL, SARIF_SCHEMA_URI, _driver, with_home_base
 
     driver, index = _driver()
     out: list[dict[str, Any]] = []
@@ -101,7 +101,7 @@ def render_sarif(results: Sequence[CellResult], exit_code: int) -> str:
                 "level": LEVEL[f.severity],
                 "message": {"text": f"[{r.cell.id}] {f.message}"},
                 "locations": [
-                    {"physicalLocation": {"artifactLocation": {"uri": _uri(binary)}, "region": {"startLine": 1}}}
+                    {"physicalLocation": {"artifactLocation": _artifact(binary), "region": {"startLine": 1}}}
                 ],
                 "properties": {"cell": r.cell.id, "evidence": list(f.evidence), "fix": f.fix},
             }
@@ -115,14 +115,19 @@ def render_sarif(results: Sequence[CellResult], exit_code: int) -> str:
         "automationDetails": {"id": "cgocheck/matrix/"},
         "properties": {"cells": [r.cell.id for r in results]},
     }
-    return json.dumps({"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
+    return json.dumps({"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [with_home_base(run)]},
+                      indent=2) + "\n"
 
 
-def _uri(path: str) -> str:
+def _artifact(path: str) -> dict[str, Any]:
     from pathlib import PurePosixPath
     from urllib.parse import quote
 
-    return PurePosixPath(path).as_uri() if path.startswith("/") else quote(path, safe="/.-_~")
+    from cgocheck import redact
+
+    if path.startswith("/"):
+        return redact.sarif_location(path) or {"uri": PurePosixPath(path).as_uri()}
+    return {"uri": quote(path, safe="/.-_~")}
 
 
 # --- Markdown --------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from cgocheck import __version__
+from cgocheck import __version__, redact
 from cgocheck.elf.model import DwarfUnit, ElfFacts
 from cgocheck.report import FileReport, Report
 from cgocheck.report.formats import (
@@ -61,7 +61,7 @@ def _artifact(path: str) -> dict[str, Any]:
             rel = None
     if rel is not None and not str(rel).startswith(".."):
         return {"uri": quote(str(rel)), "uriBaseId": SRCROOT}
-    return {"uri": p.absolute().as_uri()}
+    return redact.sarif_location(str(p.absolute())) or {"uri": p.absolute().as_uri()}
 
 
 def _location(path: str, text: str | None = None, loc_id: int | None = None, line: int = 1) -> dict[str, Any]:
@@ -206,11 +206,22 @@ def _driver(extra_rules: list[dict[str, Any]] | None = None) -> tuple[dict[str, 
 
 
 def _log(run: dict[str, Any]) -> str:
-    return json.dumps({"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
+    return json.dumps({"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [with_home_base(run)]}, indent=2) + "\n"
+
+
+def with_home_base(run: dict[str, Any]) -> dict[str, Any]:
+    """Declare the HOME base id (cgocheck.redact) in a run whose locations use it."""
+    if f'"uriBaseId": "{redact.HOME_BASE_ID}"' in json.dumps(run):
+        run.setdefault("originalUriBaseIds", {})[redact.HOME_BASE_ID] = redact.sarif_home_base()
+    return run
 
 
 def _base_ids() -> dict[str, Any]:
-    return {SRCROOT: {"uri": Path.cwd().as_uri().rstrip("/") + "/"}}
+    """%SRCROOT% is the current folder; under the home folder, it and every location there are
+    relative to a HOME base whose value is not shown (see cgocheck.redact)."""
+    cwd = str(Path.cwd()).rstrip("/") + "/"
+    src = redact.sarif_location(cwd) or {"uri": Path.cwd().as_uri().rstrip("/") + "/"}
+    return {SRCROOT: src}
 
 
 def sarif_run(report: Report, ctx: RenderContext) -> dict[str, Any]:

@@ -30,6 +30,8 @@ import cgocheck.sysroot.recipe, cgocheck.elf.gobuildinfo, json, tabulate
 from cgocheck.elf import dynamic
 dynamic._lief_module()
 cgocheck.cli._register()  # import every command module before the marker
+import cgocheck.redact
+cgocheck.redact.home_prefixes()  # the home folder's real path, for the output's redaction
 try:
     os.stat({MARKER!r})
 except FileNotFoundError:
