@@ -453,6 +453,8 @@ class Apt:
             ],
         )
         if proc.returncode != 0:
+            if "No packages found" in (proc.stderr or ""):
+                return {}, set()  # none of the roots exists: the caller names them
             raise EnvironmentProblem(f"apt-cache depends failed: {_error_line(proc)}")
         return parse_depends(proc.stdout)
 

@@ -170,14 +170,35 @@ def _canonical_dir(root: Path, guest: PurePosixPath) -> PurePosixPath:
     return PurePosixPath(r.guest) / guest.name
 
 
+def _chrooted(root: Path, guest_link: PurePosixPath, lexical: PurePosixPath) -> PurePosixPath:
+    """Where a link leads when followed as a chroot would (links inside, '..' clamped)."""
+    from cgocheck.sysroot.fsroot import FsRoot
+
+    try:
+        r = FsRoot(root).resolve(str(guest_link))
+    except BadInput:  # a loop
+        r = None
+    return PurePosixPath(r.guest) if r is not None else _canonical_dir(root, lexical)
+
+
+def _inside(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip("/") + "/")
+
+
 def rewrite_symlinks(root: Path) -> list[tuple[str, str, str]]:
     """Make every absolute or escaping symlink under ``root`` relative and inside it.
+
+    Escaping: absolute, climbing above the top with '..', or relative and lexically inside
+    but physically out, through another link followed by '..' (``up -> ../..`` then
+    ``x -> up/../../..``). Create calls this after each package it unpacks, so no later
+    package's files are ever written through a link that leads out.
 
     Returns (link, old target, new target) for each rewritten link. The new target is
     computed from link-free paths, so it means the same thing physically.
     """
     changed: list[tuple[str, str, str]] = []
     top = os.fspath(root)
+    top_real = os.path.realpath(top)
     for dirpath, dirnames, filenames in os.walk(top):
         for name in sorted([*dirnames, *filenames]):
             full = os.path.join(dirpath, name)
@@ -187,9 +208,12 @@ def rewrite_symlinks(root: Path) -> list[tuple[str, str, str]]:
             rel = os.path.relpath(full, top)
             guest_link = PurePosixPath("/", rel)
             dest, clamped = _lexical(guest_link.parent, target)
-            if not target.startswith("/") and not clamped:
+            if target.startswith("/") or clamped:
+                dest = _canonical_dir(root, dest)
+            elif _inside(os.path.realpath(full), top_real):
                 continue
-            dest = _canonical_dir(root, dest)
+            else:
+                dest = _chrooted(root, guest_link, dest)
             new = os.path.relpath(str(dest), str(guest_link.parent))
             os.unlink(full)
             os.symlink(new, full)
@@ -559,11 +583,14 @@ def create(
             log(f"unpacking {len(records)} packages into {tmp}")
             if recipe.usrmerge:
                 make_usrmerge(tmp, before=True)
+            changed: list[tuple[str, str, str]] = []
             for rec in sorted(records, key=lambda r: r.name):
                 extract_deb(debs[rec.name], tmp)
+                # before the next package: no file of it may be written through a link that leads out
+                changed += rewrite_symlinks(tmp)
             if recipe.usrmerge:
                 make_usrmerge(tmp, before=False)
-            changed = rewrite_symlinks(tmp)
+            changed += rewrite_symlinks(tmp)
             lock = LockFile(
                 recipe=recipe.name,
                 suite=recipe.suite,

@@ -35,7 +35,9 @@ _GLIBC_BANNER = re.compile(
 )
 _MUSL_MARK = b"musl libc ("
 _MUSL_VERSION = re.compile(rb"\x00(\d+\.\d+\.\d+(?:[-_+~][0-9A-Za-z_.+~-]{1,40})?)\x00")
-MAX_LIBC_BYTES = 64 << 20
+MAX_LIBC_BYTES = 64 << 20  # of the libc read for its version string
+MAX_LIBC_FILE = 1 << 30  # a libc.so.6 is 2 MB; a candidate larger than this is refused
+SPARSE_CHECK = 64 << 20  # larger and mostly holes: refused too
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,16 @@ def _read_facts(root: FsRoot, guest: str, warnings: list[str]) -> SharedObjectFa
         return None
 
 
+def _not_a_libc_size(r: Resolved, warnings: list[str]) -> bool:
+    """As resolve: no C library is gigabytes, or mostly holes; such a file is not read."""
+    st = r.host.stat()
+    allocated = getattr(st, "st_blocks", st.st_size // 512 + 1) * 512
+    if st.st_size > MAX_LIBC_FILE or (st.st_size > SPARSE_CHECK and allocated < st.st_size // 2):
+        warnings.append(f"{r.guest}: {st.st_size} bytes ({allocated} allocated): not a C library, not read")
+        return True
+    return False
+
+
 def _candidates() -> list[tuple[str, str, str]]:
     """(flavour, guest path, triplet) of libc files to look for, most specific first."""
     out: list[tuple[str, str, str]] = []
@@ -180,6 +192,8 @@ def _find_libc(root: FsRoot, warnings: list[str]) -> tuple[_Libc | None, str]:
         if r is None or not r.host.is_file() or str(r.host) in seen_hosts:
             continue
         seen_hosts.add(str(r.host))
+        if _not_a_libc_size(r, warnings):
+            continue
         if flavour == "musl" and not _is_musl(root, guest):
             continue  # e.g. /usr/lib/libc.so being a glibc linker script
         facts = _read_facts(root, guest, warnings)
