@@ -9,6 +9,7 @@ PKG_CONFIG_PATH or a secret in the user's shell cannot change or leak into it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import os
@@ -117,6 +118,26 @@ def zig_wrappers(ztarget: str) -> tuple[Path, Path]:
     cc = _script(f"zig-cc-{ztarget}", f'#!/bin/sh\nexec {py} -m ziglang cc -target {ztarget} "$@"\n')
     cxx = _script(f"zig-cxx-{ztarget}", f'#!/bin/sh\nexec {py} -m ziglang c++ -target {ztarget} "$@"\n')
     return cc, cxx
+
+
+@functools.cache
+def zig_clang_producer() -> str | None:
+    """The first line of `zig cc --version` ("clang version 22.1.8 ..."): zig's own clang.
+
+    Newer zig builds write exactly this (no "zig" in it) as DW_AT_producer of the C they
+    compile themselves (crt and libc start files), so it is how those units are known.
+    """
+    if importlib.util.find_spec("ziglang") is None:
+        return None
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ziglang", "cc", "--version"],
+            capture_output=True, text=True, timeout=120, env={**dict(zig_cache_env()), "PATH": SAFE_PATH},
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    first = proc.stdout.strip().splitlines()[:1]
+    return first[0].strip() if proc.returncode == 0 and first else None
 
 
 def zig_cache_env() -> tuple[tuple[str, str], ...]:

@@ -380,8 +380,14 @@ _GNU = re.compile(r"^GNU (?:C|C\+\+|C\d+|C\+\+\d+|Assembler|AS)\S*\s+(\d+[\d.]*)
 _CLANG = re.compile(r"clang version (\d+[\d.]*)")
 
 
-def producer_identity(producer: str | None) -> tuple[str, str | None, tuple[str, ...]]:
-    """('GNU'|'clang'|'zig'|'unknown', version, flags) from DW_AT_producer."""
+def producer_identity(
+    producer: str | None, zig_clang: str | None = None
+) -> tuple[str, str | None, tuple[str, ...]]:
+    """('GNU'|'clang'|'zig'|'unknown', version, flags) from DW_AT_producer.
+
+    ZIG_CLANG is the first line of `zig cc --version` when the build used zig: a producer
+    that starts with it is zig's clang even when it does not say "zig" (newer zig).
+    """
     if not producer:
         return "unknown", None, ()
     words = producer.split()
@@ -391,17 +397,18 @@ def producer_identity(producer: str | None) -> tuple[str, str | None, tuple[str,
         return "GNU", m.group(1) if m else None, flags
     m = _CLANG.search(producer)
     if m:
-        kind = "zig" if "zig" in producer.lower() else "clang"
+        ours = bool(zig_clang) and producer.startswith(str(zig_clang).split(" (")[0])
+        kind = "zig" if "zig" in producer.lower() or ours else "clang"
         return kind, m.group(1), flags
     return "unknown", None, flags
 
 
-def c_units(units: Iterable[DwarfUnit]) -> list[CUnit]:
+def c_units(units: Iterable[DwarfUnit], zig_clang: str | None = None) -> list[CUnit]:
     out = []
     for u in units:
         if u.language not in ("C", "C++"):
             continue
-        who, version, flags = producer_identity(u.producer)
+        who, version, flags = producer_identity(u.producer, zig_clang)
         cd = u.comp_dir or ""
         if cd.startswith("/_/GOROOT") or "/src/runtime/cgo" in cd:
             origin = "go"

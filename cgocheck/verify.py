@@ -37,6 +37,7 @@ from cgocheck.build import (
     kill_group,
     pkg_config_env,
     real_compiler,
+    zig_clang_producer,
 )
 from cgocheck.checks.provenance import check_record
 from cgocheck.elf import read_elf
@@ -418,7 +419,7 @@ def _verify_in(
         cgo_packages=tuple(cgo_pkgs),
         pkgconfig=modules,
         paths=path_uses,
-        c_units=tuple(c_units(units)),
+        c_units=tuple(c_units(units, zig_clang_producer() if opts.compiler == "zig" else None)),
         linker_warnings=linker_warnings(result.log),
         prebuilt=find_prebuilt(calls, cgo_pkgs, syso),
         work_dir=str(work) if opts.keep else None,

@@ -230,3 +230,14 @@ def test_compiler_identity_from_comment_without_dwarf(tmp_path: Path) -> None:
     assert check_compiler(record(expect_producer="clang", compiler="clang"), ARM64, Facts()) == []  # type: ignore[arg-type]
     Facts.comment = ("GCC: (Debian 12.2.0-14) 12.2.0",)
     assert check_compiler(record(), ARM64, Facts()) == []  # type: ignore[arg-type]
+
+
+def test_newer_zig_units_are_known_by_zig_clangs_own_version() -> None:
+    # zig 0.15+ writes its bundled clang's plain version line as the producer of the C it
+    # compiles itself (crt, libc start files): "clang version 22.1.8", no "zig" in it
+    plain = "clang version 22.1.8"
+    assert producer_identity(plain)[0] == "clang"
+    assert producer_identity(plain, zig_clang="clang version 22.1.8")[0] == "zig"
+    assert producer_identity(plain + " -O2 -g", zig_clang="clang version 22.1.8 (https://example)")[0] == "zig"
+    # another clang of the same version is not zig's
+    assert producer_identity("Debian clang version 22.1.8", zig_clang="clang version 22.1.8")[0] == "clang"
