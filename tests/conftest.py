@@ -31,6 +31,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--exhaustive", action="store_true", help="run the full Go x target x compiler matrix")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--exhaustive"):
+        # the Hypothesis fuzz tests read this when their modules are imported (after this)
+        os.environ.setdefault("CGOCHECK_FUZZ_EXAMPLES", "5000")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--exhaustive"):
         return

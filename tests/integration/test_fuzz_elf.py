@@ -161,3 +161,27 @@ def test_regression_inputs(tmp_path: Path) -> None:
         if f.suffix in (".md", ".txt"):
             continue
         check_one(f.read_bytes(), tmp_path)
+
+
+@pytest.mark.exhaustive
+def test_atheris_time_boxed(seeds: Seeds, tmp_path: Path) -> None:
+    """The coverage-guided harness (fuzz/fuzz_elf.py) for two minutes on the seeds: no crash,
+    hang or out-of-memory input. Opt in with --exhaustive; needs `pip install atheris`."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, need
+
+    need(importlib.util.find_spec("atheris") is not None, "atheris (pip install atheris)")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i, data in enumerate(seeds):
+        (corpus / f"seed-{i}").write_bytes(data)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "fuzz" / "fuzz_elf.py"), str(corpus), "-max_total_time=120",
+         f"-max_len={max(map(len, seeds))}", "-rss_limit_mb=4096", "-timeout=20", f"-artifact_prefix={tmp_path}/"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    found = [p.name for p in tmp_path.iterdir() if p.name.startswith(("crash-", "timeout-", "oom-", "leak-"))]
+    assert proc.returncode == 0 and not found, (found, proc.stderr[-3000:])
