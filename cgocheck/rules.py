@@ -9,6 +9,18 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 SEVERITIES = ("info", "warning", "error")
+# Rule id families, by first letter, in the order docs and reports list them.
+FAMILY_TITLES = {
+    "A": "ELF and ABI",
+    "G": "Go build settings",
+    "R": "Run paths",
+    "L": "Libraries",
+    "S": "Symbols and versions",
+    "P": "pkg-config",
+    "H": "Host contamination",
+    "C": "Compiler",
+    "B": "Build",
+}
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 _ID = re.compile(r"^[A-Z]\d{3}$")
 

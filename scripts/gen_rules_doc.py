@@ -6,19 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cgocheck.rules import rules
-
-FAMILIES = {
-    "A": "ELF and ABI",
-    "G": "Go build settings",
-    "R": "Run paths",
-    "L": "Libraries",
-    "S": "Symbols and versions",
-    "P": "pkg-config",
-    "H": "Host contamination",
-    "C": "Compiler",
-    "B": "Build",
-}
+from cgocheck.rules import FAMILY_TITLES, rules
 
 
 def render() -> str:
@@ -30,7 +18,7 @@ def render() -> str:
         "",
     ]
     table = rules()
-    for prefix, title in FAMILIES.items():
+    for prefix, title in FAMILY_TITLES.items():
         ids = sorted(r for r in table if r.startswith(prefix))
         if not ids:
             continue

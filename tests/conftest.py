@@ -71,6 +71,15 @@ def go(spec: str) -> toolchains.GoToolchain:
         raise
 
 
+def goroot(spec: str, env: str | None = None) -> Path | None:
+    """The GOROOT of an installed Go toolchain, or None; ENV may name a GOROOT instead."""
+    chosen = os.environ.get(env, "") if env else ""
+    try:
+        return toolchains.find(chosen or spec).goroot
+    except CgocheckError:
+        return None
+
+
 GO_OLD = "1.19"
 GO_NEW = "newest"
 

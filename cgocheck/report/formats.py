@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from cgocheck.errors import BadInput
 from cgocheck.report import FileReport, Report
-from cgocheck.rules import SEVERITY_RANK, Finding, rules
+from cgocheck.rules import FAMILY_TITLES, SEVERITY_RANK, Finding, rules
 
 if TYPE_CHECKING:
     from cgocheck.config import Suppressed
@@ -195,17 +195,6 @@ def verdict(exit_code: int) -> str:
     return {0: "pass", 1: "fail", 2: "bad input", 3: "environment problem"}.get(exit_code, f"exit {exit_code}")
 
 
-FAMILY_TITLES = {
-    "A": "ELF and ABI",
-    "G": "Go build settings",
-    "R": "Run paths",
-    "L": "Libraries",
-    "S": "Symbols and versions",
-    "P": "pkg-config",
-    "H": "Host contamination",
-    "C": "Compiler",
-    "B": "Build",
-}
 
 
 def checked_families(report: Report, fr: FileReport) -> tuple[str, ...]:

@@ -28,7 +28,6 @@ from cgocheck import __version__, redact
 from cgocheck.elf.model import DwarfUnit, ElfFacts
 from cgocheck.report import FileReport, Report
 from cgocheck.report.formats import (
-    FAMILY_TITLES,
     RenderContext,
     build_findings,
     display_path,
@@ -37,7 +36,7 @@ from cgocheck.report.formats import (
     rule_url,
     verdict,
 )
-from cgocheck.rules import Finding, rules
+from cgocheck.rules import FAMILY_TITLES, Finding, rules
 
 if TYPE_CHECKING:
     from cgocheck.config import Suppressed

@@ -30,6 +30,7 @@ from elftools.elf.elffile import ELFFile
 from cgocheck import paths
 from cgocheck.elf.gobuildinfo import read_go_facts
 from cgocheck.elf.model import GoBuildInfo, GoFacts, GoModule
+from tests.conftest import goroot
 
 pytestmark = pytest.mark.integration
 
@@ -45,44 +46,19 @@ def need(condition: bool, what: str) -> None:
     pytest.skip(msg)
 
 
-# --- toolchains (the lead may move these into a shared conftest) ---------------------------
-
-
-def _goroot_ok(p: Path | None) -> Path | None:
-    return p if p is not None and (p / "bin" / "go").is_file() else None
-
-
-def _version_key(name: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in re.findall(r"\d+", name))
+# --- toolchains (found by cgocheck's own registry: tests/conftest.py goroot) ----------------
 
 
 def go_new() -> Path | None:
-    env = os.environ.get("CGOCHECK_GO_NEW")
-    if env:
-        return _goroot_ok(Path(env))
-    if _goroot_ok(Path("/tmp/go127/go")):
-        return Path("/tmp/go127/go")
-    cache = paths.toolchains()
-    if cache.is_dir():
-        cands = sorted(
-            (d for d in cache.iterdir() if re.fullmatch(r"\d+\.\d+(\.\d+)?", d.name)),
-            key=lambda d: _version_key(d.name),
-            reverse=True,
-        )
-        for d in cands:
-            if _goroot_ok(d / "go"):
-                return d / "go"
-    return None
+    return goroot("newest", "CGOCHECK_GO_NEW")
 
 
 def go_119() -> Path | None:
-    return _goroot_ok(Path(os.environ.get("CGOCHECK_GO_119", "/usr/lib/go-1.19")))
+    return goroot("1.19", "CGOCHECK_GO_119")
 
 
 def go_legacy() -> Path | None:
-    env = os.environ.get("CGOCHECK_GO_LEGACY")
-    default = paths.toolchains() / "1.15-debian" / "usr" / "lib" / "go-1.15"
-    return _goroot_ok(Path(env) if env else default)
+    return goroot("1.15", "CGOCHECK_GO_LEGACY")
 
 
 GOROOTS = {"new": go_new, "1.19": go_119, "legacy": go_legacy}

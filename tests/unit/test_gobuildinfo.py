@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 import random
-import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -29,32 +28,17 @@ from cgocheck import paths
 from cgocheck.elf.gobuildinfo import BUILDINFO_MAGIC, parse_buildinfo_blob, parse_modinfo, read_go_facts
 from cgocheck.elf.model import GoBuildInfo, GoModule, GoSetting
 from cgocheck.errors import BadInput
+from tests.conftest import goroot
 
-# --- toolchains (same defaults as tests/integration/test_gobuildinfo_oracle.py) -------------
-
-
-def _goroot_ok(p: Path) -> Path | None:
-    return p if (p / "bin" / "go").is_file() else None
+# --- toolchains (found by cgocheck's own registry: tests/conftest.py goroot) ----------------
 
 
 def go_new() -> Path | None:
-    env = os.environ.get("CGOCHECK_GO_NEW")
-    if env:
-        return _goroot_ok(Path(env))
-    if _goroot_ok(Path("/tmp/go127/go")):
-        return Path("/tmp/go127/go")
-    cache = paths.toolchains()
-    if cache.is_dir():
-        found = [d / "go" for d in cache.iterdir() if re.fullmatch(r"\d+\.\d+(\.\d+)?", d.name)]
-        found = [d for d in found if _goroot_ok(d)]
-        if found:
-            return max(found, key=lambda d: tuple(int(x) for x in re.findall(r"\d+", d.parent.name)))
-    return None
+    return goroot("newest", "CGOCHECK_GO_NEW")
 
 
 def go_legacy() -> Path | None:
-    env = os.environ.get("CGOCHECK_GO_LEGACY")
-    return _goroot_ok(Path(env) if env else paths.toolchains() / "1.15-debian" / "usr" / "lib" / "go-1.15")
+    return goroot("1.15", "CGOCHECK_GO_LEGACY")
 
 
 _cache: dict[tuple[str, str], bytes] = {}
