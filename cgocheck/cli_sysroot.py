@@ -108,6 +108,8 @@ def list_cmd(show_all: bool, fmt: str) -> None:
                         "libc_version": r.libc_version,
                         "digest": None,
                         "path": None,
+                        "creator": None,
+                        "creator_current": None,
                     }
                 )
         rows.sort(key=lambda x: str(x["name"]))
@@ -124,11 +126,30 @@ def list_cmd(show_all: bool, fmt: str) -> None:
             x["suite"],
             f"{x['libc']} {x['libc_version'] or '?'}" if x["libc"] else "-",
             str(x["digest"])[:12] if x["digest"] else "(not created)",
+            _made_by(x),
             x["path"] or "",
         ]
         for x in rows
     ]
-    click.echo(tabulate(table, headers=["name", "arch", "suite", "libc", "digest", "path"]))
+    click.echo(tabulate(table, headers=["name", "arch", "suite", "libc", "digest", "made by", "path"]))
+    stale = [str(x["name"]) for x in rows if x["digest"] and not x["creator_current"]]
+    if stale:
+        click.echo(
+            f"warning: made by other creation code: {', '.join(stale)} (cgocheck sysroot create NAME re-makes it)",
+            err=True,
+        )
+
+
+def _made_by(row: dict[str, object]) -> str:
+    if not row["digest"]:
+        return ""
+    return "this cgocheck" if row["creator_current"] else "OTHER CODE"
+
+
+def _made_by_info(creator: str | None, current: bool | None) -> str:
+    if current is None:
+        return "not cgocheck (a folder of its own)"
+    return f"{creator or 'unrecorded'} ({'this cgocheck' if current else 'OTHER creation code: re-create it'})"
 
 
 @sysroot.command("info")
@@ -167,6 +188,7 @@ def info_cmd(sysroot_ref: str, fmt: str, all_versions: bool) -> None:
         ["loader", f"{info.loader} -> {info.loader_target}" if info.loader else "-"],
         ["GLIBC nodes", shown or "-"],
         ["digest", info.digest or "-"],
+        ["made by", _made_by_info(info.creator, info.creator_current)],
         ["pkg-config dirs", " ".join(info.pkgconfig_dirs) or "-"],
     ]
     click.echo(tabulate(rows, tablefmt="plain"))
@@ -180,3 +202,32 @@ def info_cmd(sysroot_ref: str, fmt: str, all_versions: bool) -> None:
         )
     for w in info.warnings:
         click.echo(f"warning: {w}", err=True)
+
+
+@sysroot.command("check")
+@click.argument("sysroot_ref", metavar="NAME|PATH")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def check_cmd(sysroot_ref: str, fmt: str) -> None:
+    """Is a sysroot fit to build against: links resolve inside it, loaders, linker scripts,
+    start files, .pc files. The same check ends `sysroot create`. Exit 1 on any problem.
+
+    Works on any folder (debootstrap output, an SDK, an exported container filesystem).
+    """
+    from cgocheck.sysroot import find_sysroot
+    from cgocheck.sysroot.check import check_sysroot
+
+    path: Path = find_sysroot(sysroot_ref)
+    res = check_sysroot(path)
+    if fmt == "json":
+        click.echo(json.dumps(res.as_json(), indent=2))
+    else:
+        looked = ", ".join(f"{n} {k}" for k, n in res.counts.items())
+        targets = ", ".join(res.targets) or "none"
+        if res.ok:
+            click.echo(f"{path}: ok ({looked}; loaders for {targets})")
+        else:
+            rows = [[p.kind, p.path, p.message] for p in res.problems]
+            click.echo(tabulate(rows, headers=["check", "path", "problem"]))
+            click.echo(f"{path}: {len(res.problems)} problems ({looked}; loaders for {targets})")
+    if not res.ok:
+        sys.exit(1)

@@ -38,6 +38,8 @@ from filelock import FileLock, Timeout
 from cgocheck import __version__, paths
 from cgocheck.errors import BadInput, EnvironmentProblem
 from cgocheck.sysroot.apt import Apt, AptSource, PackageRecord, host_source, resolve_closure
+from cgocheck.sysroot.check import check_sysroot
+from cgocheck.sysroot.creator import creation_digest
 from cgocheck.sysroot.recipe import Recipe
 
 Log = Callable[[str], None]
@@ -221,6 +223,62 @@ def rewrite_symlinks(root: Path) -> list[tuple[str, str, str]]:
     return changed
 
 
+def _links_under(path: Path) -> Iterator[Path]:
+    """``path`` itself if it is a link, else every link in the tree under it (not followed)."""
+    if path.is_symlink() or not path.is_dir():
+        if path.is_symlink():
+            yield path
+        return
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in [*dirnames, *filenames]:
+            full = Path(dirpath, name)
+            if full.is_symlink():
+                yield full
+
+
+def move_keeping_links(
+    root: Path, src: Path, dst: Path, *, moving: tuple[Path, Path] | None = None
+) -> list[tuple[str, str, str]]:
+    """Rename ``src`` to ``dst`` (both under ``root``) so that every relative link in the
+    moved tree still points at the file it pointed at before the move.
+
+    A relative link means something only from where it lies: ``/lib64/ld.so ->
+    ../usr/lib/x/ld.so`` moved to ``/usr/lib64`` would dangle. Each link's destination is
+    worked out (as a chroot would, links in its folder followed) before the move, and where
+    the destination itself moves (``moving``: the whole folder being moved entry by entry,
+    by default ``src`` to ``dst``) it moves with it. Returns (link, old target, new target)
+    for each link re-pointed.
+    """
+    def guest_of(p: Path) -> PurePosixPath:
+        return PurePosixPath("/", p.relative_to(root).as_posix())
+
+    src_guest, dst_guest = guest_of(src), guest_of(dst)
+    from_guest, to_guest = (guest_of(moving[0]), guest_of(moving[1])) if moving else (src_guest, dst_guest)
+    plan: list[tuple[PurePosixPath, str, PurePosixPath]] = []
+    for link in _links_under(src):
+        target = os.readlink(link)
+        guest = PurePosixPath("/", link.relative_to(root).as_posix())
+        dest, _ = _lexical(guest.parent, target)
+        dest = _canonical_dir(root, dest)
+        if dest == from_guest or from_guest in dest.parents:
+            dest = to_guest / dest.relative_to(from_guest)
+        new_guest = dst_guest / guest.relative_to(src_guest)
+        plan.append((new_guest, target, dest))
+    os.rename(src, dst)
+    changed: list[tuple[str, str, str]] = []
+    for new_guest, old_target, dest in plan:
+        if old_target.startswith("/"):
+            continue  # absolute: the same wherever it lies (rewrite_symlinks makes it relative)
+        new_target = os.path.relpath(str(dest), str(new_guest.parent))
+        if new_target == old_target:
+            continue
+        host = root / new_guest.relative_to("/")
+        os.unlink(host)
+        os.symlink(new_target, host)
+        changed.append((str(new_guest), old_target, new_target))
+    return changed
+
+
 def make_usrmerge(root: Path, *, before: bool) -> list[str]:
     """The merged-/usr links: ``bin``, ``sbin``, ``lib`` before unpacking (so that files
     packages ship under /lib land in /usr/lib, as dpkg does on a merged system), and the
@@ -246,7 +304,7 @@ def make_usrmerge(root: Path, *, before: bool) -> list[str]:
                     if dst.is_dir() and not dst.is_symlink():
                         raise EnvironmentProblem(f"usrmerge: /{d}/{entry} and /usr/{d}/{entry} both exist")
                     dst.unlink()
-                os.rename(top / entry, dst)
+                move_keeping_links(root, top / entry, dst, moving=(top, usr))
             top.rmdir()
         if usr.is_dir():
             os.symlink(f"usr/{d}", top)
@@ -524,8 +582,17 @@ def create(
     lock_path = lock_file_for(recipe) if (locked or write_lock) else None
     with _locked(locks_dir() / f"{recipe.name}.lock", f"sysroot {recipe.name}", log):
         clean_stale(recipe.name, log)
+        stale = False
         if is_complete(dest) and not force:
             meta = _read_json(dest / META_DIR / "meta.json")
+            made_by = meta.get("creator")
+            if made_by != creation_digest():
+                log(
+                    f"warning: {recipe.name} was made by other creation code ({made_by or 'unrecorded'}, "
+                    f"this is {creation_digest()}): re-making it"
+                )
+                stale = True
+        if is_complete(dest) and not force and not stale:
             digest = str(meta.get("digest", ""))
             if locked and lock_path is not None:
                 lock = read_lock(lock_path)
@@ -561,17 +628,11 @@ def create(
             else host_source(recipe.suite)
         )
         apt = Apt(apt_state(recipe), recipe.arch, source, log)
-        with _locked(apt.state / ".lock", f"apt state {recipe.state_key}", log):
-            if apt.update(refresh=refresh):
-                log(f"updated package lists for {recipe.suite}/{recipe.arch}")
-            skipped: list[dict[str, str]] = []
-            if locked:
-                assert lock_path is not None
-                records = locked_records(recipe, apt, read_lock(lock_path), lock_path)
-                skipped = list(read_lock(lock_path).skipped)
-            else:
-                records, skipped = resolve_records(recipe, apt, log)
-            debs, downloaded = fetch_debs(apt, records, log)
+        remake = _cached_remake(dest, recipe, log) if stale and not locked else None
+        if remake is not None:  # the same packages it was made of, all in the download cache
+            records, skipped, debs, downloaded = [*remake[0].packages], [*remake[0].skipped], remake[1], 0
+        else:
+            records, skipped, debs, downloaded = _fetch(recipe, apt, locked, lock_path, refresh, log)
 
         paths.sysroots().mkdir(parents=True, exist_ok=True)
         tmp = paths.sysroots() / f".tmp-{recipe.name}-{secrets.token_hex(4)}"
@@ -591,6 +652,14 @@ def create(
             if recipe.usrmerge:
                 make_usrmerge(tmp, before=False)
             changed += rewrite_symlinks(tmp)
+            checked = check_sysroot(tmp, arch=recipe.arch, libc=recipe.libc)
+            if not checked.ok:
+                for p in checked.problems[1:]:
+                    log(f"warning: {recipe.name}: {p}")
+                more = f" (and {len(checked.problems) - 1} more)" if len(checked.problems) > 1 else ""
+                raise EnvironmentProblem(
+                    f"{recipe.name} failed its check, so it was not kept: {checked.first()}{more}"
+                )
             lock = LockFile(
                 recipe=recipe.name,
                 suite=recipe.suite,
@@ -632,6 +701,9 @@ def create(
                 "rewritten_links": len(changed),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "cgocheck": __version__,
+                "creator": creation_digest(),
+                "requested": list(recipe.packages),
+                "check": checked.counts,
                 "recipe_file": str(recipe.path) if recipe.path else None,
             }
             (meta_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -663,6 +735,49 @@ def create(
             rewritten_links=len(changed),
             lock_written=written,
         )
+
+
+def _fetch(
+    recipe: Recipe, apt: Apt, locked: bool, lock_path: Path | None, refresh: bool, log: Log
+) -> tuple[list[PackageRecord], list[dict[str, str]], dict[str, Path], int]:
+    """The records (resolved, or as locked) and their .debs in the cache: (records, skipped,
+    debs, how many were downloaded)."""
+    with _locked(apt.state / ".lock", f"apt state {recipe.state_key}", log):
+        if apt.update(refresh=refresh):
+            log(f"updated package lists for {recipe.suite}/{recipe.arch}")
+        skipped: list[dict[str, str]] = []
+        if locked:
+            assert lock_path is not None
+            lock = read_lock(lock_path)
+            records = locked_records(recipe, apt, lock, lock_path)
+            skipped = list(lock.skipped)
+        else:
+            records, skipped = resolve_records(recipe, apt, log)
+        debs, downloaded = fetch_debs(apt, records, log)
+    return records, skipped, debs, downloaded
+
+
+def _cached_remake(dest: Path, recipe: Recipe, log: Log) -> tuple[LockFile, dict[str, Path]] | None:
+    """A sysroot made by other creation code is re-made from the packages its lock names when
+    every one of them is in the download cache with its sha256 (no apt, no network)."""
+    try:
+        lock = read_lock(dest / META_DIR / "lock.json")
+    except BadInput:
+        return None
+    if (lock.recipe, lock.suite, lock.arch) != (recipe.name, recipe.suite, recipe.arch):
+        return None
+    if sorted(lock.exclude) != sorted(recipe.exclude):
+        return None
+    if _read_json(dest / META_DIR / "meta.json").get("requested") != list(recipe.packages):
+        return None  # the recipe asks for other packages now: resolve them again
+    debs: dict[str, Path] = {}
+    for rec in lock.packages:
+        p = debs_dir() / PurePosixPath(rec.filename).name
+        if not p.is_file() or sha256_file(p) != rec.sha256:
+            return None
+        debs[rec.name] = p
+    log(f"re-making {recipe.name} from the {len(debs)} cached packages of its lock")
+    return lock, debs
 
 
 def _read_json(path: Path) -> dict[str, object]:

@@ -24,6 +24,7 @@ from cgocheck import glibcver
 from cgocheck.elf import read_shared_object
 from cgocheck.elf.model import SharedObjectFacts
 from cgocheck.errors import BadInput, CgocheckError, EnvironmentProblem
+from cgocheck.sysroot.creator import creation_digest
 from cgocheck.sysroot.fsroot import FsRoot, Resolved
 from cgocheck.sysroot.pkgconfig import PcFile, parse_pc
 from cgocheck.targets import Arch, all_arches
@@ -82,6 +83,8 @@ class SysrootInfo:
     pkgconfig_dirs: tuple[str, ...]
     pkgconfig: tuple[PkgConfigModule, ...]
     warnings: tuple[str, ...] = field(default=())
+    creator: str | None = None  # digest of the creation code that made it (cgocheck's own only)
+    creator_current: bool | None = None  # made by this cgocheck's creation code; None: not ours
 
     def module(self, name: str) -> PkgConfigModule | None:
         for m in self.pkgconfig:
@@ -113,6 +116,8 @@ class SysrootInfo:
             "pkgconfig_dirs": list(self.pkgconfig_dirs),
             "pkgconfig": [m.as_json() for m in self.pkgconfig],
             "warnings": list(self.warnings),
+            "creator": self.creator,
+            "creator_current": self.creator_current,
         }
 
 
@@ -362,6 +367,13 @@ def inspect_sysroot(path: str | Path, *, allow_incomplete: bool = False) -> Sysr
     h = libc.facts.header if libc else None
     pc_dirs, modules = _pkgconfig(root, triplets, h.elf_class if h else None, warnings)
     digest = meta.get("digest")
+    creator = _str(meta.get("creator")) if ours else None
+    current = (creator == creation_digest()) if ours else None
+    if current is False:
+        warnings.append(
+            f"made by other creation code ({creator or 'unrecorded'}, this cgocheck's is {creation_digest()}): "
+            f"cgocheck sysroot create {p.name} re-makes it"
+        )
     return SysrootInfo(
         path=str(root.top),
         name=p.name,
@@ -385,6 +397,8 @@ def inspect_sysroot(path: str | Path, *, allow_incomplete: bool = False) -> Sysr
         pkgconfig_dirs=tuple(pc_dirs),
         pkgconfig=tuple(modules),
         warnings=tuple(warnings),
+        creator=creator,
+        creator_current=current,
     )
 
 
@@ -403,6 +417,8 @@ class SysrootEntry:
     libc_version: str | None
     digest: str | None
     path: str
+    creator: str | None = None
+    creator_current: bool = False
 
     def as_json(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -431,6 +447,8 @@ def list_sysroots(top: Path | None = None) -> list[SysrootEntry]:
                 libc_version=_str(meta.get("libc_version")),
                 digest=_str(meta.get("digest")),
                 path=str(p),
+                creator=_str(meta.get("creator")),
+                creator_current=meta.get("creator") == creation_digest(),
             )
         )
     return out

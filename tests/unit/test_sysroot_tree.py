@@ -71,10 +71,26 @@ def test_usrmerge_links_and_lib64_merge(tmp_path: Path) -> None:
     (top / "lib64").mkdir()
     os.symlink("/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", top / "lib64/ld-linux-x86-64.so.2")
     (top / "usr/lib32").mkdir()  # present under /usr only: gets its link
+    (top / "usr/lib/x86_64-linux-gnu").mkdir(parents=True)
+    (top / "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2").write_bytes(b"\x7fELF loader")
+    (top / "lib64/sibling").write_bytes(b"a file of its own")
+    os.symlink("sibling", top / "lib64/to-sibling")  # points within the moved folder
+    # as create does after each package: the absolute link becomes relative while in /lib64
+    rewrite_symlinks(top)
+    assert os.readlink(top / "lib64/ld-linux-x86-64.so.2") == "../usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
     made = make_usrmerge(top, before=False)
     assert made == ["lib32", "lib64"]
     assert os.readlink(top / "lib64") == "usr/lib64"
     assert (top / "usr/lib64/ld-linux-x86-64.so.2").is_symlink()
+    # moved one level down, the link still reaches the loader (it used to dangle there)
+    assert os.readlink(top / "usr/lib64/ld-linux-x86-64.so.2") == "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+    assert (top / "lib64/ld-linux-x86-64.so.2").read_bytes() == b"\x7fELF loader"
+    assert os.readlink(top / "usr/lib64/to-sibling") == "sibling"
+    assert (top / "lib64/to-sibling").read_bytes() == b"a file of its own"
+    for dirpath, dirnames, filenames in os.walk(top):
+        for n in dirnames + filenames:
+            p = Path(dirpath, n)
+            assert not p.is_symlink() or p.exists(), f"{p} dangles"
     assert os.readlink(top / "lib32") == "usr/lib32"
     assert not (top / "libx32").exists()
 
