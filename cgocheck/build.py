@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cgocheck import paths
+from cgocheck import hints, paths
 from cgocheck.errors import BadInput, EnvironmentProblem
 from cgocheck.targets import Target
 from cgocheck.toolchains import GoToolchain
@@ -367,7 +367,7 @@ def go_build(req: BuildRequest) -> BuildResult:
     env = hermetic_env(req)
     cc = real_compiler(env) if req.cgo else None
     if cc and shutil.which(shlex.split(cc)[0], path=env["PATH"]) is None:
-        raise EnvironmentProblem(f"C compiler {cc} not found; {install_hint(cc)}")
+        raise EnvironmentProblem(f"C compiler {cc} not found; {hints.compiler(cc)}")
     req.output.parent.mkdir(parents=True, exist_ok=True)
     argv = (
         "env",
@@ -408,7 +408,23 @@ def go_build(req: BuildRequest) -> BuildResult:
         # group's id cannot have been reused while any member is alive
         kill_group(proc.pid)
         _RUNNING.discard(proc.pid)
+    if proc.returncode != 0 and cc:
+        _missing_cxx(env, out + err)
     return BuildResult(req, argv, env, proc.returncode, out + err, time.monotonic() - start)
+
+
+def _missing_cxx(env: Mapping[str, str], log: str) -> None:
+    """A build that failed because the C++ compiler is not installed is an environment
+    problem (exit 3, with the package to install), not a build finding. Go looks CXX up only
+    when a package has C++ files, so this is judged after the build, from its log."""
+    cxx = real_compiler({"CC": env.get("CXX", "")})
+    if not cxx:
+        return
+    name = shlex.split(cxx)[0]
+    if shutil.which(name, path=env["PATH"]) is not None:
+        return
+    if f'"{name}": executable file not found' in log or f"{name}: not found" in log:
+        raise EnvironmentProblem(f"C++ compiler {cxx} not found; {hints.compiler(cxx)}")
 
 
 TIMEOUT_NOTE = "cgocheck: the build did not finish within"
@@ -439,18 +455,6 @@ def _drain(proc: subprocess.Popen[str]) -> tuple[str, str]:
                 pipe.close()
         proc.wait()
         return "", ""
-
-
-def install_hint(cc: str) -> str:
-    """The command that installs a missing C compiler."""
-    name = Path(shlex.split(cc)[0]).name
-    if name.endswith("-gcc") or name.endswith("-g++"):
-        return f"run: apt-get install {name.replace('-g++', '-gcc')} (or bash scripts/bootstrap setup)"
-    if name.startswith("clang"):
-        return "run: apt-get install clang lld (or bash scripts/bootstrap setup)"
-    if name in ("gcc", "cc"):
-        return "run: apt-get install gcc"
-    return "install it or name another with --cc-path"
 
 
 def shell_line(result: BuildResult) -> str:

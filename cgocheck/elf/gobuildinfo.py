@@ -46,10 +46,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Literal
 
-from elftools.common.exceptions import ELFError, ELFParseError
 from elftools.elf.dynamic import DynamicSegment
 from elftools.elf.elffile import ELFFile
 
+from cgocheck.elf.damage import PARSE_ERRORS
 from cgocheck.elf.model import GoBuildInfo, GoFacts, GoModule, GoSetting
 from cgocheck.errors import BadInput
 
@@ -72,22 +72,9 @@ _MAX_DYN_SYMBOLS = 1 << 14  # a Go binary exports and imports a few hundred at m
 _FLAG_BIG_ENDIAN = 0x1
 _FLAG_INLINE_STRINGS = 0x2
 
-# Errors a damaged file can make pyelftools (or our own struct reads) raise.
-_READ_ERRORS: tuple[type[BaseException], ...] = (
-    ELFError,
-    ELFParseError,
-    struct.error,
-    ValueError,
-    OSError,
-    IndexError,
-    KeyError,
-    TypeError,
-    AttributeError,
-    UnicodeDecodeError,
-    OverflowError,
-    AssertionError,
-    RecursionError,
-)
+# Errors a damaged file can make pyelftools (or our own struct reads) raise: every parse
+# error by base class (cgocheck.elf.damage). BadInput is caught before it where it matters.
+_READ_ERRORS = PARSE_ERRORS
 
 ReadAt = Callable[[int, int], bytes]
 _ByteOrder = Literal["little", "big"]

@@ -18,6 +18,7 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from cgocheck.elf import dynamic
+from cgocheck.elf.damage import PARSE_ERRORS
 from cgocheck.elf.decode import CPU_ARCH, FP_ARCH, VFP_ARGS, decode_flags
 from cgocheck.elf.dwarf import read_units
 from cgocheck.elf.model import (
@@ -28,7 +29,7 @@ from cgocheck.elf.model import (
     GoFacts,
     SharedObjectFacts,
 )
-from cgocheck.errors import BadInput, NotAnElf
+from cgocheck.errors import BadInput, CgocheckError, NotAnElf
 
 T = TypeVar("T")
 DF_1_PIE = 0x08000000
@@ -44,33 +45,6 @@ MAX_DWARF_UNITS = 100_000  # compile units listed; a 100 MB Go binary has a few 
 # lief reads a whole file into memory: above this size the pure-Python reader (which reads
 # only what it needs) takes the dynamic tables. libc is 2 MB, a big C++ library ~100 MB.
 MAX_LIEF_BYTES = 256 << 20
-
-# Any of these from a parser means "this file is damaged", never a bug of ours to show.
-PARSE_ERRORS: tuple[type[BaseException], ...] = (
-    ELFError,
-    ValueError,
-    KeyError,
-    IndexError,
-    TypeError,
-    AttributeError,
-    AssertionError,
-    ZeroDivisionError,
-    OverflowError,
-    UnicodeDecodeError,
-    EOFError,
-    MemoryError,
-    RecursionError,
-    NotImplementedError,
-    LookupError,
-    zlib.error,  # a damaged SHF_COMPRESSED debug section (found by the fuzzer)
-)
-try:  # pyelftools wraps construct's errors in its own StreamError in recent versions
-    from elftools.construct.core import ConstructError
-
-    PARSE_ERRORS = (*PARSE_ERRORS, ConstructError)
-except ImportError:  # pragma: no cover
-    pass
-
 
 def sniff(head: bytes) -> str | None:
     """Name a non-ELF format from its first bytes, for a clear error message."""
@@ -133,11 +107,13 @@ def _check_extent(elf: ELFFile, size: int, segments: list[Any]) -> None:
 def _soft(warnings: list[str], what: str, fn: Callable[[], T], default: T) -> T:
     try:
         return fn()
-    except PARSE_ERRORS as exc:
-        warnings.append(f"{what}: {type(exc).__name__}: {str(exc)[:200]}")
-        return default
+    except CgocheckError:
+        raise
     except OSError as exc:
         warnings.append(f"{what}: {exc.strerror or exc}")
+        return default
+    except PARSE_ERRORS as exc:
+        warnings.append(f"{what}: {type(exc).__name__}: {str(exc)[:200]}")
         return default
 
 
@@ -346,6 +322,8 @@ def _dynamic_view(path: str, elf: ELFFile, warnings: list[str], *, lief: bool) -
     if lief:
         try:
             view = dynamic.from_lief(path)
+        except (CgocheckError, OSError):
+            raise
         except PARSE_ERRORS as exc:  # lief raises rarely; it mostly returns None
             warnings.append(f"lief: {type(exc).__name__}: {exc}")
     if view is None:
@@ -368,10 +346,12 @@ def read_elf(path: str, *, dwarf: bool = True, go: bool = True) -> ElfFacts:
             warnings: list[str] = []
             dyn = _dynamic_view(path, elf, warnings, lief=False)
             header = _header(elf, dyn)
-        except PARSE_ERRORS as exc:
-            raise BadInput(f"{path}: damaged ELF: {type(exc).__name__}: {str(exc)[:160]}") from None
+        except CgocheckError:
+            raise
         except OSError as exc:
             raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from None
+        except PARSE_ERRORS as exc:
+            raise BadInput(f"{path}: damaged ELF: {type(exc).__name__}: {str(exc)[:160]}") from None
 
         no_names: list[str] = []
         names = set(_soft(warnings, "section names", lambda: [str(s.name) for s in elf.iter_sections()], no_names))
@@ -435,10 +415,12 @@ def read_shared_object(path: str, *, display_path: str | None = None) -> SharedO
             warnings: list[str] = []
             dyn = _dynamic_view(path, elf, warnings, lief=True)
             header = _header(elf, dyn)
-        except PARSE_ERRORS as exc:
-            raise BadInput(f"{display_path or path}: damaged ELF: {type(exc).__name__}") from None
+        except CgocheckError:
+            raise
         except OSError as exc:
             raise BadInput(f"{display_path or path}: cannot read: {exc.strerror or exc}") from None
+        except PARSE_ERRORS as exc:
+            raise BadInput(f"{display_path or path}: damaged ELF: {type(exc).__name__}") from None
     return SharedObjectFacts(
         path=display_path or path,
         header=header,

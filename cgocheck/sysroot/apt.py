@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cgocheck import hints
 from cgocheck.errors import EnvironmentProblem
 
 HOST_SOURCES_DIR = Path("/etc/apt/sources.list.d")
@@ -348,7 +349,7 @@ class Apt:
         self.log = log
         for tool in ("apt-get", "apt-cache"):
             if shutil.which(tool) is None:
-                raise EnvironmentProblem(f"{tool} not found: sysroot creation needs Debian's apt")
+                raise EnvironmentProblem(f"{tool} not found: sysroot creation needs Debian's apt; {hints.tool('apt')}")
 
     @property
     def lists(self) -> Path:
@@ -404,7 +405,8 @@ class Apt:
         try:
             return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, check=False)
         except FileNotFoundError:
-            raise EnvironmentProblem(f"{tool} not found: sysroot creation needs Debian's apt") from None
+            hint = hints.tool("apt")
+            raise EnvironmentProblem(f"{tool} not found: sysroot creation needs Debian's apt; {hint}") from None
 
     def lists_fresh(self) -> bool:
         stamp = self.state / "updated"

@@ -35,7 +35,7 @@ from pathlib import Path, PurePosixPath
 
 from filelock import FileLock, Timeout
 
-from cgocheck import __version__, paths
+from cgocheck import __version__, hints, paths
 from cgocheck.errors import BadInput, EnvironmentProblem
 from cgocheck.sysroot.apt import Apt, AptSource, PackageRecord, host_source, resolve_closure
 from cgocheck.sysroot.check import check_sysroot
@@ -71,7 +71,10 @@ def locks_dir() -> Path:
 
 
 def lock_file_for(recipe: Recipe) -> Path:
-    """``sysroots/<name>.lock.json`` next to the recipe file."""
+    """``<name>.lock.json`` next to a user's recipe; in cgocheck's own folder (``locks/``)
+    for a shipped one, never inside the installed package."""
+    if recipe.shipped:
+        return paths.home() / "locks" / f"{recipe.name}.lock.json"
     if recipe.path is None:
         raise BadInput(f"recipe {recipe.name} has no file to put a lock file beside")
     return recipe.path.with_name(f"{recipe.name}.lock.json")
@@ -575,9 +578,9 @@ def create(
     from cgocheck.sysroot.info import inspect_sysroot
 
     t0 = time.monotonic()
-    for tool in ("dpkg-deb", "tar"):
+    for tool, package in (("dpkg-deb", "dpkg"), ("tar", "tar")):
         if shutil.which(tool) is None:
-            raise EnvironmentProblem(f"{tool} not found: sysroot creation needs dpkg and GNU tar")
+            raise EnvironmentProblem(f"{tool} not found: sysroot creation needs it; {hints.tool(package)}")
     dest = paths.sysroots() / recipe.name
     lock_path = lock_file_for(recipe) if (locked or write_lock) else None
     with _locked(locks_dir() / f"{recipe.name}.lock", f"sysroot {recipe.name}", log):
@@ -603,6 +606,7 @@ def create(
                     )
             written_existing: Path | None = None
             if write_lock and lock_path is not None:
+                lock_path.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(dest / META_DIR / "lock.json", lock_path)
                 written_existing = lock_path
             return CreateResult(
@@ -720,6 +724,7 @@ def create(
             shutil.rmtree(old, ignore_errors=True)
         written: Path | None = None
         if write_lock and lock_path is not None:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
             lock_path.write_text(lock.dumps())
             written = lock_path
         return CreateResult(

@@ -57,6 +57,7 @@ class Recipe:
     usrmerge: bool = True
     source: AptSourceOverride | None = None
     path: Path | None = None  # the file it came from
+    shipped: bool = False  # one of cgocheck's own recipes (its lock file lives in cgocheck's folder)
 
     @property
     def state_key(self) -> str:
@@ -201,35 +202,96 @@ def load_recipe(path: str | os.PathLike[str], *, check_stem: bool = True) -> Rec
     return dataclasses.replace(r, path=p.absolute())
 
 
-def recipes_dir() -> Path:
-    """``$CGOCHECK_RECIPES`` or the repository's ``sysroots/`` folder."""
+PROJECT_MARKERS = ("cgocheck.toml", "pyproject.toml", "go.mod")
+
+
+def shipped_recipes_dir() -> Path:
+    """The recipes cgocheck ships: ``cgocheck/recipes/`` in an installed wheel, the
+    repository's top-level ``sysroots/`` folder in a checkout (the wheel's source)."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "recipes"
+    return installed if installed.is_dir() else package.parent / "sysroots"
+
+
+def project_root(start: Path | None = None) -> Path | None:
+    """The nearest folder at or above ``start`` (the working folder) holding a
+    cgocheck.toml, pyproject.toml or go.mod."""
+    here = (start or Path.cwd()).absolute()
+    for d in (here, *here.parents):
+        if any((d / m).is_file() for m in PROJECT_MARKERS):
+            return d
+    return None
+
+
+def recipe_dirs() -> list[tuple[str, Path]]:
+    """Where recipe names are looked up, first match wins: ``$CGOCHECK_RECIPES``, the
+    ``sysroots/`` folder of the project (see :func:`project_root`), then the shipped ones."""
+    out: list[tuple[str, Path]] = []
     env = os.environ.get("CGOCHECK_RECIPES")
     if env:
-        return Path(env).expanduser().absolute()
-    return Path(__file__).resolve().parent.parent.parent / "sysroots"
+        out.append(("env", Path(env).expanduser().absolute()))
+    root = project_root()
+    if root is not None and (root / "sysroots").is_dir():
+        out.append(("project", root / "sysroots"))
+    out.append(("shipped", shipped_recipes_dir()))
+    seen: set[Path] = set()
+    unique: list[tuple[str, Path]] = []
+    for origin, d in out:
+        key = d.resolve() if d.exists() else d
+        if key not in seen:
+            seen.add(key)
+            unique.append((origin, d))
+    return unique
+
+
+def recipes_dir() -> Path:
+    """The first folder recipes are looked up in (see :func:`recipe_dirs`)."""
+    return recipe_dirs()[0][1]
+
+
+def _names_in(d: Path) -> list[str]:
+    if not d.is_dir():
+        return []
+    return sorted(p.stem for p in d.glob("*.toml") if _NAME.match(p.stem))
 
 
 def recipe_names() -> list[str]:
-    d = recipes_dir()
-    if not d.is_dir():
-        return []
-    return sorted(p.stem for p in d.glob("*.toml") if not p.name.endswith(".lock.toml"))
+    names: set[str] = set()
+    for _, d in recipe_dirs():
+        names.update(_names_in(d))
+    return sorted(names)
+
+
+def _is_shipped(p: Path) -> bool:
+    return p.parent.resolve() == shipped_recipes_dir().resolve()
 
 
 def find_recipe(name_or_file: str) -> Recipe | None:
-    """A recipe by name (``sysroots/<name>.toml``) or by path to a ``.toml``; None if neither."""
+    """A recipe by name (``<name>.toml`` in :func:`recipe_dirs`) or by path to a ``.toml``;
+    None if neither."""
     if name_or_file.endswith(".toml"):
         p = Path(name_or_file)
         if not p.is_file():
             raise BadInput(f"{name_or_file}: no such recipe file")
-        return load_recipe(p, check_stem=p.parent.resolve() == recipes_dir().resolve())
+        in_dirs = any(p.parent.resolve() == d.resolve() for _, d in recipe_dirs() if d.is_dir())
+        return _with_origin(load_recipe(p, check_stem=in_dirs))
     if not _NAME.match(name_or_file):
         return None
-    p = recipes_dir() / f"{name_or_file}.toml"
-    if p.is_file():
-        return load_recipe(p)
+    for _, d in recipe_dirs():
+        p = d / f"{name_or_file}.toml"
+        if p.is_file():
+            return _with_origin(load_recipe(p))
     return None
 
 
+def _with_origin(r: Recipe) -> Recipe:
+    return dataclasses.replace(r, shipped=r.path is not None and _is_shipped(r.path))
+
+
 def all_recipes() -> list[Recipe]:
-    return [load_recipe(recipes_dir() / f"{n}.toml") for n in recipe_names()]
+    out = []
+    for n in recipe_names():
+        r = find_recipe(n)
+        if r is not None:
+            out.append(r)
+    return out

@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import os
 import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -185,3 +187,50 @@ def test_atheris_time_boxed(seeds: Seeds, tmp_path: Path) -> None:
     )
     found = [p.name for p in tmp_path.iterdir() if p.name.startswith(("crash-", "timeout-", "oom-", "leak-"))]
     assert proc.returncode == 0 and not found, (found, proc.stderr[-3000:])
+
+
+# --- damaged DWARF headers: every parse error by base class, never a traceback -----------
+
+
+@pytest.fixture(scope="module")
+def plain_dwarf(builder: Builder) -> Path:
+    """A cgo binary whose DWARF is not compressed, so its headers can be edited in place."""
+    return builder.build(
+        "clean/libc", "linux/arm64", GO_NEW, "gcc", go_flags=("-ldflags=-compressdwarf=false -linkmode=external",)
+    ).path
+
+
+@pytest.mark.parametrize(
+    ("field", "offset", "value"),
+    [
+        ("version 782", 4, (782).to_bytes(2, "little")),  # what the fresh-machine fuzz run found
+        ("version 7", 4, (7).to_bytes(2, "little")),
+        ("abbrev offset out of range", 6, b"\xff\xff\xff\x7f"),
+        ("unit length past the section", 0, b"\xf0\xff\xff\x7f"),
+    ],
+)
+def test_damaged_dwarf_unit_header_is_a_warning(
+    plain_dwarf: Path, tmp_path: Path, field: str, offset: int, value: bytes
+) -> None:
+    data = bytearray(plain_dwarf.read_bytes())
+    with open(plain_dwarf, "rb") as f:
+        info = ELFFile(f).get_section_by_name(".debug_info")
+        assert info is not None and not info["sh_flags"] & 0x800, "expected plain .debug_info"
+        start = int(info["sh_offset"])
+    data[start + offset : start + offset + len(value)] = value
+    p = tmp_path / "damaged"
+    p.write_bytes(bytes(data))
+    facts = read_elf(str(p))  # must not raise
+    assert facts.header.machine == "EM_AARCH64"
+    assert any("DWARF" in w for w in facts.warnings), (field, facts.warnings)
+    proc = subprocess.run([sys.executable, "-m", "cgocheck", "inspect", str(p), "--format", "json"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_parse_errors_cover_the_libraries_bases() -> None:
+    from cgocheck.elf.damage import LIBRARY_BASES, PARSE_ERRORS
+
+    for base in LIBRARY_BASES:
+        assert issubclass(base, PARSE_ERRORS), base

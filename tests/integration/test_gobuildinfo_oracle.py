@@ -10,7 +10,7 @@ GOARCHes, gcc or clang+lld, internal or external linking, stripped or not) and c
 
 Toolchains: CGOCHECK_GO_NEW, CGOCHECK_GO_119, CGOCHECK_GO_LEGACY override the defaults
 (/tmp/go127/go or the newest ~/.cache/cgocheck/go/<v>/go; /usr/lib/go-1.19;
-~/.cache/cgocheck/go/1.15-debian/usr/lib/go-1.15 from scripts/get-go-legacy.sh).
+~/.cache/cgocheck/go/1.15-debian/usr/lib/go-1.15 from `cgocheck toolchains install 1.15`).
 A missing toolchain or compiler skips the case (fails under CI=1 or CGOCHECK_STRICT=1).
 """
 
@@ -40,7 +40,7 @@ STRICT = os.environ.get("CI", "").lower() in ("1", "true", "yes") or os.environ.
 def need(condition: bool, what: str) -> None:
     if condition:
         return
-    msg = f"{what} is missing (see scripts/get-go-legacy.sh and the CGOCHECK_GO_* variables)"
+    msg = f"{what} is missing (see `cgocheck toolchains install 1.15` and the CGOCHECK_GO_* variables)"
     if STRICT:
         pytest.fail(msg)
     pytest.skip(msg)

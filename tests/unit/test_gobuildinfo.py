@@ -47,7 +47,7 @@ _cache: dict[tuple[str, str], bytes] = {}
 def build_pure(goroot: Path | None, goarch: str, tmp: Path, what: str) -> bytes:
     """A CGO_ENABLED=0 hello world for linux/goarch, as bytes."""
     if goroot is None:
-        pytest.skip(f"{what} is missing (CGOCHECK_GO_NEW / CGOCHECK_GO_LEGACY, scripts/get-go-legacy.sh)")
+        pytest.skip(f"{what} is missing (CGOCHECK_GO_NEW / CGOCHECK_GO_LEGACY, cgocheck toolchains install 1.15)")
     key = (str(goroot), goarch)
     if key in _cache:
         return _cache[key]
