@@ -42,6 +42,10 @@ def cross_packages(triplet: str, cxx: bool = False) -> tuple[str, ...] | None:
     (musl triplets: Debian builds no cross compiler for them)."""
     if "musl" in triplet:
         return None
+    from cgocheck.targets import all_arches
+
+    if triplet not in {a.triplets["glibc"] for a in all_arches()}:
+        return None
     if triplet == host_triplet():
         return ("g++",) if cxx else ("gcc",)
     return (f"{'g++' if cxx else 'gcc'}-{triplet.replace('_', '-')}",)
@@ -55,6 +59,8 @@ def compiler(cc: str) -> str:
         if name.endswith(suffix):
             triplet = name[: -len(suffix)]
             pkgs = cross_packages(triplet, cxx)
+            if pkgs is None and "musl" not in triplet:
+                return f"install it, or name another with --cc-path ({triplet} is no target cgocheck knows)"
             if pkgs is None:
                 return (
                     f"Debian has no {name}: use --cc clang (with a musl sysroot) or --cc zig "

@@ -20,6 +20,7 @@ import pytest
 
 from cgocheck.build import ALLOWLIST_DOC
 from tests.conftest import FIXTURES, go, need, need_tool
+from tests.helpers import one_error_line
 
 pytestmark = pytest.mark.integration
 
@@ -201,3 +202,29 @@ def test_zig_preset_with_glibc_floor(tmp_path: Path) -> None:
     others = [(u["name"], u.get("producer")) for u in data["build"]["c_units"] if u["compiler"] != "zig"]
     assert {u["compiler"] for u in data["build"]["c_units"]} == {"zig"}, others
     assert data["build"]["env"]["ZIG_GLOBAL_CACHE_DIR"].startswith(str(Path(data["build"]["env"]["HOME"]).parent))
+
+
+def test_missing_compilers_are_environment_problems(tmp_path: Path) -> None:
+    """A C or C++ compiler that is not installed is exit 3 with the Debian package that has
+    it, not a build finding: CC checked before the build, CXX when the C++ file needs it."""
+    need_sysroot("bookworm-arm64")
+    gcc = need_tool("aarch64-linux-gnu-gcc")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    os.symlink(gcc, tools / "aarch64-linux-gnu-gcc")  # a gcc whose g++ neighbour is missing
+    cxx = cli("verify", str(FIXTURES / "clean" / "cxx"), "-t", "linux/arm64", "--sysroot", "bookworm-arm64",
+              "--cc-path", str(tools / "aarch64-linux-gnu-gcc"), "-o", str(tmp_path / "out"))
+    assert cxx.returncode == 3, cxx.stdout[-2000:] + cxx.stderr
+    assert one_error_line(cxx).endswith("not found; run: apt-get install g++-aarch64-linux-gnu")
+    cc = cli("verify", str(FIXTURES / "clean" / "libc"), "-t", "linux/arm64", "--sysroot", "bookworm-arm64",
+             "--cc-path", str(tools / "no-such-linux-gnu-gcc"), "-o", str(tmp_path / "out2"))
+    assert cc.returncode == 3, cc.stderr
+    assert "apt-get" not in one_error_line(cc)  # no made-up package for a triplet Debian has no compiler for
+    cc = cli("verify", str(FIXTURES / "clean" / "libc"), "-t", "linux/arm64", "--sysroot", "bookworm-arm64",
+             "--cc-path", str(tools / "riscv64-linux-gnu-gcc"), "-o", str(tmp_path / "out2"))
+    assert cc.returncode == 3, cc.stderr
+    assert one_error_line(cc).endswith("not found; run: apt-get install gcc-riscv64-linux-gnu")
+    musl = cli("verify", str(FIXTURES / "clean" / "libc"), "-t", "linux/arm64/musl", "-o", str(tmp_path / "out3"))
+    assert musl.returncode == 3, musl.stderr
+    line = one_error_line(musl)
+    assert "apt-get" not in line and "--cc clang" in line, line

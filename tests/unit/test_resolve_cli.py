@@ -10,17 +10,18 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from resolve_tree import HOST, HOST_OK, HOST_REASON, T, base_tree
 
 from cgocheck.cli import main
+from tests.helpers import cli_runner
 
 pytestmark = pytest.mark.skipif(not HOST_OK, reason=HOST_REASON)
 TRUE = str(HOST["exe"])
 
 
 def cgocheck(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
+    return cli_runner().invoke(main, list(args))
 
 
 def test_clean_binary_exits_0_and_fail_on_info_exits_1(tmp_path: Path) -> None:
@@ -67,7 +68,7 @@ def test_bad_inputs_exit_2(tmp_path: Path) -> None:
     assert cgocheck("resolve", str(text), "--sysroot", str(root)).exit_code == 2
     assert cgocheck("resolve", str(tmp_path / "missing"), "--sysroot", str(root)).exit_code == 2
     bad_floor = cgocheck("resolve", TRUE, "--sysroot", str(root), "--glibc-floor", "new")
-    assert bad_floor.exit_code == 2 and "--glibc-floor" in bad_floor.output
+    assert bad_floor.exit_code == 2 and "--glibc-floor" in bad_floor.stderr
     assert cgocheck("resolve", TRUE, "--sysroot", str(root), "--install-dir", "rel/dir").exit_code == 2
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from cgocheck.cli import main
 from cgocheck.errors import BadInput
 from cgocheck.sysroot.recipe import all_recipes, find_recipe, load_recipe, recipes_dir
+from tests.helpers import cli_runner
 
 GOOD = """\
 name = "bookworm-arm64"
@@ -115,12 +115,12 @@ def test_find_recipe() -> None:
 
 
 def test_cli_bad_recipe_is_one_line_exit_2(tmp_path: Path) -> None:
-    runner = CliRunner()
+    runner = cli_runner()
     res = runner.invoke(main, ["sysroot", "create", "no-such-recipe"])
     assert res.exit_code == 2
-    assert "unknown sysroot recipe 'no-such-recipe'" in res.output
-    assert "Traceback" not in res.output
+    assert "unknown sysroot recipe 'no-such-recipe'" in res.stderr
+    assert "Traceback" not in res.stderr
     p = write(tmp_path, GOOD + "colour = 1\n", name="mine")
     res = runner.invoke(main, ["sysroot", "create", str(p)])
     assert res.exit_code == 2
-    assert "unknown key 'colour'" in res.output and len(res.output.strip().splitlines()) == 1
+    assert "unknown key 'colour'" in res.stderr and len(res.stderr.strip().splitlines()) == 1

@@ -1,0 +1,20 @@
+"""The wheel's package list (pyproject.toml lists packages: the recipes need a mapping) names
+every package of cgocheck/, and the shipped recipes travel as package data."""
+
+from __future__ import annotations
+
+import tomllib
+
+from tests.helpers import REPO
+
+
+def test_every_package_is_listed() -> None:
+    conf = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(conf["packages"])
+    found = {
+        ".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "cgocheck").rglob("__init__.py")
+    }
+    assert found <= listed, f"not in pyproject.toml's packages: {sorted(found - listed)}"
+    assert conf["package-dir"]["cgocheck.recipes"] == "sysroots"
+    assert "*.toml" in conf["package-data"]["cgocheck.recipes"]
+    assert listed - found == {"cgocheck.recipes"}, sorted(listed - found)  # nothing listed that is gone
