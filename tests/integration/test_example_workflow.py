@@ -109,7 +109,8 @@ class Runner:
                                   cwd=self.repo, env=env, capture_output=True, text=True, timeout=1800)
             label = f"{name}: {step.get('name', step.get('id', script.splitlines()[0]))}"
             self.ran.append(label)
-            assert proc.returncode == 0, f"{label} failed ({proc.returncode})\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            tail = f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            assert proc.returncode == 0, f"{label} failed ({proc.returncode})\n{tail}"
             assert "Traceback" not in proc.stderr, proc.stderr
             if "id" in step:
                 self.outputs[step["id"]] = dict(

@@ -50,7 +50,8 @@ SCENARIOS = [
     ("rpath-opt", dict(fixture="clean/libc", target="linux/arm64", ldflags_c="-Wl,-rpath,/opt/vendor/lib"),
      "linux/arm64", {"R001"}),
     ("old-dtags", dict(fixture="clean/libc", target="linux/arm64",
-                       ldflags_c="-Wl,--disable-new-dtags -Wl,-rpath,/opt/vendor/lib"), "linux/arm64", {"R001", "R003"}),
+                       ldflags_c="-Wl,--disable-new-dtags -Wl,-rpath,/opt/vendor/lib"),
+     "linux/arm64", {"R001", "R003"}),
 ]
 
 
