@@ -22,9 +22,9 @@ from tabulate import tabulate
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from cgocheck.build import BuildRequest, go_build  # noqa: E402
-from cgocheck.targets import parse_target  # noqa: E402
-from cgocheck.toolchains import find  # noqa: E402
+from cgocheck.build.hermetic import BuildRequest, go_build  # noqa: E402
+from cgocheck.build.toolchains import find  # noqa: E402
+from cgocheck.core.targets import parse_target  # noqa: E402
 
 MB = 1 << 20
 PER_PACKAGE_MB = 0.22  # measured: each generated package (150 funcs, compressed DWARF) adds about this much

@@ -24,12 +24,12 @@ from tabulate import tabulate
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from cgocheck.commands.verify import VerifyOptions, verify  # noqa: E402
+from cgocheck.core.targets import parse_target  # noqa: E402
 from cgocheck.elf import dynamic  # noqa: E402
-from cgocheck.resolve import resolve  # noqa: E402
+from cgocheck.loader.resolve import resolve  # noqa: E402
 from cgocheck.sysroot import find_sysroot  # noqa: E402
 from cgocheck.sysroot.fsroot import FsRoot  # noqa: E402
-from cgocheck.targets import parse_target  # noqa: E402
-from cgocheck.verify import VerifyOptions, verify  # noqa: E402
 
 
 def main() -> None:

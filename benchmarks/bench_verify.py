@@ -6,7 +6,7 @@
 
 Both sides build the same package for the same target with the same sysroot and flags,
 into a fresh output path each run (so the link really runs), after one warm-up run each.
-"bare" is cgocheck.build.go_build alone; "verify" is the whole command in-process (CC and
+"bare" is cgocheck.build.hermetic.go_build alone; "verify" is the whole command in-process (CC and
 pkg-config wrappers, go list in parallel, -dumpmachine, ELF/DWARF reading, pkg-config
 replay and host comparison, checks, and resolve unless --no-resolve), and the same as a
 separate `cgocheck verify` process (which adds Python's start-up and imports).
@@ -28,11 +28,11 @@ from tabulate import tabulate
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from cgocheck.build import BuildRequest, go_build  # noqa: E402
+from cgocheck.build.hermetic import BuildRequest, go_build  # noqa: E402
+from cgocheck.build.toolchains import find  # noqa: E402
+from cgocheck.commands.verify import VerifyOptions, verify  # noqa: E402
+from cgocheck.core.targets import parse_target  # noqa: E402
 from cgocheck.sysroot import find_sysroot  # noqa: E402
-from cgocheck.targets import parse_target  # noqa: E402
-from cgocheck.toolchains import find  # noqa: E402
-from cgocheck.verify import VerifyOptions, verify  # noqa: E402
 
 LDFLAGS = "-linkmode=external"
 

@@ -69,9 +69,9 @@ def main() -> None:
     import atheris
 
     with atheris.instrument_imports():
+        from cgocheck.core.errors import BadInput
         from cgocheck.elf import read_elf, read_shared_object
         from cgocheck.elf.gobuildinfo import parse_buildinfo_blob, parse_modinfo
-        from cgocheck.errors import BadInput
 
     fd, path = tempfile.mkstemp(prefix="cgocheck-fuzz-")
     os.close(fd)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cgocheck.rules import FAMILY_TITLES, rules
+from cgocheck.core.rules import FAMILY_TITLES, rules
 
 
 def render() -> str:

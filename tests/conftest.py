@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck import toolchains
-from cgocheck.build import BuildRequest, BuildResult, go_build
-from cgocheck.errors import CgocheckError
-from cgocheck.targets import Target, parse_target
+from cgocheck.build import toolchains
+from cgocheck.build.hermetic import BuildRequest, BuildResult, go_build
+from cgocheck.core.errors import CgocheckError
+from cgocheck.core.targets import Target, parse_target
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"

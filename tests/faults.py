@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from cgocheck import paths
+from cgocheck.core import folders
 
 # --- /proc ------------------------------------------------------------------------------
 
@@ -99,7 +99,7 @@ class Lines:
 def private_home(top: Path, share: tuple[str, ...] = ("go", "gocache", "sysroots")) -> Path:
     """A CGOCHECK_HOME of the test's own (results cache, work folders), sharing the real
     home's toolchains, Go build cache and sysroots through symlinks (warm, nothing copied)."""
-    real = paths.home()
+    real = folders.home()
     home = top / "cgocheck-home"
     home.mkdir(parents=True)
     for name in share:

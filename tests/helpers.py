@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cgocheck import paths
+from cgocheck.core import folders
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -20,8 +20,8 @@ def home_sharing(top: Path, share: tuple[str, ...] = ("downloads", "apt")) -> Pa
     home = top / "cgocheck-home"
     home.mkdir(parents=True)
     for name in share:
-        (paths.home() / name).mkdir(parents=True, exist_ok=True)
-        os.symlink(paths.home() / name, home / name)
+        (folders.home() / name).mkdir(parents=True, exist_ok=True)
+        os.symlink(folders.home() / name, home / name)
     return home
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from cgocheck.core.rules import Finding, finding
+from cgocheck.core.targets import Target, targets_for_machine
 from cgocheck.elf.decode import CPU_ARCH_LEVEL, arm_eabi_version
 from cgocheck.elf.model import ElfFacts
-from cgocheck.rules import Finding, finding
-from cgocheck.targets import Target, targets_for_machine
 
 MUSL_LIBC_PREFIX = "libc.musl-"
 GLIBC_LOADER_MARKERS = ("ld-linux", "ld64.so", "/ld.so.1")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from cgocheck.core.rules import Finding, finding
+from cgocheck.core.targets import Target
 from cgocheck.elf.model import ElfFacts
-from cgocheck.rules import Finding, finding
-from cgocheck.targets import Target
 
 
 def check_go(facts: ElfFacts, target: Target | None, *, expect_cgo: bool = True) -> list[Finding]:

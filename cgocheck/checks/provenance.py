@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from cgocheck.build.record import HOST, INCLUDE_FLAGS, BuildRecord, PrebuiltObject, static_nss_functions
+from cgocheck.core.rules import Finding, finding
+from cgocheck.core.targets import Target
 from cgocheck.elf.model import ElfFacts
-from cgocheck.provenance import HOST, INCLUDE_FLAGS, BuildRecord, PrebuiltObject, static_nss_functions
-from cgocheck.rules import Finding, finding
-from cgocheck.targets import Target
 
 _ARCH_ALIASES = {
     "x86_64": "x86_64",

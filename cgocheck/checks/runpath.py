@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from cgocheck.core.hostdirs import host_reason, norm, target_default_dirs
+from cgocheck.core.rules import Finding, finding
+from cgocheck.core.targets import Target
 from cgocheck.elf.model import ElfFacts
-from cgocheck.hostpaths import host_reason, norm, target_default_dirs
-from cgocheck.rules import Finding, finding
-from cgocheck.targets import Target
 
 
 def check_runpaths(facts: ElfFacts, target: Target | None, *, sysroot: str | None = None) -> list[Finding]:

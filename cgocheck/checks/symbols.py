@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from cgocheck.resolve import SHIPPED_VIA, Resolution, SearchStep
-from cgocheck.rules import Finding, finding
+from cgocheck.core.rules import Finding, finding
+from cgocheck.loader.resolve import SHIPPED_VIA, Resolution, SearchStep
 
 MAX_EVIDENCE = 20
 

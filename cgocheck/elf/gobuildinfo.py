@@ -14,7 +14,7 @@ and ``runtime/debug.ParseBuildInfo`` (read, not transliterated):
   ``build`` lines; ``build`` keys and values may be strconv-quoted.
 
 Everything read from the file is bounded (strings at 1 MiB, searches by the segment and the
-file size) and damage surfaces as :class:`cgocheck.errors.BadInput` from the parsers, or as a
+file size) and damage surfaces as :class:`cgocheck.core.errors.BadInput` from the parsers, or as a
 soft warning from :func:`read_go_facts` (a Go binary with damaged build info still gets
 ``GoFacts`` with ``buildinfo=None``).
 
@@ -49,9 +49,9 @@ from typing import IO, Literal
 from elftools.elf.dynamic import DynamicSegment
 from elftools.elf.elffile import ELFFile
 
+from cgocheck.core.errors import BadInput
 from cgocheck.elf.damage import PARSE_ERRORS
 from cgocheck.elf.model import GoBuildInfo, GoFacts, GoModule, GoSetting
-from cgocheck.errors import BadInput
 
 __all__ = [
     "BUILDINFO_MAGIC",

@@ -140,7 +140,7 @@ class ElfFacts:
 
     def max_glibc(self) -> tuple[str | None, tuple[str, ...]]:
         """The highest GLIBC_x.y needed and the undefined symbols that force it."""
-        from cgocheck.glibcver import max_version_with_symbols
+        from cgocheck.core.glibc import max_version_with_symbols
 
         return max_version_with_symbols(self.undefined, prefix="GLIBC_")
 

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, Literal, TypeVar
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+from cgocheck.core.errors import BadInput, CgocheckError, NotAnElf
 from cgocheck.elf import dynamic
 from cgocheck.elf.damage import PARSE_ERRORS
 from cgocheck.elf.decode import CPU_ARCH, FP_ARCH, VFP_ARGS, decode_flags
@@ -29,7 +30,6 @@ from cgocheck.elf.model import (
     GoFacts,
     SharedObjectFacts,
 )
-from cgocheck.errors import BadInput, CgocheckError, NotAnElf
 
 T = TypeVar("T")
 DF_1_PIE = 0x08000000

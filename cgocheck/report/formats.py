@@ -22,13 +22,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cgocheck.errors import BadInput
-from cgocheck.report import FileReport, Report
-from cgocheck.rules import FAMILY_TITLES, SEVERITY_RANK, Finding, rules
+from cgocheck.core.errors import BadInput
+from cgocheck.core.rules import FAMILY_TITLES, SEVERITY_RANK, Finding, rules
+from cgocheck.results import FileReport, Report
 
 if TYPE_CHECKING:
-    from cgocheck.config import Suppressed
-    from cgocheck.diff import Diff
+    from cgocheck.commands.diff import Diff
+    from cgocheck.settings import Suppressed
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,9 @@ def suppressed_json(s: Suppressed) -> dict[str, Any]:
 
 
 for _f in (
-    Format("table", ".txt", "aligned text for people", _table, _lazy("cgocheck.diff", "render_table")),
+    Format("table", ".txt", "aligned text for people", _table, _lazy("cgocheck.commands.diff", "render_table")),
     Format("json", ".json", "the versioned JSON report (cgocheck/data/report.schema.json)", _json,
-           _lazy("cgocheck.diff", "render_json")),
+           _lazy("cgocheck.commands.diff", "render_json")),
     Format("junit", ".xml", "JUnit XML: a test suite per file, a test case per rule checked",
            _lazy("cgocheck.report.junit", "render_report"), _lazy("cgocheck.report.junit", "render_diff")),
     Format("sarif", ".sarif", "SARIF 2.1.0 for code scanning",

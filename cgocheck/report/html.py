@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cgocheck import __version__
-from cgocheck.report import FileReport, Report
+from cgocheck.core.rules import SEVERITY_RANK, Finding, rules
 from cgocheck.report.formats import (
     BUILD_LABEL,
     KNOWN_FILE_FIELDS,
@@ -31,11 +31,11 @@ from cgocheck.report.formats import (
     rule_url,
     verdict,
 )
-from cgocheck.rules import SEVERITY_RANK, Finding, rules
+from cgocheck.results import FileReport, Report
 
 if TYPE_CHECKING:
-    from cgocheck.config import Suppressed
-    from cgocheck.diff import Diff
+    from cgocheck.commands.diff import Diff
+    from cgocheck.settings import Suppressed
 
 
 def esc(text: object) -> str:
@@ -280,7 +280,7 @@ def render_report(report: Report, ctx: RenderContext) -> str:
 
 
 def diff_sections(diff: Diff) -> list[Section]:
-    from cgocheck.diff import CHANGE_KINDS, summary_line
+    from cgocheck.commands.diff import CHANGE_KINDS, summary_line
 
     meta = kv_table([("base", diff.base_label + (f" ({diff.base_target})" if diff.base_target else "")),
                      ("head", diff.head_label + (f" ({diff.head_target})" if diff.head_target else "")),
@@ -318,7 +318,7 @@ def diff_sections(diff: Diff) -> list[Section]:
 
 
 def render_diff(diff: Diff, ctx: RenderContext) -> str:
-    from cgocheck.diff import summary_line
+    from cgocheck.commands.diff import summary_line
 
     return page(f"cgocheck diff: {diff.head_label} against {diff.base_label}", diff_sections(diff),
                 subtitle=summary_line(diff), status=_status(ctx.exit_code))

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from cgocheck.elf.model import ElfFacts
-from cgocheck.report import SCHEMA_VERSION, Report, tool_info
+from cgocheck.results import SCHEMA_VERSION, Report, tool_info
 
 
 def plain(obj: Any) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from cgocheck.report import FileReport, Report
+from cgocheck.core.rules import Finding, rules
 from cgocheck.report.formats import (
     BUILD_LABEL,
     RenderContext,
@@ -23,10 +23,10 @@ from cgocheck.report.formats import (
     failing,
     suppressed_by_file,
 )
-from cgocheck.rules import Finding, rules
+from cgocheck.results import FileReport, Report
 
 if TYPE_CHECKING:
-    from cgocheck.diff import Diff
+    from cgocheck.commands.diff import Diff
 
 
 def _finding_text(f: Finding) -> str:
@@ -127,7 +127,7 @@ def render_report(report: Report, ctx: RenderContext) -> str:
 
 
 def render_diff(diff: Diff, ctx: RenderContext) -> str:
-    from cgocheck.diff import CHANGE_KINDS
+    from cgocheck.commands.diff import CHANGE_KINDS
 
     root = ET.Element("testsuites", name=f"cgocheck diff {diff.base_label} {diff.head_label}")
     for pair in diff.pairs:
@@ -138,7 +138,7 @@ def render_diff(diff: Diff, ctx: RenderContext) -> str:
         tests = failures = 0
         for kind, title in CHANGE_KINDS.items():
             changes = [c for c in diff.changes if c.file == pair.name and c.kind == kind]
-            case = ET.SubElement(suite, "testcase", classname="cgocheck.diff", name=title, time="0")
+            case = ET.SubElement(suite, "testcase", classname="cgocheck.commands.diff", name=title, time="0")
             tests += 1
             bad = [c for c in changes if c.regression]
             if bad:

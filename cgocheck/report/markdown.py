@@ -9,7 +9,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from cgocheck.report import Report
+from cgocheck.core.rules import SEVERITY_RANK, Finding
 from cgocheck.report.formats import (
     BUILD_LABEL,
     KNOWN_FILE_FIELDS,
@@ -24,10 +24,10 @@ from cgocheck.report.formats import (
     rule_url,
     verdict,
 )
-from cgocheck.rules import SEVERITY_RANK, Finding
+from cgocheck.results import Report
 
 if TYPE_CHECKING:
-    from cgocheck.diff import Diff
+    from cgocheck.commands.diff import Diff
 
 ICON = {"error": "🔴", "warning": "🟡", "info": "🔵"}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
@@ -142,7 +142,7 @@ def render_report(report: Report, ctx: RenderContext) -> str:
 
 
 def render_diff(diff: Diff, ctx: RenderContext) -> str:
-    from cgocheck.diff import CHANGE_KINDS, summary_line
+    from cgocheck.commands.diff import CHANGE_KINDS, summary_line
 
     mark = "❌" if diff.regressions else "✅"
     lines = [f"## {mark} cgocheck diff: {esc(summary_line(diff))}", "",

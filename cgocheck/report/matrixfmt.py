@@ -14,15 +14,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from cgocheck import __version__
-from cgocheck.matrix import CellResult, VersionTable, cross_version_tables
-from cgocheck.rules import SEVERITIES, SEVERITY_RANK, Finding
+from cgocheck.commands.matrix import CellResult, VersionTable, cross_version_tables
+from cgocheck.core.rules import SEVERITIES, SEVERITY_RANK, Finding
 
 FORMATS = ("table", "json", "junit", "sarif", "markdown", "html")
 VERDICT = {0: "pass", 1: "fail", 2: "bad input", 3: "environment", 130: "interrupted"}
 
 
 def _findings(r: CellResult) -> list[Finding]:
-    from cgocheck.matrix import _finding
+    from cgocheck.commands.matrix import _finding
 
     return [_finding(f) for f in r.findings]
 
@@ -123,7 +123,7 @@ def _artifact(path: str) -> dict[str, Any]:
     from pathlib import PurePosixPath
     from urllib.parse import quote
 
-    from cgocheck import redact
+    from cgocheck.core import redact
 
     if path.startswith("/"):
         return redact.sarif_location(path) or {"uri": PurePosixPath(path).as_uri()}

@@ -24,9 +24,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from cgocheck import __version__, redact
+from cgocheck import __version__
+from cgocheck.core import redact
+from cgocheck.core.rules import FAMILY_TITLES, Finding, rules
 from cgocheck.elf.model import DwarfUnit, ElfFacts
-from cgocheck.report import FileReport, Report
 from cgocheck.report.formats import (
     RenderContext,
     build_findings,
@@ -36,11 +37,11 @@ from cgocheck.report.formats import (
     rule_url,
     verdict,
 )
-from cgocheck.rules import FAMILY_TITLES, Finding, rules
+from cgocheck.results import FileReport, Report
 
 if TYPE_CHECKING:
-    from cgocheck.config import Suppressed
-    from cgocheck.diff import Change, Diff
+    from cgocheck.commands.diff import Change, Diff
+    from cgocheck.settings import Suppressed
 
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -128,7 +129,7 @@ def dwarf_sources(facts: ElfFacts, finding: Finding, go_dirs: list[str] | None =
 
 
 def fingerprint(finding: Finding, report_file: str) -> str:
-    from cgocheck.config import finding_key
+    from cgocheck.settings import finding_key
 
     key = finding_key(finding.rule, finding.file, finding.evidence, report_file)
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:32]
@@ -209,7 +210,7 @@ def _log(run: dict[str, Any]) -> str:
 
 
 def with_home_base(run: dict[str, Any]) -> dict[str, Any]:
-    """Declare the HOME base id (cgocheck.redact) in a run whose locations use it."""
+    """Declare the HOME base id (cgocheck.core.redact) in a run whose locations use it."""
     if f'"uriBaseId": "{redact.HOME_BASE_ID}"' in json.dumps(run):
         run.setdefault("originalUriBaseIds", {})[redact.HOME_BASE_ID] = redact.sarif_home_base()
     return run
@@ -217,7 +218,7 @@ def with_home_base(run: dict[str, Any]) -> dict[str, Any]:
 
 def _base_ids() -> dict[str, Any]:
     """%SRCROOT% is the current folder; under the home folder, it and every location there are
-    relative to a HOME base whose value is not shown (see cgocheck.redact)."""
+    relative to a HOME base whose value is not shown (see cgocheck.core.redact)."""
     cwd = str(Path.cwd()).rstrip("/") + "/"
     src = redact.sarif_location(cwd) or {"uri": Path.cwd().as_uri().rstrip("/") + "/"}
     return {SRCROOT: src}

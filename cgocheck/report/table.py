@@ -8,9 +8,9 @@ from typing import Any
 
 from tabulate import tabulate
 
+from cgocheck.core.rules import Finding
 from cgocheck.elf.model import ElfFacts
-from cgocheck.report import Report
-from cgocheck.rules import Finding
+from cgocheck.results import Report
 
 
 def _kv(rows: list[tuple[str, str]]) -> str:
@@ -89,7 +89,7 @@ def facts_rows(facts: ElfFacts, *, verbose: bool = False) -> list[tuple[str, str
 
 
 def _vkey(v: str) -> tuple[str, tuple[int, ...]]:
-    from cgocheck.glibcver import split
+    from cgocheck.core.glibc import split
 
     s = split(v)
     return (s[0], s[1]) if s else (v, ())

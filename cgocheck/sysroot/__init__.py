@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cgocheck import paths
-from cgocheck.errors import BadInput, EnvironmentProblem
+from cgocheck.core import folders
+from cgocheck.core.errors import BadInput, EnvironmentProblem
 
 META_DIR = ".cgocheck"
 COMPLETE = "complete"
@@ -38,7 +38,7 @@ def find_sysroot(name_or_path: str) -> Path:
             return _check_complete(p, p.name)
         raise BadInput(f"sysroot folder {value!r} does not exist")
     recipe = find_recipe(value) if not value.endswith(".toml") else None
-    created = paths.sysroots() / value
+    created = folders.sysroots() / value
     if recipe is not None:
         if (created / META_DIR / COMPLETE).is_file():
             return created

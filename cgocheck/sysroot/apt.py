@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cgocheck import hints
-from cgocheck.errors import EnvironmentProblem
+from cgocheck.core import hints
+from cgocheck.core.errors import EnvironmentProblem
 
 HOST_SOURCES_DIR = Path("/etc/apt/sources.list.d")
 LISTS_MAX_AGE = 24 * 3600  # seconds: `apt-get update` again after a day

@@ -31,11 +31,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from cgocheck.core.errors import BadInput, CgocheckError
+from cgocheck.core.targets import Arch, all_arches
 from cgocheck.elf import read_shared_object
-from cgocheck.errors import BadInput, CgocheckError
 from cgocheck.sysroot.fsroot import FsRoot, SymlinkLoop
 from cgocheck.sysroot.pkgconfig import parse_pc
-from cgocheck.targets import Arch, all_arches
 
 META_DIR = ".cgocheck"
 MAX_ENTRIES = 2_000_000  # a Debian sysroot of 200 packages has ~60,000

@@ -35,8 +35,9 @@ from pathlib import Path, PurePosixPath
 
 from filelock import FileLock, Timeout
 
-from cgocheck import __version__, hints, paths
-from cgocheck.errors import BadInput, EnvironmentProblem
+from cgocheck import __version__
+from cgocheck.core import folders, hints
+from cgocheck.core.errors import BadInput, EnvironmentProblem
 from cgocheck.sysroot.apt import Apt, AptSource, PackageRecord, host_source, resolve_closure
 from cgocheck.sysroot.check import check_sysroot
 from cgocheck.sysroot.creator import creation_digest
@@ -59,22 +60,22 @@ def _quiet(_: str) -> None:
 
 
 def debs_dir() -> Path:
-    return paths.downloads() / "debs"
+    return folders.downloads() / "debs"
 
 
 def apt_state(recipe: Recipe) -> Path:
-    return paths.home() / "apt" / recipe.state_key
+    return folders.home() / "apt" / recipe.state_key
 
 
 def locks_dir() -> Path:
-    return paths.sysroots() / ".locks"
+    return folders.sysroots() / ".locks"
 
 
 def lock_file_for(recipe: Recipe) -> Path:
     """``<name>.lock.json`` next to a user's recipe; in cgocheck's own folder (``locks/``)
     for a shipped one, never inside the installed package."""
     if recipe.shipped:
-        return paths.home() / "locks" / f"{recipe.name}.lock.json"
+        return folders.home() / "locks" / f"{recipe.name}.lock.json"
     if recipe.path is None:
         raise BadInput(f"recipe {recipe.name} has no file to put a lock file beside")
     return recipe.path.with_name(f"{recipe.name}.lock.json")
@@ -496,7 +497,7 @@ def clean_stale(held: str | None, log: Log) -> list[Path]:
     Another name's go only if its lock is free (no create of that name is running).
     """
     removed: list[Path] = []
-    top = paths.sysroots()
+    top = folders.sysroots()
     if not top.is_dir():
         return removed
     for p in sorted(top.glob(".tmp-*")):
@@ -581,7 +582,7 @@ def create(
     for tool, package in (("dpkg-deb", "dpkg"), ("tar", "tar")):
         if shutil.which(tool) is None:
             raise EnvironmentProblem(f"{tool} not found: sysroot creation needs it; {hints.tool(package)}")
-    dest = paths.sysroots() / recipe.name
+    dest = folders.sysroots() / recipe.name
     lock_path = lock_file_for(recipe) if (locked or write_lock) else None
     with _locked(locks_dir() / f"{recipe.name}.lock", f"sysroot {recipe.name}", log):
         clean_stale(recipe.name, log)
@@ -638,8 +639,8 @@ def create(
         else:
             records, skipped, debs, downloaded = _fetch(recipe, apt, locked, lock_path, refresh, log)
 
-        paths.sysroots().mkdir(parents=True, exist_ok=True)
-        tmp = paths.sysroots() / f".tmp-{recipe.name}-{secrets.token_hex(4)}"
+        folders.sysroots().mkdir(parents=True, exist_ok=True)
+        tmp = folders.sysroots() / f".tmp-{recipe.name}-{secrets.token_hex(4)}"
         tmp.mkdir()
         try:
             # marks it as ours and unfinished: even by path it is refused until `complete`
@@ -713,7 +714,7 @@ def create(
             (meta_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
             old: Path | None = None
             if dest.exists() or dest.is_symlink():
-                old = paths.sysroots() / f".tmp-{recipe.name}-old-{secrets.token_hex(4)}"
+                old = folders.sysroots() / f".tmp-{recipe.name}-old-{secrets.token_hex(4)}"
                 os.rename(dest, old)
             os.rename(tmp, dest)
         except BaseException:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from cgocheck.errors import BadInput
+from cgocheck.core.errors import BadInput
 
 MAX_LINKS = 40  # as Linux's path walk
 

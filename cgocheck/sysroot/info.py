@@ -20,14 +20,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cgocheck import glibcver
+from cgocheck.core import glibc
+from cgocheck.core.errors import BadInput, CgocheckError, EnvironmentProblem
+from cgocheck.core.targets import Arch, all_arches
 from cgocheck.elf import read_shared_object
 from cgocheck.elf.model import SharedObjectFacts
-from cgocheck.errors import BadInput, CgocheckError, EnvironmentProblem
 from cgocheck.sysroot.creator import creation_digest
 from cgocheck.sysroot.fsroot import FsRoot, Resolved
 from cgocheck.sysroot.pkgconfig import PcFile, parse_pc
-from cgocheck.targets import Arch, all_arches
 
 META_DIR = ".cgocheck"
 _GLIBC_BANNER = re.compile(
@@ -245,8 +245,8 @@ def glibc_version(facts: SharedObjectFacts, data: bytes) -> tuple[str | None, st
     symbols (glibc 2.31's highest is GLIBC_2.30), so the node may lag the banner but never
     lead it. Without a banner the highest node is the best we know (a lower bound).
     """
-    nodes = [v for v in facts.verdef if glibcver.split(v) and v.startswith("GLIBC_")]
-    best = max(nodes, key=glibcver.key) if nodes else None
+    nodes = [v for v in facts.verdef if glibc.split(v) and v.startswith("GLIBC_")]
+    best = max(nodes, key=glibc.key) if nodes else None
     from_nodes = best[len("GLIBC_") :] if best else None
     m = _GLIBC_BANNER.search(data)
     banner = m.group(1).decode(errors="replace") if m else None
@@ -256,7 +256,7 @@ def glibc_version(facts: SharedObjectFacts, data: bytes) -> tuple[str | None, st
         if from_nodes:
             warnings.append(f"no glibc release banner; version taken from the highest node {best}")
         return from_nodes, None, warnings
-    if from_nodes and glibcver.key("GLIBC_" + from_banner) < glibcver.key(best or ""):
+    if from_nodes and glibc.key("GLIBC_" + from_banner) < glibc.key(best or ""):
         warnings.append(f"glibc's banner says {from_banner} but it defines {best}: not a plain glibc build")
     return from_banner, banner, warnings
 
@@ -344,8 +344,8 @@ def inspect_sysroot(path: str | Path, *, allow_incomplete: bool = False) -> Sysr
             version, banner, w = glibc_version(libc.facts, data)
             nodes = tuple(
                 sorted(
-                    (v for v in libc.facts.verdef if v.startswith("GLIBC_") and glibcver.split(v)),
-                    key=glibcver.key,
+                    (v for v in libc.facts.verdef if v.startswith("GLIBC_") and glibc.split(v)),
+                    key=glibc.key,
                 )
             )
         else:
@@ -408,7 +408,7 @@ def _str(v: object) -> str | None:
 
 @dataclass(frozen=True)
 class SysrootEntry:
-    """One complete sysroot in ``paths.sysroots()``, as its creation recorded it."""
+    """One complete sysroot in ``folders.sysroots()``, as its creation recorded it."""
 
     name: str
     suite: str | None
@@ -426,9 +426,9 @@ class SysrootEntry:
 
 def list_sysroots(top: Path | None = None) -> list[SysrootEntry]:
     """Complete sysroots only: a folder without ``.cgocheck/complete`` is not one."""
-    from cgocheck import paths
+    from cgocheck.core import folders
 
-    base = top if top is not None else paths.sysroots()
+    base = top if top is not None else folders.sysroots()
     if not base.is_dir():
         return []
     out: list[SysrootEntry] = []

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cgocheck.errors import BadInput
-from cgocheck.targets import LIBCS, all_arches
+from cgocheck.core.errors import BadInput
+from cgocheck.core.targets import LIBCS, all_arches
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
 _PKG = re.compile(r"^[a-z0-9][a-z0-9.+-]+$")

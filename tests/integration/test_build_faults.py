@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck import matrix
+from cgocheck.commands import matrix
 from tests.conftest import FIXTURES, go, need_tool
 from tests.faults import (
     Lines,
@@ -200,7 +200,7 @@ def test_killed_verify_work_folder_is_swept(tmp_path: Path, home_env: dict[str, 
 WRITER = """
 import sys, time
 from pathlib import Path
-from cgocheck.matrix import _write_atomic
+from cgocheck.commands.matrix import _write_atomic
 path = Path(sys.argv[1])
 n = 0
 while True:

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from cgocheck.errors import CgocheckError
-from cgocheck.targets import parse_target
-from cgocheck.verify import VerifyOptions, VerifyResult, verify
+from cgocheck.commands.verify import VerifyOptions, VerifyResult, verify
+from cgocheck.core.errors import CgocheckError
+from cgocheck.core.targets import parse_target
 from tests.conftest import FIXTURES, go, need, need_tool
 
 pytestmark = pytest.mark.integration

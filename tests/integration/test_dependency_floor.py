@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck import paths
+from cgocheck.core import folders
 from tests.conftest import need
 from tests.helpers import REPO, fresh_venv
 from tests.helpers import run_quiet as run
@@ -65,7 +65,7 @@ def test_unit_tests_pass_on_the_lowest_versions(lowest: Path) -> None:
 
 
 def test_resolve_agrees_between_lowest_and_current(lowest: Path) -> None:
-    sysroot = paths.sysroots() / "bookworm-arm64"
+    sysroot = folders.sysroots() / "bookworm-arm64"
     need((sysroot / ".cgocheck" / "complete").is_file(), "sysroot bookworm-arm64")
     lib = "usr/lib/aarch64-linux-gnu/libsqlite3.so.0"
     args = ["-m", "cgocheck", "resolve", str(sysroot / lib), "--sysroot", str(sysroot), "--format", "json"]

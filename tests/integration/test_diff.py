@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from cgocheck.core.errors import CgocheckError
+from cgocheck.core.glibc import key as glibc_key
 from cgocheck.elf import read_elf
 from cgocheck.elf.model import ElfFacts
-from cgocheck.errors import CgocheckError
-from cgocheck.glibcver import key as glibc_key
 from cgocheck.report.formats import names
 from tests.conftest import GO_NEW, GO_OLD, Builder, need
 from tests.integration.test_formats import cgocheck, junit_counts, validate_sarif, workdir

@@ -24,8 +24,8 @@ from urllib.parse import unquote, urlsplit
 import jsonschema
 import pytest
 
+from cgocheck.core.rules import rules
 from cgocheck.report.formats import names
-from cgocheck.rules import rules
 from tests.conftest import GO_NEW, REPO, Builder, need, need_tool
 
 pytestmark = pytest.mark.integration

@@ -18,9 +18,9 @@ from elftools.elf.elffile import ELFFile
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from cgocheck.core.errors import BadInput
 from cgocheck.elf import read_elf, read_shared_object
 from cgocheck.elf.gobuildinfo import parse_buildinfo_blob, parse_modinfo
-from cgocheck.errors import BadInput
 from tests.conftest import GO_NEW, Builder
 
 pytestmark = pytest.mark.integration

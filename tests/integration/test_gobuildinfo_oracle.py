@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from cgocheck import paths
+from cgocheck.core import folders
 from cgocheck.elf.gobuildinfo import read_go_facts
 from cgocheck.elf.model import GoBuildInfo, GoFacts, GoModule
 from tests.conftest import goroot
@@ -71,7 +71,7 @@ def go_env(goroot: Path, home: Path, **extra: str) -> dict[str, str]:
         "GOROOT": str(goroot),
         "GOPATH": str(home / "gopath"),
         # content-addressed and keyed by toolchain: safe to share between runs and versions
-        "GOCACHE": str(paths.work() / "gocache-tests"),
+        "GOCACHE": str(folders.work() / "gocache-tests"),
         "GOPROXY": "off",
         "GOFLAGS": "-mod=mod",
         "GONOSUMDB": "*",

@@ -11,10 +11,10 @@ from importlib import resources
 import jsonschema
 import pytest
 
+from cgocheck.commands.inspect import InspectOptions, check_facts
+from cgocheck.core.rules import Finding
+from cgocheck.core.targets import parse_target
 from cgocheck.elf import read_elf
-from cgocheck.inspect import InspectOptions, check_facts
-from cgocheck.rules import Finding
-from cgocheck.targets import parse_target
 from tests.conftest import GO_NEW, GO_OLD, Builder
 
 pytestmark = pytest.mark.integration

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from cgocheck.commands.inspect import InspectOptions, check_facts
+from cgocheck.core.targets import parse_target
 from cgocheck.elf import read_dynamic_both, read_elf
-from cgocheck.inspect import InspectOptions, check_facts
-from cgocheck.targets import parse_target
 from tests.conftest import GO_NEW, GO_OLD, Builder, go, go_version_m, readelf
 
 pytestmark = pytest.mark.integration

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import pytest
 
-from cgocheck import paths
+from cgocheck.core import folders
 from cgocheck.report.formats import names as format_names
 from tests.conftest import FIXTURES, go, need, need_tool
 
@@ -90,7 +90,7 @@ def make_home(top: Path, name: str) -> tuple[Path, dict[str, str]]:
     home = top / name
     cache = home / ".cache" / "cgocheck"
     cache.mkdir(parents=True)
-    real = paths.home()
+    real = folders.home()
     for sub in ("go", "gocache", "sysroots"):
         if (real / sub).exists():
             os.symlink(real / sub, cache / sub)
@@ -106,7 +106,7 @@ def make_home(top: Path, name: str) -> tuple[Path, dict[str, str]]:
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     go(GO)
     need_tool("aarch64-linux-gnu-gcc")
-    need((paths.sysroots() / SYSROOT / ".cgocheck" / "complete").is_file(), f"sysroot {SYSROOT}")
+    need((folders.sysroots() / SYSROOT / ".cgocheck" / "complete").is_file(), f"sysroot {SYSROOT}")
     top = tmp_path_factory.mktemp("leaks")
     home, env = make_home(top, "home")
     proj = home / "src" / "app"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck.cli_inspect import exit_code_for
-from cgocheck.matrix import Cell, MatrixOptions, results_dir, run_matrix
-from cgocheck.targets import parse_target
-from cgocheck.verify import VerifyOptions, verify
+from cgocheck.cli.inspect import exit_code_for
+from cgocheck.commands.matrix import Cell, MatrixOptions, results_dir, run_matrix
+from cgocheck.commands.verify import VerifyOptions, verify
+from cgocheck.core.targets import parse_target
 from tests.conftest import FIXTURES, GO_NEW, GO_OLD, need, need_tool
 
 pytestmark = pytest.mark.integration

@@ -24,14 +24,14 @@ MARKER = "/cgocheck-resolve-strace-marker"
 # file system call after it is resolve's own.
 DRIVER = f"""
 import os, sys
-import cgocheck.cli, cgocheck.cli_inspect, cgocheck.cli_resolve, cgocheck.resolve, cgocheck.checks.symbols
-import cgocheck.resolve_cli_support, cgocheck.report.jsonfmt, cgocheck.report.table, cgocheck.sysroot
+import cgocheck.cli, cgocheck.cli.inspect, cgocheck.cli.resolve, cgocheck.loader.resolve, cgocheck.checks.symbols
+import cgocheck.commands.resolve, cgocheck.report.jsonfmt, cgocheck.report.table, cgocheck.sysroot
 import cgocheck.sysroot.recipe, cgocheck.elf.gobuildinfo, json, tabulate
 from cgocheck.elf import dynamic
 dynamic._lief_module()
 cgocheck.cli._register()  # import every command module before the marker
-import cgocheck.redact
-cgocheck.redact.home_prefixes()  # the home folder's real path, for the output's redaction
+import cgocheck.core.redact
+cgocheck.core.redact.home_prefixes()  # the home folder's real path, for the output's redaction
 try:
     os.stat({MARKER!r})
 except FileNotFoundError:

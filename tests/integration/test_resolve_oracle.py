@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from cgocheck.checks.symbols import check_resolution
-from cgocheck.errors import CgocheckError
-from cgocheck.resolve import Resolution, resolve
+from cgocheck.core.errors import CgocheckError
+from cgocheck.core.targets import parse_target
+from cgocheck.loader.resolve import Resolution, resolve
 from cgocheck.sysroot.fsroot import FsRoot
-from cgocheck.targets import parse_target
 from tests.conftest import GO_NEW, Builder, need, need_tool
 
 pytestmark = pytest.mark.integration

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from cgocheck.checks.symbols import check_resolution
-from cgocheck.resolve import resolve
+from cgocheck.core.targets import parse_target
+from cgocheck.loader.resolve import resolve
 from cgocheck.sysroot.fsroot import FsRoot
-from cgocheck.targets import parse_target
 from tests.conftest import GO_NEW, Builder, need, need_tool
 from tests.integration.test_resolve_oracle import compare, oracle, sysroot
 

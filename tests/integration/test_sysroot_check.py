@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck import paths
+from cgocheck.core import folders
 from cgocheck.sysroot.creator import creation_digest
 from tests.conftest import need, need_tool
 from tests.helpers import cgocheck, home_sharing, one_error_line
@@ -26,7 +26,7 @@ TEST_SYSROOTS = ["bookworm-arm64", "bullseye-arm64", "bookworm-armhf", "bullseye
 
 
 def created(name: str) -> Path:
-    p = paths.sysroots() / name
+    p = folders.sysroots() / name
     need((p / ".cgocheck" / "complete").is_file(), f"sysroot {name}")
     return p
 

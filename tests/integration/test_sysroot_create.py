@@ -1,6 +1,6 @@
 """Real sysroots from Debian's archive: create, inspect, lock, interrupt.
 
-Uses the default cache (``paths.home()``) so reruns take seconds; tests that need an empty
+Uses the default cache (``folders.home()``) so reruns take seconds; tests that need an empty
 or private home make one under tmp_path and link the shared download cache and apt state
 into it, so they do not download again either.
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck import paths
-from cgocheck.errors import BadInput, EnvironmentProblem
+from cgocheck.core import folders
+from cgocheck.core.errors import BadInput, EnvironmentProblem
 from cgocheck.sysroot import find_sysroot
 from cgocheck.sysroot.create import CreateResult, content_digest, create, debs_dir, read_lock
 from cgocheck.sysroot.info import inspect_sysroot, list_sysroots
@@ -62,8 +62,8 @@ def private_home(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
     home.mkdir()
     for sub in ("downloads", "apt"):
-        (paths.home() / sub).mkdir(parents=True, exist_ok=True)
-        os.symlink(paths.home() / sub, home / sub)
+        (folders.home() / sub).mkdir(parents=True, exist_ok=True)
+        os.symlink(folders.home() / sub, home / sub)
     return dict(os.environ, CGOCHECK_HOME=str(home))
 
 
@@ -261,7 +261,7 @@ def test_recipes_cover_exactly_the_arches_each_suite_has() -> None:
         if r.libc == "glibc":
             by_suite.setdefault(r.suite, set()).add(r.arch)
     for suite, arches in sorted(by_suite.items()):
-        apt = Apt(paths.home() / "apt" / f"{suite}-amd64", "amd64", host_source(suite))
+        apt = Apt(folders.home() / "apt" / f"{suite}-amd64", "amd64", host_source(suite))
         apt.update()
         (release,) = list(apt.lists.glob("*_dists_*_InRelease"))
         line = next(ln for ln in release.read_text().splitlines() if ln.startswith("Architectures:"))

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck import paths
+from cgocheck.core import folders
 from tests import hostile_debs
 from tests.conftest import need, need_tool
 from tests.integration.test_resolve_hostile import DRIVER, _bytes_read, _paths, _under
@@ -145,8 +145,8 @@ def test_info_on_a_hostile_sysroot(info_root: Path) -> None:
 def test_info_touches_nothing_outside(info_root: Path, tmp_path: Path) -> None:
     need_tool("strace")
     driver = tmp_path / "driver.py"
-    more = "import cgocheck.sysroot.info, cgocheck.cli_sysroot, cgocheck.resolve_cli_support"
-    driver.write_text(DRIVER.replace("import cgocheck.resolve_cli_support", more))
+    more = "import cgocheck.sysroot.info, cgocheck.cli.sysroot, cgocheck.commands.resolve"
+    driver.write_text(DRIVER.replace("import cgocheck.commands.resolve", more))
     log = tmp_path / "strace.log"
     proc = subprocess.run(
         ["strace", "-f", "-qq", "-y", "-e", "trace=%file,read,pread64", "-o", str(log), sys.executable, str(driver),
@@ -194,7 +194,7 @@ def test_info_on_a_looping_path(tmp_path: Path) -> None:
 def mirror() -> Mirror:
     need_tool("apt-get")
     need_tool("dpkg-deb")
-    real = paths.home()
+    real = folders.home()
     state = real / "apt" / "bookworm-arm64"
     need(any((state / "lists").glob("*_dists_bookworm_InRelease")), "apt lists of bookworm/arm64 (sysroot create)")
     m = load(state, real / "downloads" / "debs", "bookworm", "arm64")
@@ -303,7 +303,7 @@ def test_real_recipe_through_the_mirror_is_unchanged(served: Mirror, tmp_path: P
     """Control for the unpacking hardening (links made safe after each package): the
     bookworm-arm64 recipe's 26 packages, served by the local mirror, give a sysroot with
     the same content digest as the one created before the change."""
-    real = paths.sysroots() / "bookworm-arm64" / ".cgocheck"
+    real = folders.sysroots() / "bookworm-arm64" / ".cgocheck"
     need((real / "complete").is_file(), "sysroot bookworm-arm64")
     recipe_file = Path(__file__).resolve().parents[2] / "sysroots" / "bookworm-arm64.toml"
     packages = tomllib.loads(recipe_file.read_text())["packages"]

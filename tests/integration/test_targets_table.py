@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from cgocheck.commands.inspect import InspectOptions, check_facts
+from cgocheck.core.targets import all_arches, parse_target
 from cgocheck.elf import read_elf
-from cgocheck.inspect import InspectOptions, check_facts
-from cgocheck.targets import all_arches, parse_target
 from tests.conftest import GO_NEW, Builder, need, run
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from cgocheck.build import ALLOWLIST_DOC
+from cgocheck.build.hermetic import ALLOWLIST_DOC
 from tests.conftest import FIXTURES, go, need, need_tool
 from tests.helpers import one_error_line
 
@@ -38,7 +38,7 @@ def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) 
 
 
 def need_sysroot(name: str) -> None:
-    from cgocheck.errors import CgocheckError
+    from cgocheck.core.errors import CgocheckError
     from cgocheck.sysroot import find_sysroot
 
     try:

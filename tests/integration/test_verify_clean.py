@@ -8,9 +8,9 @@ import itertools
 
 import pytest
 
-from cgocheck.errors import CgocheckError
-from cgocheck.targets import parse_target
-from cgocheck.verify import VerifyOptions, verify
+from cgocheck.commands.verify import VerifyOptions, verify
+from cgocheck.core.errors import CgocheckError
+from cgocheck.core.targets import parse_target
 from tests.conftest import FIXTURES, GO_NEW, GO_OLD, go, need, need_tool
 
 pytestmark = pytest.mark.integration

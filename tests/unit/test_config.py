@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck.config import (
+from cgocheck.settings import (
     Config,
     ConfigError,
     find_config_file,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cgocheck.errors import BadInput
+from cgocheck.core.errors import BadInput
 from cgocheck.report import formats
 
 
@@ -16,7 +16,7 @@ def test_registry_names_and_lookup() -> None:
 
 
 def test_every_command_offers_every_format() -> None:
-    from cgocheck.cli_inspect import FORMATS
+    from cgocheck.cli.inspect import FORMATS
 
     assert tuple(FORMATS) == formats.names()
 

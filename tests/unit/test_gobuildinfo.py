@@ -23,11 +23,11 @@ from elftools.elf.elffile import ELFFile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cgocheck import paths
+from cgocheck.core import folders
+from cgocheck.core.errors import BadInput
 from cgocheck.elf.damage import PARSE_ERRORS
 from cgocheck.elf.gobuildinfo import BUILDINFO_MAGIC, parse_buildinfo_blob, parse_modinfo, read_go_facts
 from cgocheck.elf.model import GoBuildInfo, GoModule, GoSetting
-from cgocheck.errors import BadInput
 from tests.conftest import goroot
 
 # --- toolchains (found by cgocheck's own registry: tests/conftest.py goroot) ----------------
@@ -60,7 +60,7 @@ def build_pure(goroot: Path | None, goarch: str, tmp: Path, what: str) -> bytes:
         "HOME": str(tmp),
         "GOROOT": str(goroot),
         "GOPATH": str(tmp / "gopath"),
-        "GOCACHE": str(paths.work() / "gocache-tests"),
+        "GOCACHE": str(folders.work() / "gocache-tests"),
         "GOPROXY": "off",
         "CGO_ENABLED": "0",
         "GOOS": "linux",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck import hints
+from cgocheck.core import hints
 from tests.conftest import need
 
 PACKAGE_DIR = Path(hints.__file__).resolve().parent

@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck.checks.provenance import check_record, compiler_matches
-from cgocheck.doctor import shell_findings
-from cgocheck.hostpaths import host_triplets
-from cgocheck.provenance import (
+from cgocheck.build.record import (
     HOST,
     SYSROOT,
     TOOLCHAIN,
@@ -31,7 +28,10 @@ from cgocheck.provenance import (
     static_nss_functions,
     toolchain_dirs_for,
 )
-from cgocheck.targets import parse_target
+from cgocheck.checks.provenance import check_record, compiler_matches
+from cgocheck.commands.doctor import shell_findings
+from cgocheck.core.hostdirs import host_triplets
+from cgocheck.core.targets import parse_target
 
 ARM64 = parse_target("linux/arm64")
 S = "/root/.cache/cgocheck/sysroots/bullseye-arm64"

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from resolve_tree import ARM64_LIBM, HOST, HOST_OK, HOST_REASON, T, base_tree, put, run
 
-from cgocheck import resolve as resolve_mod
 from cgocheck.checks.symbols import check_resolution
 from cgocheck.elf import read_shared_object
 from cgocheck.elf.model import SharedObjectFacts
-from cgocheck.ldconf import glob_in_root, read_ld_so_conf, read_musl_path
-from cgocheck.resolve import Resolution
+from cgocheck.loader import resolve as resolve_mod
+from cgocheck.loader.ldconf import glob_in_root, read_ld_so_conf, read_musl_path
+from cgocheck.loader.resolve import Resolution
 from cgocheck.sysroot.fsroot import FsRoot
 
 pytestmark = pytest.mark.skipif(not HOST_OK, reason=HOST_REASON)

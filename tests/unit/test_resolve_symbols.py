@@ -10,7 +10,7 @@ from resolve_tree import HOST_OK, HOST_REASON, T, base_tree, put, run
 
 from cgocheck.checks.symbols import check_resolution
 from cgocheck.elf.model import DynamicSymbol, VersionNeed
-from cgocheck.resolve import Resolution
+from cgocheck.loader.resolve import Resolution
 
 pytestmark = pytest.mark.skipif(not HOST_OK, reason=HOST_REASON)
 LIBXAU = Path(f"/lib/{T}/libXau.so.6")
@@ -106,7 +106,7 @@ def run_glibc_floor(root: Path, floor: str) -> Resolution:
 
 
 def test_bad_glibc_floor_is_bad_input(tmp_path: Path) -> None:
-    from cgocheck.errors import BadInput
+    from cgocheck.core.errors import BadInput
 
     with pytest.raises(BadInput):
         run_glibc_floor(base_tree(tmp_path), "two.thirty")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from cgocheck.rules import SEVERITIES, rules
+from cgocheck.core.rules import SEVERITIES, rules
 
 REPO = Path(__file__).resolve().parents[2]
 

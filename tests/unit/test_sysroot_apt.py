@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck.errors import EnvironmentProblem
+from cgocheck.core.errors import EnvironmentProblem
 from cgocheck.sysroot.apt import (
     MAINTSCRIPT_ONLY,
     AptSource,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck.errors import BadInput, EnvironmentProblem
+from cgocheck.core.errors import BadInput, EnvironmentProblem
 from cgocheck.sysroot import find_sysroot
 from cgocheck.sysroot.info import inspect_sysroot, musl_version
 

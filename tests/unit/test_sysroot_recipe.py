@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cgocheck.cli import main
-from cgocheck.errors import BadInput
+from cgocheck.core.errors import BadInput
 from cgocheck.sysroot.recipe import all_recipes, find_recipe, load_recipe, recipes_dir
 from tests.helpers import cli_runner
 

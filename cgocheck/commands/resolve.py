@@ -6,14 +6,14 @@ import dataclasses
 from pathlib import Path
 
 from cgocheck.checks.symbols import check_resolution
+from cgocheck.core.errors import BadInput, CgocheckError, EnvironmentProblem
+from cgocheck.core.glibc import parse_floor
+from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf, read_shared_object
 from cgocheck.elf.model import ElfFacts
-from cgocheck.errors import BadInput, CgocheckError, EnvironmentProblem
-from cgocheck.glibcver import parse_floor
-from cgocheck.report import FileError, FileReport, Report
-from cgocheck.resolve import Resolution, resolve
+from cgocheck.loader.resolve import Resolution, resolve
+from cgocheck.results import FileError, FileReport, Report
 from cgocheck.sysroot.fsroot import FsRoot
-from cgocheck.targets import Target
 
 
 def sysroot_dir(value: str) -> Path:

@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 
 import click
 
-from cgocheck import __version__, redact
-from cgocheck.errors import EXIT_BAD_INPUT, CgocheckError
+from cgocheck import __version__
+from cgocheck.core import redact
+from cgocheck.core.errors import EXIT_BAD_INPUT, CgocheckError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,7 +41,7 @@ class _Group(click.Group):
         return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context) -> Any:
-        # Everything a command prints goes through the home-folder redaction (cgocheck.redact).
+        # Everything a command prints goes through the home-folder redaction (cgocheck.core.redact).
         out, err_stream = sys.stdout, sys.stderr
         red = redact.Redactor(redact.home_prefixes())
         sys.stdout = redact.RedactingStream(out, red)
@@ -79,14 +80,8 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    import importlib
+    from cgocheck.cli import diff, inspect, matrix, resolve, sysroot, toolchains, verify  # noqa: F401
 
-    for mod in ("cli_inspect", "cli_sysroot", "cli_resolve", "cli_toolchains", "cli_verify", "cli_matrix", "cli_diff"):
-        try:
-            importlib.import_module(f"cgocheck.{mod}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"cgocheck.{mod}":
-                raise
     _add_show_paths(main)
 
 

@@ -42,7 +42,7 @@ def cross_packages(triplet: str, cxx: bool = False) -> tuple[str, ...] | None:
     (musl triplets: Debian builds no cross compiler for them)."""
     if "musl" in triplet:
         return None
-    from cgocheck.targets import all_arches
+    from cgocheck.core.targets import all_arches
 
     if triplet not in {a.triplets["glibc"] for a in all_arches()}:
         return None
@@ -82,7 +82,7 @@ def tool(what: str) -> str:
 
 def all_apt_packages() -> dict[str, str]:
     """Every Debian package a hint can name -> the hint that names it (for the tests)."""
-    from cgocheck.targets import all_arches
+    from cgocheck.core.targets import all_arches
 
     out: dict[str, str] = {}
     for a in all_arches():

@@ -12,11 +12,9 @@ from typing import Any
 import click
 from tabulate import tabulate
 
-from cgocheck import __version__, redact
+from cgocheck import __version__
 from cgocheck.cli import main
-from cgocheck.config import Config, load_config
-from cgocheck.errors import EXIT_BAD_INPUT, BadInput
-from cgocheck.matrix import (
+from cgocheck.commands.matrix import (
     Cell,
     CellResult,
     MatrixInterrupted,
@@ -28,7 +26,10 @@ from cgocheck.matrix import (
     run_cell,
     run_matrix,
 )
-from cgocheck.rules import SEVERITIES
+from cgocheck.core import redact
+from cgocheck.core.errors import EXIT_BAD_INPUT, BadInput
+from cgocheck.core.rules import SEVERITIES
+from cgocheck.settings import Config, load_config
 
 MATRIX_SCHEMA_VERSION = "1.0"
 REPORT_FORMATS = ("table", "json", "junit", "sarif", "markdown", "html")

@@ -11,7 +11,7 @@ import click
 from tabulate import tabulate
 
 from cgocheck.cli import main
-from cgocheck.errors import BadInput
+from cgocheck.core.errors import BadInput
 
 
 @main.group("sysroot")

@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING
 import click
 from tabulate import tabulate
 
-from cgocheck.build import DEFAULT_TIMEOUT, PRESETS
+from cgocheck.build.hermetic import DEFAULT_TIMEOUT, PRESETS
 from cgocheck.cli import main
-from cgocheck.cli_inspect import FORMATS, emit, exit_code_for
-from cgocheck.errors import EXIT_FINDINGS, EXIT_OK, BadInput
+from cgocheck.cli.inspect import FORMATS, emit, exit_code_for
+from cgocheck.core.errors import EXIT_FINDINGS, EXIT_OK, BadInput
+from cgocheck.core.rules import SEVERITIES, at_or_above
+from cgocheck.core.targets import Target, parse_target
 from cgocheck.report import jsonfmt
 from cgocheck.report.table import findings_table
-from cgocheck.rules import SEVERITIES, at_or_above
-from cgocheck.targets import Target, parse_target
 
 if TYPE_CHECKING:
-    from cgocheck.doctor import DoctorReport
+    from cgocheck.commands.doctor import DoctorReport
 
 
 def _pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ...]:
@@ -87,8 +87,8 @@ def verify_cmd(
     verbose: bool,
 ) -> None:
     """Build PACKAGE hermetically for a target and prove what the result is."""
+    from cgocheck.commands.verify import VerifyOptions, verify
     from cgocheck.report import formats
-    from cgocheck.verify import VerifyOptions, verify
 
     for spec in outputs:
         formats.parse_output(spec)  # a bad --report is a usage error before any work
@@ -146,10 +146,10 @@ def doctor_cmd(
     outputs: tuple[str, ...],
 ) -> None:
     """What in this shell would contaminate a cgo cross build."""
-    from cgocheck import redact
-    from cgocheck.doctor import doctor
+    from cgocheck.commands.doctor import doctor
+    from cgocheck.commands.verify import find_sysroot_dir
+    from cgocheck.core import redact
     from cgocheck.report import formats
-    from cgocheck.verify import find_sysroot_dir
 
     for spec in outputs:
         formats.parse_output(spec)
@@ -181,7 +181,8 @@ def _doctor_text(fmt: str, rep: DoctorReport, code: int, fail_on: str, tgt: Targ
         }
         return json.dumps(data, indent=2) + "\n"
     if fmt != "table":  # junit, sarif, markdown, html: the findings as a report of the build
-        from cgocheck.report import Report, formats
+        from cgocheck.report import formats
+        from cgocheck.results import Report
 
         report = Report(command="doctor", target=tgt.name if tgt else None, build_findings=list(rep.findings),
                         notes=[*(f"{k}: shell build {a} | hermetic build {b}" for k, a, b in rep.diffs), *rep.notes])

@@ -1,7 +1,7 @@
 """pkg-config tracing: what pkg-config answered during a build, and where from.
 
 The build's PKG_CONFIG is a shim (``cgocheck/data/shims/pkgconfig_shim.py`` behind a
-two-line sh wrapper, see ``cgocheck.build.pkg_config_trace_wrapper``) that records each
+two-line sh wrapper, see ``cgocheck.build.hermetic.pkg_config_trace_wrapper``) that records each
 call to ``<work>/pkgconfig.jsonl`` and then runs the real pkg-config with the same
 environment. Go runs pkg-config only when it compiles a package: for a package it takes
 from its cache, cgocheck asks the same shim the same question in the same environment
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cgocheck.provenance import PathContext, PkgConfigModule, classify_path
+from cgocheck.build.record import PathContext, PkgConfigModule, classify_path
 
 HOST_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C"}
 TRACE_FILE = "pkgconfig.jsonl"

@@ -10,11 +10,11 @@ from typing import Any
 
 import click
 
-from cgocheck import redact
 from cgocheck.cli import main
-from cgocheck.errors import BadInput
+from cgocheck.core import redact
+from cgocheck.core.errors import BadInput
+from cgocheck.core.rules import SEVERITIES
 from cgocheck.report import formats
-from cgocheck.rules import SEVERITIES
 
 
 def _is_elf_input(path: str) -> bool:
@@ -31,13 +31,13 @@ def _is_elf_input(path: str) -> bool:
 def _side(path: str, *, target: str | None, sysroot: str | None, glibc_floor: str | None, no_cgo: bool,
           no_dwarf: bool) -> dict[str, Any]:
     """The JSON report of one side: read as is, or made by inspecting the ELF file(s) now."""
-    from cgocheck.diff import load_json_report
+    from cgocheck.commands.diff import load_json_report
 
     if not _is_elf_input(path):
         return load_json_report(path)
-    from cgocheck.inspect import InspectOptions, inspect_paths
+    from cgocheck.commands.inspect import InspectOptions, inspect_paths
+    from cgocheck.core.targets import parse_target
     from cgocheck.report.jsonfmt import report_to_json
-    from cgocheck.targets import parse_target
 
     opts = InspectOptions(target=parse_target(target) if target else None, expect_cgo=not no_cgo,
                           dwarf=not no_dwarf)
@@ -45,7 +45,7 @@ def _side(path: str, *, target: str | None, sysroot: str | None, glibc_floor: st
     if report.errors:
         raise BadInput(report.errors[0].message)
     if sysroot:
-        from cgocheck.resolve_cli_support import add_resolution
+        from cgocheck.commands.resolve import add_resolution
 
         add_resolution(report, sysroot, glibc_floor=glibc_floor, target=opts.target)
         if report.errors:
@@ -92,8 +92,8 @@ def diff_cmd(
     New symbols and changed Go settings are listed; they are regressions with --strict.
     Exit 0 otherwise, 2 on bad input.
     """
-    from cgocheck.config import load_config
-    from cgocheck.diff import diff_reports
+    from cgocheck.commands.diff import diff_reports
+    from cgocheck.settings import load_config
 
     for spec in outputs:
         formats.parse_output(spec)
@@ -126,7 +126,7 @@ def config_cmd(config_path: str | None, fmt: str) -> None:
 
     from tabulate import tabulate
 
-    from cgocheck.config import describe, env_variables, load_config
+    from cgocheck.settings import describe, env_variables, load_config
 
     config = load_config(cli={"config": config_path})
     if fmt == "json":

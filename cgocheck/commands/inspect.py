@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from cgocheck.checks.abi import check_abi
 from cgocheck.checks.gobuild import check_go
 from cgocheck.checks.runpath import check_runpaths
+from cgocheck.core.errors import BadInput
+from cgocheck.core.rules import Finding
+from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf, sniff
 from cgocheck.elf.model import ElfFacts
-from cgocheck.errors import BadInput
-from cgocheck.report import FileError, FileReport, Report
-from cgocheck.rules import Finding
-from cgocheck.targets import Target
+from cgocheck.results import FileError, FileReport, Report
 
 MAX_WALK_FILES = 100_000
 

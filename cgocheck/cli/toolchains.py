@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from tabulate import tabulate
 
-from cgocheck import toolchains
+from cgocheck.build import toolchains
 from cgocheck.cli import main
 
 

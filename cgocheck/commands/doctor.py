@@ -17,13 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cgocheck import paths, toolchains
-from cgocheck.build import BuildRequest, go_build, hermetic_env
+from cgocheck.build import toolchains
+from cgocheck.build.hermetic import BuildRequest, go_build, hermetic_env
+from cgocheck.core import folders
+from cgocheck.core.errors import CgocheckError
+from cgocheck.core.rules import Finding, finding
+from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf
 from cgocheck.elf.model import ElfFacts
-from cgocheck.errors import CgocheckError
-from cgocheck.rules import Finding, finding
-from cgocheck.targets import Target
 
 # Variables that change a cgo build when set in the shell, and why.
 CONTAMINATING = {
@@ -253,17 +254,17 @@ def doctor(
     # the shell's go: the go on its PATH if any, else cgocheck's (with the shell's variables)
     shell_go = go.go
     rep.go_env_shell = go_env(shell_go, environ, cwd)
-    from cgocheck.verify import locate_package
+    from cgocheck.commands.verify import locate_package
 
     src, pkg = locate_package(package, cwd or Path.cwd()) if package else ((cwd or Path.cwd()), ".")
     tgt = target
     if tgt is None:
-        from cgocheck.targets import parse_target
+        from cgocheck.core.targets import parse_target
 
         tgt = parse_target("linux/amd64")
     req = BuildRequest(
         source=src,
-        output=paths.work() / "doctor" / "hermetic",
+        output=folders.work() / "doctor" / "hermetic",
         target=tgt,
         go=go,
         package=pkg,
@@ -278,8 +279,8 @@ def doctor(
         default = go_env(go.go, denv, cwd)
     rep.findings += go_env_findings(rep.go_env_shell, default, environ)
     if package and target is not None:
-        paths.work().mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="doctor-", dir=paths.work()) as tmp:
+        folders.work().mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="doctor-", dir=folders.work()) as tmp:
             shell_out = Path(tmp) / "shell-build"
             senv = dict(environ)
             senv.update(target.go_env())

@@ -32,11 +32,12 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from cgocheck import __version__, paths
-from cgocheck.config import Config, filter_findings
-from cgocheck.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FINDINGS, EXIT_OK, CgocheckError
-from cgocheck.rules import SEVERITY_RANK, Finding
-from cgocheck.targets import parse_target
+from cgocheck import __version__
+from cgocheck.core import folders
+from cgocheck.core.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FINDINGS, EXIT_OK, CgocheckError
+from cgocheck.core.rules import SEVERITY_RANK, Finding
+from cgocheck.core.targets import parse_target
+from cgocheck.settings import Config, filter_findings
 
 RESULT = "result.json"
 SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules", ".cgocheck-out"}
@@ -165,7 +166,7 @@ def tree_digest(root: Path) -> str:
 
 
 def _go_identity(spec: str) -> str:
-    from cgocheck import toolchains
+    from cgocheck.build import toolchains
 
     t = toolchains.find(spec)
     st = t.go.stat()
@@ -188,7 +189,7 @@ def _sysroot_identity(sysroot: str | None) -> str:
 
 
 def _compiler_identity(compiler: str, target: str) -> str:
-    from cgocheck.build import compiler_preset
+    from cgocheck.build.hermetic import compiler_preset
 
     try:
         preset = compiler_preset(compiler, parse_target(target), None)
@@ -236,7 +237,7 @@ def cell_key(cell: Cell, opts: MatrixOptions, *, tree: str | None = None) -> str
 
 
 def results_dir() -> Path:
-    return paths.home() / "results"
+    return folders.home() / "results"
 
 
 # --- running one cell ------------------------------------------------------------------
@@ -312,9 +313,9 @@ def _timed_out(result: CellResult) -> bool:
 
 
 def _verify_cell(cell: Cell, opts: MatrixOptions, folder: Path, key: str, start: float) -> CellResult:
-    from cgocheck.build import DEFAULT_TIMEOUT
+    from cgocheck.build.hermetic import DEFAULT_TIMEOUT
+    from cgocheck.commands.verify import VerifyOptions, verify
     from cgocheck.report.jsonfmt import report_to_json
-    from cgocheck.verify import VerifyOptions, verify
 
     try:
         vo = VerifyOptions(
@@ -334,7 +335,7 @@ def _verify_cell(cell: Cell, opts: MatrixOptions, folder: Path, key: str, start:
     except Exception as exc:  # a bug must not take the whole matrix down: report it
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return CellResult(cell, EXIT_ENVIRONMENT, None, f"internal error: {tb}", time.monotonic() - start, key=key)
-    from cgocheck.cli_inspect import exit_code_for
+    from cgocheck.cli.inspect import exit_code_for
 
     code = exit_code_for(res.report, "error")  # the cached verdict; policy re-judges it on read
     return CellResult(cell, code, report_to_json(res.report, code), None, time.monotonic() - start, key=key)
@@ -444,7 +445,7 @@ def _die_with_parent(parent: int) -> None:
 def _worker_stop(signum: int, frame: object) -> None:
     global _stopping
     _stopping = True
-    from cgocheck.build import kill_running_builds
+    from cgocheck.build.hermetic import kill_running_builds
 
     kill_running_builds()  # first, whatever the worker is doing
     if _busy:
@@ -559,7 +560,7 @@ def _main_facts(report: dict[str, Any]) -> dict[str, Any] | None:
 def cross_version_tables(results: Sequence[CellResult]) -> list[VersionTable]:
     """Per target (x sysroot x compiler x package), one row per Go version, with what each
     adds or drops in libc symbols compared with the previous version."""
-    from cgocheck.toolchains import version_key
+    from cgocheck.build.toolchains import version_key
 
     groups: dict[tuple[str, str | None, str, str], list[CellResult]] = {}
     for r in results:

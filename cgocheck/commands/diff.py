@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cgocheck import __version__
-from cgocheck.errors import BadInput
-from cgocheck.glibcver import key as glibc_key
-from cgocheck.rules import SEVERITY_RANK, Finding
+from cgocheck.core.errors import BadInput
+from cgocheck.core.glibc import key as glibc_key
+from cgocheck.core.rules import SEVERITY_RANK, Finding
 
 if TYPE_CHECKING:
-    from cgocheck.config import Config, Suppressed
     from cgocheck.report.formats import RenderContext
+    from cgocheck.settings import Config, Suppressed
 
 DIFF_SCHEMA_VERSION = "1.0"
 
@@ -194,7 +194,7 @@ def _rank(sev: str | None) -> int:
 
 
 def _keyed(findings: Iterable[Finding], path: str, name: str) -> dict[tuple[str, str, tuple[str, ...]], Finding]:
-    from cgocheck.config import finding_key
+    from cgocheck.settings import finding_key
 
     out: dict[tuple[str, str, tuple[str, ...]], Finding] = {}
     for f in findings:
@@ -317,7 +317,7 @@ def diff_reports(
     config: Config | None = None,
 ) -> Diff:
     """Compare two JSON reports (already checked with check_json_report)."""
-    from cgocheck.config import Config, filter_findings
+    from cgocheck.settings import Config, filter_findings
 
     config = config or Config()
     sides = [_Side(base_label, base.get("target"), tuple(base["files"])),

@@ -1,11 +1,11 @@
 """`cgocheck verify`: a hermetic build with full provenance, then every check on the result.
 
 1. resolve the Go toolchain, the sysroot and the compiler preset (missing ones: exit 3);
-2. run `go build -x` under `env -i` (cgocheck.build) with CC/CXX and PKG_CONFIG wrapped so
+2. run `go build -x` under `env -i` (cgocheck.build.hermetic) with CC/CXX and PKG_CONFIG wrapped so
    each compiler, linker and pkg-config call is recorded in a work folder, while `go list`
    (same environment, in parallel) names the cgo packages, their #cgo flags and modules;
-3. read the result (cgocheck.elf), collect the provenance (cgocheck.provenance,
-   cgocheck.pkgconfig_trace) and run the inspect, resolve and provenance checks.
+3. read the result (cgocheck.elf), collect the provenance (cgocheck.build.record,
+   cgocheck.build.pkgconfig_trace) and run the inspect, resolve and provenance checks.
 
 The work folder is removed unless ``keep``; nothing is written into the user's source tree
 but the output binary (when the user puts it there).
@@ -25,8 +25,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cgocheck import paths, toolchains
-from cgocheck.build import (
+from cgocheck.build import toolchains
+from cgocheck.build.hermetic import (
     DEFAULT_CFLAGS,
     DEFAULT_TIMEOUT,
     BuildRequest,
@@ -39,13 +39,8 @@ from cgocheck.build import (
     real_compiler,
     zig_clang_producer,
 )
-from cgocheck.checks.provenance import check_record
-from cgocheck.elf import read_elf
-from cgocheck.elf.model import ElfFacts
-from cgocheck.errors import BadInput, CgocheckError, EnvironmentProblem
-from cgocheck.inspect import InspectOptions, check_facts
-from cgocheck.pkgconfig_trace import Prefetch, prefetch, trace_modules
-from cgocheck.provenance import (
+from cgocheck.build.pkgconfig_trace import Prefetch, prefetch, trace_modules
+from cgocheck.build.record import (
     BuildRecord,
     CgoPackage,
     PathContext,
@@ -58,9 +53,15 @@ from cgocheck.provenance import (
     split_flags,
     toolchain_dirs_for,
 )
-from cgocheck.report import FileError, FileReport, Report
-from cgocheck.rules import Finding
-from cgocheck.targets import Target
+from cgocheck.checks.provenance import check_record
+from cgocheck.commands.inspect import InspectOptions, check_facts
+from cgocheck.core import folders
+from cgocheck.core.errors import BadInput, CgocheckError, EnvironmentProblem
+from cgocheck.core.rules import Finding
+from cgocheck.core.targets import Target
+from cgocheck.elf import read_elf
+from cgocheck.elf.model import ElfFacts
+from cgocheck.results import FileError, FileReport, Report
 
 SEP = "\x1f"
 LIST_TEMPLATE = (
@@ -152,7 +153,7 @@ def default_output(opts: VerifyOptions, pkg_dir: Path, package: str) -> Path:
     name = name.replace("...", "all") or "out"
     slug = opts.target.name.replace("/", "_")
     suffix = ".so" if opts.buildmode == "c-shared" else (".a" if opts.buildmode == "c-archive" else "")
-    return paths.work() / "out" / f"{name}-{slug}{suffix}"
+    return folders.work() / "out" / f"{name}-{slug}{suffix}"
 
 
 def cc_machine(env: dict[str, str], compiler: str, timeout: float = 60) -> str | None:
@@ -208,7 +209,7 @@ def verify(opts: VerifyOptions) -> VerifyResult:
     go = toolchains.find(opts.go)
     sysroot = find_sysroot_dir(opts.sysroot) if opts.sysroot else None
     if opts.glibc_floor:
-        from cgocheck.glibcver import parse_floor
+        from cgocheck.core.glibc import parse_floor
 
         try:
             parse_floor(opts.glibc_floor)
@@ -216,9 +217,9 @@ def verify(opts: VerifyOptions) -> VerifyResult:
             raise BadInput(f"--glibc-floor: {exc}") from None
     src, package = locate_package(opts.package, cwd)
     output = (opts.output if opts.output else default_output(opts, src, package)).absolute()
-    paths.work().mkdir(parents=True, exist_ok=True)
+    folders.work().mkdir(parents=True, exist_ok=True)
     sweep_dead_work_dirs()
-    work = Path(tempfile.mkdtemp(prefix="verify-", dir=paths.work()))
+    work = Path(tempfile.mkdtemp(prefix="verify-", dir=folders.work()))
     owner = _own(work)
     try:
         return _verify_in(opts, go, sysroot, src, package, output, work, t0, timings)
@@ -245,7 +246,7 @@ def _own(work: Path) -> int:
 def sweep_dead_work_dirs() -> list[Path]:
     """Remove the work folders of verify runs that were killed (their owner lock is free)."""
     removed: list[Path] = []
-    for d in sorted(paths.work().glob("verify-*")):
+    for d in sorted(folders.work().glob("verify-*")):
         try:
             fd = os.open(d / OWNER, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
         except OSError:
@@ -303,7 +304,7 @@ def _verify_in(
         sysroot=str(sysroot) if sysroot else None,
         goroot=str(go.goroot),
         source_dirs=(str(src),),
-        work_dirs=(str(paths.home() / "tmp"), str(work)),
+        work_dirs=(str(folders.home() / "tmp"), str(work)),
         toolchain_dirs=toolchain_dirs_for(opts.target.triplet),
     )
     pc_env = pkg_config_env(sysroot, opts.target) if sysroot else {}
@@ -450,7 +451,7 @@ def _verify_in(
 
 def _add_resolution(report: Report, sysroot: str, opts: VerifyOptions) -> None:
     try:
-        from cgocheck.resolve_cli_support import add_resolution
+        from cgocheck.commands.resolve import add_resolution
     except ImportError:
         report.notes.append("library and symbol resolution skipped: cgocheck's resolve module is not available")
         return

@@ -7,10 +7,10 @@ import sys
 import click
 
 from cgocheck.cli import main
-from cgocheck.cli_inspect import FORMATS, emit, exit_code_for
-from cgocheck.resolve_cli_support import resolve_report
-from cgocheck.rules import SEVERITIES
-from cgocheck.targets import parse_target
+from cgocheck.cli.inspect import FORMATS, emit, exit_code_for
+from cgocheck.commands.resolve import resolve_report
+from cgocheck.core.rules import SEVERITIES
+from cgocheck.core.targets import parse_target
 
 
 @main.command("resolve")

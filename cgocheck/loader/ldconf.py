@@ -27,7 +27,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from cgocheck.errors import BadInput
+from cgocheck.core.errors import BadInput
 from cgocheck.sysroot.fsroot import FsRoot
 
 LD_SO_CONF = "/etc/ld.so.conf"

@@ -7,7 +7,7 @@ Sources, each recorded with where it came from:
 - ``go list``: each cgo package's ``#cgo`` flags and pkg-config modules, also for packages
   Go took from its cache (whose compiler calls did not run this time);
 - the environment the build got (CGO_CFLAGS, CGO_LDFLAGS);
-- the pkg-config trace (``cgocheck.pkgconfig_trace``);
+- the pkg-config trace (``cgocheck.build.pkgconfig_trace``);
 - the DWARF of the result: the producer of each C unit and every file it read.
 
 Every path found is classified (``classify_path``): the sysroot, the cross toolchain's own
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from cgocheck.core.hostdirs import HOME_PREFIXES, LOCAL_PREFIXES, TEMP_PREFIXES, host_triplets
 from cgocheck.elf.model import DwarfUnit
-from cgocheck.hostpaths import HOME_PREFIXES, LOCAL_PREFIXES, TEMP_PREFIXES, host_triplets
 
 # Path classes
 SYSROOT = "sysroot"
@@ -216,9 +216,9 @@ def toolchain_dirs_for(triplet: str, cc: str | None = None) -> tuple[str, ...]:
             dirs += list(spec.submodule_search_locations)
     except (ImportError, ValueError):
         pass
-    from cgocheck import paths
+    from cgocheck.core import folders
 
-    dirs.append(str(paths.home() / "zig-cache"))
+    dirs.append(str(folders.home() / "zig-cache"))
     return tuple(dirs)
 
 
@@ -505,9 +505,9 @@ def env_lines(env: Mapping[str, str]) -> list[str]:
 
 
 def is_wrapper(path: str) -> bool:
-    from cgocheck import paths
+    from cgocheck.core import folders
 
-    return _under(os.path.abspath(path), str(paths.home() / "shims"))
+    return _under(os.path.abspath(path), str(folders.home() / "shims"))
 
 
 # --- prebuilt objects -------------------------------------------------------------------------
@@ -538,8 +538,8 @@ def _arm_attrs(data: bytes) -> tuple[str | None, str | None]:
     """(Tag_ABI_VFP_args, Tag_CPU_arch) of an ARM object, read through the ELF façade."""
     import tempfile
 
+    from cgocheck.core.errors import CgocheckError
     from cgocheck.elf import read_elf
-    from cgocheck.errors import CgocheckError
 
     with tempfile.NamedTemporaryFile(suffix=".o") as tmp:
         tmp.write(data)

@@ -19,7 +19,7 @@ Loading (glibc)
        LD_PRELOAD, /etc/ld.so.preload or audit modules), as a service or container starts;
     3. DT_RUNPATH of the requesting object only (it is not inherited);
     4. the ld.so.cache stage, modelled by the folders of /etc/ld.so.conf and its includes
-       (see cgocheck/ldconf.py): what ldconfig builds the target's cache from;
+       (see cgocheck/loader/ldconf.py): what ldconfig builds the target's cache from;
     5. the loader's built-in folders, read from the sysroot's own ld.so (glibc compiles
        them in as one string: Debian's are /lib/<triplet>, /usr/lib/<triplet>, /lib,
        /usr/lib) or, when the loader is missing, assumed from the sysroot's layout.
@@ -62,14 +62,14 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from cgocheck import glibcver
+from cgocheck.core import glibc as glibcver
+from cgocheck.core.errors import BadInput
+from cgocheck.core.targets import Arch, Target, all_arches
 from cgocheck.elf import read_shared_object, sniff
 from cgocheck.elf.decode import EF_ARM_ABI_FLOAT_HARD, EF_ARM_ABI_FLOAT_SOFT, EF_RISCV_FLOAT_ABI
 from cgocheck.elf.model import DynamicSymbol, ElfHeader, SharedObjectFacts
-from cgocheck.errors import BadInput
-from cgocheck.ldconf import musl_path_file, read_ld_so_conf, read_musl_path
+from cgocheck.loader.ldconf import musl_path_file, read_ld_so_conf, read_musl_path
 from cgocheck.sysroot.fsroot import FsRoot, SymlinkLoop
-from cgocheck.targets import Arch, Target, all_arches
 
 MAX_LOADER_SCAN = 16 << 20  # bytes of ld.so searched for its built-in folders
 MAX_LIBRARY_BYTES = 4 << 30  # larger than this is not a library we read

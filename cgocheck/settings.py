@@ -48,9 +48,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from cgocheck.errors import BadInput
-from cgocheck.report import FileReport, Report
-from cgocheck.rules import SEVERITIES, Finding, rules
+from cgocheck.core.errors import BadInput
+from cgocheck.core.rules import SEVERITIES, Finding, rules
+from cgocheck.results import FileReport, Report
 
 CONFIG_FILE = "cgocheck.toml"
 PYPROJECT = "pyproject.toml"
@@ -395,7 +395,7 @@ def _go_spec(value: Any) -> str:
 
 
 def _target(value: Any) -> str:
-    from cgocheck.targets import parse_target
+    from cgocheck.core.targets import parse_target
 
     s = _string(value)
     try:
@@ -405,7 +405,7 @@ def _target(value: Any) -> str:
 
 
 def _compiler(value: Any) -> str:
-    from cgocheck.build import PRESETS
+    from cgocheck.build.hermetic import PRESETS
 
     s = _string(value)
     if s not in PRESETS:
@@ -421,7 +421,7 @@ def _severity(value: Any) -> str:
 
 
 def _glibc(value: Any) -> str:
-    from cgocheck.glibcver import fmt, parse_floor
+    from cgocheck.core.glibc import fmt, parse_floor
 
     if isinstance(value, float):
         raise _Bad(f"write the version as a string (\"{value}\"): as a number 2.30 reads as 2.3")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from cgocheck.errors import BadInput
+from cgocheck.core.errors import BadInput
 
 LIBCS = ("glibc", "musl")
 

@@ -23,10 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cgocheck import hints, paths
-from cgocheck.errors import BadInput, EnvironmentProblem
-from cgocheck.targets import Target
-from cgocheck.toolchains import GoToolchain
+from cgocheck.build.toolchains import GoToolchain
+from cgocheck.core import folders, hints
+from cgocheck.core.errors import BadInput, EnvironmentProblem
+from cgocheck.core.targets import Target
 
 # The only variables a build gets that are not derived from the request.
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -100,7 +100,7 @@ def _script(name: str, body: str) -> Path:
     would throw the warm cache away.
     """
     digest = hashlib.sha256(f"{name}\0{body}".encode()).hexdigest()[:16]
-    d = paths.home() / "shims" / digest
+    d = folders.home() / "shims" / digest
     path = d / name
     if not path.is_file():
         d.mkdir(parents=True, exist_ok=True)
@@ -141,7 +141,7 @@ def zig_clang_producer() -> str | None:
 
 
 def zig_cache_env() -> tuple[tuple[str, str], ...]:
-    base = paths.home() / "zig-cache"
+    base = folders.home() / "zig-cache"
     return (("ZIG_GLOBAL_CACHE_DIR", str(base / "global")), ("ZIG_LOCAL_CACHE_DIR", str(base / "local")))
 
 
@@ -232,7 +232,7 @@ class BuildResult:
 
 
 def go_cache_dirs(go: GoToolchain) -> dict[str, str]:
-    base = paths.home() / "gocache" / go.version
+    base = folders.home() / "gocache" / go.version
     return {
         "GOCACHE": str(base / "build"),
         "GOPATH": str(base / "gopath"),
@@ -287,8 +287,8 @@ def pkg_config_trace_wrapper(real: str) -> Path:
 
 
 def hermetic_env(req: BuildRequest) -> dict[str, str]:
-    home = paths.home() / "buildhome"
-    tmp = paths.home() / "tmp"
+    home = folders.home() / "buildhome"
+    tmp = folders.home() / "tmp"
     for d in (home, tmp):
         d.mkdir(parents=True, exist_ok=True)
     env = {
@@ -340,7 +340,7 @@ def real_compiler(env: Mapping[str, str]) -> str | None:
     if not cc:
         return None
     p = Path(cc)
-    if p.is_file() and p.parent.parent == paths.home() / "shims":
+    if p.is_file() and p.parent.parent == folders.home() / "shims":
         for line in p.read_text(errors="replace").splitlines():
             if line.startswith("exec ") and "-m ziglang" not in line:
                 return " ".join(shlex.split(line[5:])[:-1])

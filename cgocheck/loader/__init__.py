@@ -1,0 +1,1 @@
+"""What the target's dynamic loader would do, worked out statically inside a sysroot."""
