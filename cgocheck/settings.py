@@ -1,5 +1,6 @@
-"""Configuration: ``cgocheck.toml`` or ``[tool.cgocheck]`` in pyproject.toml, the CGOCHECK_*
-environment variables and the command line, resolved in one place into a frozen ``Config``.
+"""Settings: ``cgocheck.toml`` or ``[tool.cgocheck]`` in pyproject.toml, the CGOCHECK_*
+environment variables and the command line, resolved in one place into frozen ``Settings``
+that every command reads the same way (its ``policy`` is what cgocheck.policy applies).
 
 Precedence, per key: command line > environment > file > defaults. Every value is
 validated when it is read; an unknown key or a bad value is a ``ConfigError`` (exit 2)
@@ -27,30 +28,27 @@ The file (kebab-case keys; in pyproject.toml the same keys under ``[tool.cgochec
     reason = "vendor blob, ticket 123"  # required
     expires = 2026-06-30                # optional; once passed, the suppression is an error
 
-Suppressions and the baseline are applied to findings in one function, ``apply_policy``:
-suppressed findings leave the report's findings and are returned, with their reason, as
-``Suppressed`` entries that every report format shows.
+Suppressions and the baseline are applied by cgocheck.policy: suppressed findings leave
+the report's findings and are returned, with their reason, as ``Suppressed`` entries that
+every report format shows.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
-import fnmatch
 import json
 import os
-import posixpath
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from cgocheck.core.errors import BadInput
-from cgocheck.core.rules import SEVERITIES, Finding, rules
-from cgocheck.results import FileReport, Report
+from cgocheck.core.rules import SEVERITIES, rules
+from cgocheck.policy import FindingKey, Policy, Suppression, keys_of_json_report
 
 CONFIG_FILE = "cgocheck.toml"
 PYPROJECT = "pyproject.toml"
@@ -63,41 +61,8 @@ class ConfigError(BadInput):
 
 # --- the resolved configuration ---------------------------------------------------------
 
-FindingKey = tuple[str, str, tuple[str, ...]]  # rule, file basename, evidence (see finding_key)
-
-
 @dataclass(frozen=True)
-class Suppression:
-    rule: str
-    reason: str
-    path: str | None = None  # glob on the finding's file (basename when it has no '/')
-    symbol: str | None = None  # glob on the evidence: every evidence item must match
-    expires: date | None = None
-    origin: str = ""  # "cgocheck.toml:14"
-
-    def matches(self, finding: Finding, file_path: str) -> bool:
-        if finding.rule != self.rule:
-            return False
-        if self.path is not None and not _path_matches(self.path, finding.file or file_path):
-            return False
-        return self.symbol is None or (
-            bool(finding.evidence) and all(_evidence_matches(self.symbol, ev) for ev in finding.evidence)
-        )
-
-
-@dataclass(frozen=True)
-class Suppressed:
-    """A finding taken out of a report by a suppression or the baseline, and why."""
-
-    finding: Finding
-    file: str  # the report file it was found in
-    reason: str
-    source: str  # "suppression cgocheck.toml:14" | "baseline base.json"
-    expires: date | None = None
-
-
-@dataclass(frozen=True)
-class Config:
+class Settings:
     go: tuple[str, ...] = ("newest",)
     targets: tuple[str, ...] = ()
     compilers: tuple[str, ...] = ("gcc",)
@@ -111,6 +76,10 @@ class Config:
     baseline_keys: frozenset[FindingKey] = frozenset()
     file: Path | None = None  # the configuration file read, if any
     origins: tuple[tuple[str, str], ...] = ()  # key -> "cli" | "env CGOCHECK_X" | "file:line" | "default"
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(self.fail_on, self.suppressions, self.baseline, self.baseline_keys)
 
     def sysroot_for(self, target: str) -> str | None:
         table = dict(self.sysroots)
@@ -145,93 +114,6 @@ class Config:
             ],
             "origins": dict(self.origins),
         }
-
-
-# --- finding identity (shared with `cgocheck diff` and the baseline) --------------------
-
-
-def finding_key(rule: str, file: str | None, evidence: Iterable[str], report_file: str) -> FindingKey:
-    """rule + file basename + evidence, with the file's own path reduced to its basename.
-
-    Stable across build folders: the same finding in /tmp/a/app and /work/b/app is one key.
-    """
-    own = file or report_file
-    name = posixpath.basename(own)
-    ev = tuple(evidence)
-    for long in (report_file, own):
-        if long and long != posixpath.basename(long):
-            ev = tuple(e.replace(long, posixpath.basename(long)) for e in ev)
-    return (rule, name, ev)
-
-
-def keys_of_json_report(data: Mapping[str, Any]) -> frozenset[FindingKey]:
-    out = set()
-    for f in data.get("files", ()):
-        for x in f.get("findings", ()):
-            out.add(finding_key(x["rule"], x.get("file"), x.get("evidence", ()), f["path"]))
-    for x in data.get("build_findings", ()):
-        out.add(finding_key(x["rule"], x.get("file"), x.get("evidence", ()), ""))
-    return frozenset(out)
-
-
-# --- policy -----------------------------------------------------------------------------
-
-
-def filter_findings(
-    findings: Iterable[Finding], file_path: str, config: Config
-) -> tuple[list[Finding], list[Suppressed]]:
-    """The one place suppressions and the baseline act: (kept, suppressed) for one file.
-
-    A suppression wins over the baseline; the first matching suppression wins.
-    """
-    kept: list[Finding] = []
-    taken: list[Suppressed] = []
-    base_name = config.baseline.name if config.baseline else ""
-    for f in findings:
-        sup = next((s for s in config.suppressions if s.matches(f, file_path)), None)
-        if sup is not None:
-            taken.append(Suppressed(f, file_path, sup.reason, f"suppression {sup.origin}", sup.expires))
-        elif config.baseline_keys and finding_key(f.rule, f.file, f.evidence, file_path) in config.baseline_keys:
-            taken.append(Suppressed(f, file_path, f"accepted in the baseline {base_name}", f"baseline {base_name}"))
-        else:
-            kept.append(f)
-    return kept, taken
-
-
-def apply_policy(report: Report, config: Config) -> tuple[Report, tuple[Suppressed, ...]]:
-    """Move suppressed and baselined findings out of REPORT (see filter_findings).
-
-    Returns a new report, every other field kept as it was, and what was taken out.
-    """
-    taken: list[Suppressed] = []
-    changes: dict[str, Any] = {}
-    build_findings = getattr(report, "build_findings", None)
-    if build_findings:  # findings about the build itself (verify), which belong to no file
-        kept, out = filter_findings(build_findings, "", config)
-        taken += out
-        changes["build_findings"] = kept
-    files: list[FileReport] = []
-    for fr in report.files:
-        kept, out = filter_findings(fr.findings, fr.facts.path, config)
-        taken += out
-        files.append(dataclasses.replace(fr, findings=tuple(kept)) if out else fr)
-    return dataclasses.replace(report, files=files, **changes), tuple(taken)
-
-
-def _path_matches(glob: str, path: str) -> bool:
-    if "/" not in glob:
-        return fnmatch.fnmatchcase(posixpath.basename(path), glob)
-    return fnmatch.fnmatchcase(path, glob) or fnmatch.fnmatchcase(path.lstrip("./"), glob.lstrip("./"))
-
-
-def _evidence_matches(glob: str, evidence: str) -> bool:
-    """Any token of the evidence item (or its name without @VERSION) matches the glob."""
-    for token in re.split(r"[\s,;:()\[\]=]+", evidence):
-        if not token:
-            continue
-        if fnmatch.fnmatchcase(token, glob) or fnmatch.fnmatchcase(token.split("@", 1)[0], glob):
-            return True
-    return fnmatch.fnmatchcase(evidence, glob)
 
 
 # --- locating keys in the file text -----------------------------------------------------
@@ -482,7 +364,7 @@ def _date(value: Any) -> date:
 @dataclass(frozen=True)
 class _Key:
     name: str  # in the file (kebab-case)
-    attr: str  # in Config
+    attr: str  # in Settings
     check: Validator
     env: str | None = None
     env_list: bool = False
@@ -736,20 +618,22 @@ def _label(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def load_config(
+def load_settings(
     *,
     cli: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     today: date | None = None,
     use_file: bool = True,
-) -> Config:
+    defaults: Mapping[str, Any] | None = None,
+) -> Settings:
     """Resolve the configuration: CLI > environment > file > defaults.
 
-    CLI values are keyed by Config attribute (``fail_on``, ``glibc_floor`` ...), None meaning
+    CLI values are keyed by Settings attribute (``fail_on``, ``glibc_floor`` ...), None meaning
     "not given"; ``cli["config"]`` (or CGOCHECK_CONFIG) names the file, otherwise
     cgocheck.toml or pyproject.toml's [tool.cgocheck] is looked for from CWD upwards (up to
-    the repository root).
+    the repository root). ``defaults`` are a command's own defaults (doctor fails on
+    warnings), below every other layer.
     """
     cli = dict(cli or {})
     env = os.environ if env is None else env
@@ -765,7 +649,8 @@ def load_config(
     if path is not None and not path.is_absolute():
         path = cwd / path
     file_layer = _read_file(path, today, cwd) if path is not None else _Layer()
-    layers = [file_layer, _read_env(env, cwd), _read_cli(cli, cwd)]
+    base = _Layer(values=dict(defaults or {}), origins={k: "default" for k in defaults or {}})
+    layers = [base, file_layer, _read_env(env, cwd), _read_cli(cli, cwd)]
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     for layer in layers:  # later layers win
@@ -775,7 +660,7 @@ def load_config(
     keys: frozenset[FindingKey] = frozenset()
     if baseline is not None:
         keys = _read_baseline(baseline, origins.get("baseline", ""))
-    return Config(
+    return Settings(
         **values,
         baseline=baseline,
         baseline_keys=keys,
@@ -801,7 +686,7 @@ def _read_baseline(path: Path, origin: str) -> frozenset[FindingKey]:
         raise ConfigError(f"{where}: baseline: {path} is not a cgocheck JSON report (bad findings)") from None
 
 
-def describe(config: Config) -> list[tuple[str, str, str]]:
+def describe(config: Settings) -> list[tuple[str, str, str]]:
     """(key, value, where it came from) rows for people."""
     rows = []
     for k in KEYS:

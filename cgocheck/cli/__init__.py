@@ -1,15 +1,18 @@
-"""The command line. The only module that prints and chooses exit codes.
+"""The command line: the only package that imports click, prints and exits.
 
-Command groups live in ``cgocheck/cli_*.py`` modules that attach themselves to ``main``;
-they follow the same rule: compute with library code, print here, raise CgocheckError for
-anything the user must fix.
+Every command has a module of its own in this package; :data:`COMMANDS` names them all,
+and a command's module is imported only when that command runs (``cgocheck --version``
+imports none of them). Each follows the same rule: read settings and options
+(cgocheck.cli.options), compute with cgocheck.commands, hand the typed result to
+``options.finish``; anything the user must fix is a CgocheckError, shown as one line with
+its exit code.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -17,7 +20,31 @@ from cgocheck import __version__
 from cgocheck.core import redact
 from cgocheck.core.errors import EXIT_BAD_INPUT, CgocheckError
 
-F = TypeVar("F", bound=Callable[..., Any])
+# command name -> (module in cgocheck.cli, the click command in it), in --help order
+COMMANDS: dict[str, tuple[str, str]] = {
+    "verify": ("verify", "verify_cmd"),
+    "inspect": ("inspect", "inspect_cmd"),
+    "resolve": ("resolve", "resolve_cmd"),
+    "matrix": ("matrix", "matrix_cmd"),
+    "report": ("report", "report_grp"),
+    "diff": ("diff", "diff_cmd"),
+    "doctor": ("doctor", "doctor_cmd"),
+    "config": ("config", "config_cmd"),
+    "sysroot": ("sysroot", "sysroot_grp"),
+    "toolchains": ("toolchains", "toolchains_grp"),
+}
+SUMMARIES = {
+    "verify": "Build PACKAGE hermetically for a target and prove what the result is.",
+    "inspect": "Report what each ELF file really is; with --target, what is wrong.",
+    "resolve": "Resolve BINARY's libraries and symbol versions in a sysroot, as its loader would.",
+    "matrix": "Verify every cell of the configuration (Go x target x sysroot x compiler x package).",
+    "report": "Work with saved reports (merge matrix cells).",
+    "diff": "Compare BASE with HEAD: regressions between two builds.",
+    "doctor": "What in this shell would contaminate a cgo cross build.",
+    "config": "Show the resolved configuration and where each value came from.",
+    "sysroot": "Target sysroots made from Debian packages, without root.",
+    "toolchains": "Go toolchains side by side in cgocheck's own folder.",
+}
 
 
 def fail(err: CgocheckError) -> None:
@@ -27,18 +54,24 @@ def fail(err: CgocheckError) -> None:
 
 
 class _Group(click.Group):
-    """Turns CgocheckError (and stray OSErrors) into one stderr line and an exit code.
-
-    Command modules are imported on the first command lookup (see _register).
-    """
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        _register()
-        return super().get_command(ctx, cmd_name)
+    """The top-level group: commands from COMMANDS, imported when used; CgocheckError (and
+    stray OSErrors) become one stderr line and an exit code."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        _register()
-        return super().list_commands(ctx)
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[cmd_name]
+        cmd: click.Command = getattr(importlib.import_module(f"cgocheck.cli.{module}"), attr)
+        _add_show_paths(cmd)
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # the summaries are here so that --help imports no command module
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, SUMMARIES[name]) for name in COMMANDS])
 
     def invoke(self, ctx: click.Context) -> Any:
         # Everything a command prints goes through the home-folder redaction (cgocheck.core.redact).
@@ -63,26 +96,11 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cgocheck")
+@click.option("--show-paths", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, param, value: redact.show_paths() if value else None,
+              help="Show paths under your home folder as they are (default: ~/...; env CGOCHECK_SHOW_PATHS=1).")
 def main() -> None:
     """Prove that a cgo cross build is what it claims to be."""
-
-
-_registered = False
-
-
-def _register() -> None:
-    """Import the command modules; each attaches its commands to `main` on import.
-
-    Done when the CLI runs (see run), not when this module is imported, so library code
-    and tests can import a cli_* module without importing every other one.
-    """
-    global _registered
-    if _registered:
-        return
-    _registered = True
-    from cgocheck.cli import diff, inspect, matrix, resolve, sysroot, toolchains, verify  # noqa: F401
-
-    _add_show_paths(main)
 
 
 def _show_paths(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -110,5 +128,4 @@ def _add_show_paths(cmd: click.Command) -> None:
 
 def run() -> None:
     """The console script's entry point."""
-    _register()
     main()

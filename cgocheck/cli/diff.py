@@ -1,75 +1,25 @@
-"""`cgocheck diff BASE HEAD`: regressions between two builds (JSON reports or ELF files);
-`cgocheck config`: the resolved configuration (it lives here until it has a module of its own)."""
+"""`cgocheck diff BASE HEAD`: regressions between two builds (JSON reports or ELF files)."""
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
-from typing import Any
 
 import click
 
-from cgocheck.cli import main
-from cgocheck.core import redact
-from cgocheck.core.errors import BadInput
-from cgocheck.core.rules import SEVERITIES
-from cgocheck.report import formats
+from cgocheck.cli import options
+from cgocheck.core.targets import parse_target
 
 
-def _is_elf_input(path: str) -> bool:
-    p = Path(path)
-    if p.is_dir():
-        return True
-    try:
-        with p.open("rb") as fh:
-            return fh.read(4) == b"\x7fELF"
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
-
-
-def _side(path: str, *, target: str | None, sysroot: str | None, glibc_floor: str | None, no_cgo: bool,
-          no_dwarf: bool) -> dict[str, Any]:
-    """The JSON report of one side: read as is, or made by inspecting the ELF file(s) now."""
-    from cgocheck.commands.diff import load_json_report
-
-    if not _is_elf_input(path):
-        return load_json_report(path)
-    from cgocheck.commands.inspect import InspectOptions, inspect_paths
-    from cgocheck.core.targets import parse_target
-    from cgocheck.report.jsonfmt import report_to_json
-
-    opts = InspectOptions(target=parse_target(target) if target else None, expect_cgo=not no_cgo,
-                          dwarf=not no_dwarf)
-    report = inspect_paths([path], opts)
-    if report.errors:
-        raise BadInput(report.errors[0].message)
-    if sysroot:
-        from cgocheck.commands.resolve import add_resolution
-
-        add_resolution(report, sysroot, glibc_floor=glibc_floor, target=opts.target)
-        if report.errors:
-            raise BadInput(report.errors[0].message)
-    return report_to_json(report, 0)
-
-
-@main.command("diff")
+@click.command("diff")
 @click.argument("base")
 @click.argument("head")
 @click.option("--target", "-t", help="Target, for ELF inputs: also compare the findings for it.")
-@click.option("--sysroot", help="Sysroot to resolve ELF inputs in (adds library and symbol findings).")
-@click.option("--glibc-floor", help="Oldest glibc to run on (with --sysroot).")
+@options.sysroot_option("Sysroot to resolve ELF inputs in (adds library and symbol findings).")
+@options.glibc_floor_option()
 @click.option("--no-cgo", is_flag=True, help="ELF inputs are meant to be pure Go.")
 @click.option("--no-dwarf", is_flag=True, help="Skip DWARF when inspecting ELF inputs.")
-@click.option("--format", "fmt", type=click.Choice(formats.names()), default="table", show_default=True)
-@click.option("--report", "outputs", multiple=True, metavar="FORMAT=PATH",
-              help="Also write the diff in FORMAT to PATH (repeatable), e.g. markdown=summary.md.")
-@click.option("--fail-on", type=click.Choice(SEVERITIES), default=None,
-              help="A new finding at this severity or higher is a regression (default: fail-on in "
-                   "cgocheck.toml, else error).")
 @click.option("--strict", is_flag=True, help="Every added thing is a regression: symbols, Go settings, new files.")
-@click.option("--config", "config_path", type=click.Path(), help="Configuration file (suppressions, baseline).")
-@click.option("--verbose", "-v", is_flag=True)
+@options.reporting()
 def diff_cmd(
     base: str,
     head: str,
@@ -78,10 +28,10 @@ def diff_cmd(
     glibc_floor: str | None,
     no_cgo: bool,
     no_dwarf: bool,
-    fmt: str,
-    outputs: tuple[str, ...],
-    fail_on: str | None,
     strict: bool,
+    fmt: str,
+    reports: tuple[tuple[str, str], ...],
+    fail_on: str | None,
     config_path: str | None,
     verbose: bool,
 ) -> None:
@@ -92,50 +42,15 @@ def diff_cmd(
     New symbols and changed Go settings are listed; they are regressions with --strict.
     Exit 0 otherwise, 2 on bad input.
     """
-    from cgocheck.commands.diff import diff_reports
-    from cgocheck.settings import load_config
+    from cgocheck.commands.diff import diff_reports, side
+    from cgocheck.report import formats
 
-    for spec in outputs:
-        formats.parse_output(spec)
-    config = load_config(cli={"config": config_path, "fail_on": fail_on, "glibc_floor": glibc_floor})
-    kw: dict[str, Any] = {"target": target, "sysroot": sysroot, "glibc_floor": config.glibc_floor,
-                          "no_cgo": no_cgo, "no_dwarf": no_dwarf}
-    base_json = _side(base, **kw)
-    head_json = _side(head, **kw)
-    diff = diff_reports(base_json, head_json, base_label=base, head_label=head, fail_on=config.fail_on,
-                        strict=strict, config=config)
-    code = diff.exit_code
-    ctx = formats.RenderContext(code, config.fail_on, verbose, diff.suppressed)
-    for spec in outputs:
-        name, path = formats.parse_output(spec)
-        redact.write_report(path, formats.render_diff(name, diff, ctx))
-    sys.stdout.write(formats.render_diff(fmt, diff, ctx))
-    sys.exit(code)
-
-
-@main.command("config")
-@click.option("--config", "config_path", type=click.Path(), help="Configuration file to read.")
-@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
-def config_cmd(config_path: str | None, fmt: str) -> None:
-    """Show the resolved configuration and where each value came from (exit 2 if it is invalid).
-
-    Precedence: command line > CGOCHECK_* environment variables > cgocheck.toml (or
-    pyproject.toml [tool.cgocheck]) > defaults.
-    """
-    import json
-
-    from tabulate import tabulate
-
-    from cgocheck.settings import describe, env_variables, load_config
-
-    config = load_config(cli={"config": config_path})
-    if fmt == "json":
-        sys.stdout.write(json.dumps(config.as_dict(), indent=2) + "\n")
-        return
-    click.echo(f"file: {config.file or '(none found; defaults and environment only)'}")
-    click.echo(tabulate(describe(config), headers=["key", "value", "from"], tablefmt="simple"))
-    if config.baseline_keys:
-        click.echo(f"baseline: {len(config.baseline_keys)} accepted finding(s)")
-    set_env = [k for k in env_variables() if os.environ.get(k, "").strip()]
-    if set_env:
-        click.echo("environment: " + ", ".join(set_env))
+    settings = options.load(config_path, fail_on=fail_on, glibc_floor=glibc_floor)
+    tgt = parse_target(target) if target else None
+    kw = {"target": tgt, "sysroot": sysroot, "glibc_floor": settings.glibc_floor, "no_cgo": no_cgo,
+          "no_dwarf": no_dwarf}
+    diff = diff_reports(side(base, **kw), side(head, **kw), base_label=base, head_label=head,
+                        policy=settings.policy, strict=strict)
+    ctx = formats.RenderContext(diff.exit_code, settings.fail_on, verbose, diff.suppressed)
+    options.write(options.output(fmt, reports, verbose), lambda name: formats.render_diff(name, diff, ctx))
+    sys.exit(diff.exit_code)

@@ -1,4 +1,4 @@
-"""``cgocheck sysroot create|list|info``: attached to ``cgocheck.cli.main`` on import."""
+"""``cgocheck sysroot create|list|info|check``"""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from cgocheck.cli import main
 from cgocheck.core.errors import BadInput
 
 
-@main.group("sysroot")
-def sysroot() -> None:
+@click.group("sysroot")
+def sysroot_grp() -> None:
     """Target sysroots made from Debian packages, without root."""
 
 
@@ -32,7 +31,7 @@ def _logger(verbose: bool) -> Callable[[str], None]:
     return log
 
 
-@sysroot.command("create")
+@sysroot_grp.command("create")
 @click.argument("recipe")
 @click.option("--locked", is_flag=True, help="Download exactly the versions of sysroots/NAME.lock.json.")
 @click.option("--force", is_flag=True, help="Recreate it even if it exists.")
@@ -85,7 +84,7 @@ def create_cmd(
         click.echo(f"lock file written: {res.lock_written}")
 
 
-@sysroot.command("list")
+@sysroot_grp.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Also list recipes whose sysroot is not created.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def list_cmd(show_all: bool, fmt: str) -> None:
@@ -152,7 +151,7 @@ def _made_by_info(creator: str | None, current: bool | None) -> str:
     return f"{creator or 'unrecorded'} ({'this cgocheck' if current else 'OTHER creation code: re-create it'})"
 
 
-@sysroot.command("info")
+@sysroot_grp.command("info")
 @click.argument("sysroot_ref", metavar="NAME|PATH")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.option("--all-versions", is_flag=True, help="List every GLIBC_x.y version node.")
@@ -204,7 +203,7 @@ def info_cmd(sysroot_ref: str, fmt: str, all_versions: bool) -> None:
         click.echo(f"warning: {w}", err=True)
 
 
-@sysroot.command("check")
+@sysroot_grp.command("check")
 @click.argument("sysroot_ref", metavar="NAME|PATH")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def check_cmd(sysroot_ref: str, fmt: str) -> None:

@@ -6,10 +6,9 @@ import click
 from tabulate import tabulate
 
 from cgocheck.build import toolchains
-from cgocheck.cli import main
 
 
-@main.group("toolchains")
+@click.group("toolchains")
 def toolchains_grp() -> None:
     """Go toolchains side by side in cgocheck's own folder."""
 

@@ -27,83 +27,16 @@ import json
 import os
 import posixpath
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from cgocheck import __version__
 from cgocheck.core.errors import BadInput
 from cgocheck.core.glibc import key as glibc_key
-from cgocheck.core.rules import SEVERITY_RANK, Finding
-
-if TYPE_CHECKING:
-    from cgocheck.report.formats import RenderContext
-    from cgocheck.settings import Config, Suppressed
-
-DIFF_SCHEMA_VERSION = "1.0"
-
-CHANGE_KINDS = {
-    "file": "files",
-    "finding": "findings",
-    "library": "libraries (DT_NEEDED)",
-    "runpath": "run paths (DT_RPATH/DT_RUNPATH)",
-    "glibc": "highest GLIBC version",
-    "interpreter": "interpreter (PT_INTERP)",
-    "abi": "ABI",
-    "symbol": "dynamic symbols",
-    "go": "Go build",
-}
-
-
-@dataclass(frozen=True)
-class Change:
-    kind: str  # a key of CHANGE_KINDS
-    file: str  # the pair's name
-    change: str  # added | removed | raised | lowered | changed
-    subject: str  # "libfoo.so.1", "pthread_getattr_np@GLIBC_2.34", "machine", "R001 runpath-absolute"
-    before: str | None = None
-    after: str | None = None
-    regression: bool = False
-    detail: str = ""
-    rule: str | None = None
-    severity: str | None = None
-    evidence: tuple[str, ...] = ()
-    path: str | None = None  # the file on the side that has it (HEAD when both)
-
-    def text(self) -> str:
-        if self.change in ("added", "removed"):
-            s = f"{self.change} {self.subject}"
-        else:
-            s = f"{self.subject} {self.change}: {self.before or '-'} -> {self.after or '-'}"
-        return s + (f" ({self.detail})" if self.detail else "")
-
-
-@dataclass(frozen=True)
-class Pair:
-    name: str
-    base: str | None  # path on the BASE side (None: the file is new)
-    head: str | None  # path on the HEAD side (None: the file is gone)
-
-
-@dataclass(frozen=True)
-class Diff:
-    base_label: str
-    head_label: str
-    base_target: str | None
-    head_target: str | None
-    fail_on: str
-    strict: bool
-    pairs: tuple[Pair, ...]
-    changes: tuple[Change, ...]
-    suppressed: tuple[Suppressed, ...] = field(default=())
-
-    @property
-    def regressions(self) -> list[Change]:
-        return [c for c in self.changes if c.regression]
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.regressions else 0
-
+from cgocheck.core.rules import Finding
+from cgocheck.core.targets import Target
+from cgocheck.policy import Policy, Suppressed, fails, filter_findings, finding_key
+from cgocheck.results.diff import CHANGE_KINDS, Change, Diff, Pair
 
 # --- reading the two sides ---------------------------------------------------------------
 
@@ -142,19 +75,6 @@ def check_json_report(data: Any, label: str) -> None:
                 raise BadInput(f"{label}: files[{i}].findings[{j}] is not a finding")
 
 
-def _finding(x: Mapping[str, Any]) -> Finding:
-    return Finding(
-        rule=x["rule"],
-        name=x.get("name", ""),
-        severity=x["severity"],
-        message=x["message"],
-        fix=x.get("fix", ""),
-        evidence=tuple(x.get("evidence") or ()),
-        file=x.get("file"),
-        extra=tuple((str(e[0]), str(e[1])) for e in x.get("extra") or ()),
-    )
-
-
 def _names(paths: list[str]) -> dict[str, str]:
     """path -> name relative to the side's common folder (basename for a single file)."""
     if len(paths) <= 1:
@@ -189,12 +109,7 @@ def _pairs(base: _Side, head: _Side) -> list[Pair]:
 # --- comparing ---------------------------------------------------------------------------
 
 
-def _rank(sev: str | None) -> int:
-    return SEVERITY_RANK.get(sev or "info", 0)
-
-
 def _keyed(findings: Iterable[Finding], path: str, name: str) -> dict[tuple[str, str, tuple[str, ...]], Finding]:
-    from cgocheck.settings import finding_key
 
     out: dict[tuple[str, str, tuple[str, ...]], Finding] = {}
     for f in findings:
@@ -268,7 +183,7 @@ def _compare_pair(pair: Pair, bf: Mapping[str, Any], hf: Mapping[str, Any], bfin
     for fk, f in hk.items():
         if fk not in bk:
             out.append(Change("finding", name, "added", f"{f.rule} {f.name}".strip(), detail=f.message,
-                              regression=strict or _rank(f.severity) >= _rank(fail_on), rule=f.rule,
+                              regression=strict or fails(f, fail_on), rule=f.rule,
                               severity=f.severity, evidence=f.evidence, path=f.file or hp))
     for fk, f in bk.items():
         if fk not in hk:
@@ -312,21 +227,20 @@ def diff_reports(
     *,
     base_label: str,
     head_label: str,
-    fail_on: str = "error",
+    policy: Policy | None = None,
     strict: bool = False,
-    config: Config | None = None,
 ) -> Diff:
-    """Compare two JSON reports (already checked with check_json_report)."""
-    from cgocheck.settings import Config, filter_findings
-
-    config = config or Config()
+    """Compare two JSON reports (already checked with check_json_report); POLICY's
+    suppressions and baseline act on both sides, its fail_on says which new findings fail."""
+    policy = policy or Policy()
+    fail_on = policy.fail_on
     sides = [_Side(base_label, base.get("target"), tuple(base["files"])),
              _Side(head_label, head.get("target"), tuple(head["files"]))]
     findings: list[dict[str, list[Finding]]] = [{}, {}]
     suppressed: list[Suppressed] = []
     for i, side in enumerate(sides):
         for f in side.files:
-            kept, taken = filter_findings([_finding(x) for x in f.get("findings") or ()], f["path"], config)
+            kept, taken = filter_findings([Finding.from_json(x) for x in f.get("findings") or ()], f["path"], policy)
             findings[i][f["path"]] = kept
             if i == 1:
                 suppressed += taken
@@ -345,7 +259,7 @@ def diff_reports(
             changes.append(Change("file", pair.name, "added", pair.name, path=pair.head, regression=strict))
             for hf in findings[1][pair.head]:
                 changes.append(Change("finding", pair.name, "added", f"{hf.rule} {hf.name}".strip(), detail=hf.message,
-                                      regression=strict or _rank(hf.severity) >= _rank(fail_on), rule=hf.rule,
+                                      regression=strict or fails(hf, fail_on), rule=hf.rule,
                                       severity=hf.severity, evidence=hf.evidence, path=hf.file or pair.head))
         else:
             changes.append(Change("file", pair.name, "removed", pair.name, path=pair.base))
@@ -355,78 +269,34 @@ def diff_reports(
                 tuple(changes), tuple(suppressed))
 
 
-# --- text and JSON -----------------------------------------------------------------------
 
 
-def summary_line(diff: Diff) -> str:
-    reg = diff.regressions
-    other = len(diff.changes) - len(reg)
-    if reg:
-        kinds = sorted({CHANGE_KINDS[c.kind] for c in reg})
-        return f"{len(reg)} regression(s) ({'; '.join(kinds)}), {other} other change(s)"
-    return f"no regression, {other} change(s)" if other else "no change"
+def is_elf_input(path: str) -> bool:
+    """An ELF file or a folder (inspected now), rather than a saved JSON report."""
+    from cgocheck.elf import sniff
+
+    p = Path(path)
+    if p.is_dir():
+        return True
+    try:
+        with p.open("rb") as fh:
+            return sniff(fh.read(64)) is None
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such file") from None
 
 
-def render_table(diff: Diff, ctx: RenderContext) -> str:
-    from tabulate import tabulate
+def side(
+    path: str, *, target: Target | None, sysroot: str | None, glibc_floor: str | None, no_cgo: bool, no_dwarf: bool
+) -> dict[str, Any]:
+    """The JSON report of one side: read as it is, or made by inspecting the ELF file(s) now."""
+    if not is_elf_input(path):
+        return load_json_report(path)
+    from cgocheck.commands.inspect import inspect
+    from cgocheck.policy import report_exit
+    from cgocheck.report.jsonfmt import report_to_json
 
-    parts = [f"base: {diff.base_label}" + (f" ({diff.base_target})" if diff.base_target else ""),
-             f"head: {diff.head_label}" + (f" ({diff.head_target})" if diff.head_target else ""), ""]
-    for pair in diff.pairs:
-        if pair.base and pair.head and pair.base != pair.head:
-            parts.append(f"paired: {pair.base} -> {pair.head}")
-    rows = []
-    for c in diff.changes:
-        what = c.subject if c.change in ("added", "removed") else f"{c.subject}: {c.before or '-'} -> {c.after or '-'}"
-        if c.detail:
-            what += f"\n  {c.detail}"
-        rows += [("REGRESSION" if c.regression else "", CHANGE_KINDS[c.kind], c.file, c.change, what)]
-    if rows:
-        parts.append(tabulate(rows, headers=["", "kind", "file", "change", "what"], tablefmt="simple"))
-    if diff.suppressed:
-        parts.append(f"{len(diff.suppressed)} finding(s) in HEAD suppressed by the configuration")
-    parts.append(summary_line(diff))
-    return "\n".join(parts) + "\n"
-
-
-def diff_to_json(diff: Diff, exit_code: int) -> dict[str, Any]:
-    from cgocheck.report.formats import suppressed_json
-
-    return {
-        "schema_version": DIFF_SCHEMA_VERSION,
-        "kind": "cgocheck-diff",
-        "tool": {"name": "cgocheck", "version": __version__},
-        "base": {"label": diff.base_label, "target": diff.base_target},
-        "head": {"label": diff.head_label, "target": diff.head_target},
-        "fail_on": diff.fail_on,
-        "strict": diff.strict,
-        "pairs": [{"name": p.name, "base": p.base, "head": p.head} for p in diff.pairs],
-        "changes": [
-            {
-                "kind": c.kind,
-                "file": c.file,
-                "change": c.change,
-                "subject": c.subject,
-                "before": c.before,
-                "after": c.after,
-                "regression": c.regression,
-                "detail": c.detail,
-                "rule": c.rule,
-                "severity": c.severity,
-                "evidence": list(c.evidence),
-                "path": c.path,
-            }
-            for c in diff.changes
-        ],
-        "suppressed": [suppressed_json(s) for s in diff.suppressed],
-        "summary": {
-            "regressions": len(diff.regressions),
-            "changes": len(diff.changes),
-            "text": summary_line(diff),
-            "exit_code": exit_code,
-        },
-    }
-
-
-def render_json(diff: Diff, ctx: RenderContext) -> str:
-    return json.dumps(diff_to_json(diff, ctx.exit_code), indent=2) + "\n"
+    report = inspect([path], target=target, sysroot=sysroot, glibc_floor=glibc_floor, expect_cgo=not no_cgo,
+                     dwarf=not no_dwarf)
+    if report.errors:
+        raise BadInput(report.errors[0].message)
+    return report_to_json(report, report_exit(report, "error"))

@@ -14,7 +14,6 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from cgocheck.build import toolchains
@@ -25,6 +24,8 @@ from cgocheck.core.rules import Finding, finding
 from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf
 from cgocheck.elf.model import ElfFacts
+from cgocheck.results import Report
+from cgocheck.results.doctor import ShellEnvironment
 
 # Variables that change a cgo build when set in the shell, and why.
 CONTAMINATING = {
@@ -108,17 +109,6 @@ GO_ENV_KEYS = (
     "GOEXPERIMENT",
     "AR",
 )
-
-
-@dataclass
-class DoctorReport:
-    findings: list[Finding] = field(default_factory=list)
-    go_env_shell: dict[str, str] = field(default_factory=dict)
-    go_env_hermetic: dict[str, str] = field(default_factory=dict)
-    diffs: list[tuple[str, str, str]] = field(default_factory=list)  # (fact, shell build, hermetic build)
-    shell_build_ok: bool | None = None
-    shell_build_log: str = ""
-    notes: list[str] = field(default_factory=list)
 
 
 def _near_miss(name: str) -> str | None:
@@ -243,17 +233,20 @@ def doctor(
     sysroot: Path | None = None,
     compiler: str = "gcc",
     cwd: Path | None = None,
-) -> DoctorReport:
-    rep = DoctorReport()
-    rep.findings += shell_findings(environ)
+) -> Report:
+    """The doctor's report: findings about the shell (its build findings, for no file is
+    built unless --build), notes, and what it compared (``report.environment``)."""
+    env = ShellEnvironment()
+    report = Report(command="doctor", target=target.name if target else None, environment=env)
+    report.build_findings += shell_findings(environ)
     try:
         go = toolchains.find(go_spec)
     except CgocheckError as err:
-        rep.notes.append(f"go env not compared: {err.message}")
-        return rep
+        report.notes.append(f"go env not compared: {err.message}")
+        return report
     # the shell's go: the go on its PATH if any, else cgocheck's (with the shell's variables)
     shell_go = go.go
-    rep.go_env_shell = go_env(shell_go, environ, cwd)
+    env.go_env_shell = go_env(shell_go, environ, cwd)
     from cgocheck.commands.verify import locate_package
 
     src, pkg = locate_package(package, cwd or Path.cwd()) if package else ((cwd or Path.cwd()), ".")
@@ -273,11 +266,11 @@ def doctor(
         go_flags=("-ldflags=-linkmode=external",),
     )
     henv = hermetic_env(req)
-    rep.go_env_hermetic = go_env(go.go, henv, cwd)
+    env.go_env_hermetic = go_env(go.go, henv, cwd)
     with tempfile.TemporaryDirectory(prefix="doctor-home-") as empty_home:
         denv = {"PATH": f"{go.goroot / 'bin'}:/usr/local/bin:/usr/bin:/bin", "HOME": empty_home, "GOENV": "off"}
         default = go_env(go.go, denv, cwd)
-    rep.findings += go_env_findings(rep.go_env_shell, default, environ)
+    report.build_findings += go_env_findings(env.go_env_shell, default, environ)
     if package and target is not None:
         folders.work().mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="doctor-", dir=folders.work()) as tmp:
@@ -296,9 +289,9 @@ def doctor(
                 timeout=1800,
                 check=False,
             )
-            rep.shell_build_ok = proc.returncode == 0
-            rep.shell_build_log = (proc.stdout + proc.stderr)[-3000:]
-            shell_facts = read_elf(str(shell_out)) if rep.shell_build_ok else None
+            env.shell_build_ok = proc.returncode == 0
+            env.shell_build_log = (proc.stdout + proc.stderr)[-3000:]
+            shell_facts = read_elf(str(shell_out)) if env.shell_build_ok else None
             herm_out = Path(tmp) / "hermetic-build"
             result = go_build(
                 BuildRequest(
@@ -313,14 +306,14 @@ def doctor(
             )
             herm_facts = read_elf(str(herm_out)) if result.ok else None
             if not result.ok:
-                rep.notes.append("the hermetic build failed: " + result.log.strip().splitlines()[-1][:300])
-            rep.diffs = diff_facts(shell_facts, herm_facts)
-            if rep.diffs:
-                rep.findings.append(
+                report.notes.append("the hermetic build failed: " + result.log.strip().splitlines()[-1][:300])
+            env.diffs = diff_facts(shell_facts, herm_facts)
+            if env.diffs:
+                report.build_findings.append(
                     finding(
                         "B007",
-                        f"{len(rep.diffs)} fact(s) differ between the shell's build and the hermetic one",
-                        evidence=[f"{k}: shell {a} | hermetic {b}" for k, a, b in rep.diffs[:8]],
+                        f"{len(env.diffs)} fact(s) differ between the shell's build and the hermetic one",
+                        evidence=[f"{k}: shell {a} | hermetic {b}" for k, a, b in env.diffs[:8]],
                     )
                 )
-    return rep
+    return report

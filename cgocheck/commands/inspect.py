@@ -1,4 +1,5 @@
-"""`cgocheck inspect`: facts for each ELF file and, with a target, findings."""
+"""`cgocheck inspect`: facts for each ELF file and, with a target, findings; with a sysroot,
+the resolution of its libraries and symbols too."""
 
 from __future__ import annotations
 
@@ -81,4 +82,24 @@ def inspect_paths(paths: list[str], opts: InspectOptions) -> Report:
             report.errors.append(FileError(path, err.message))
             continue
         report.files.append(FileReport(facts=facts, findings=tuple(check_facts(facts, opts))))
+    return report
+
+
+def inspect(
+    paths: list[str],
+    *,
+    target: Target | None = None,
+    sysroot: str | None = None,
+    glibc_floor: str | None = None,
+    expect_cgo: bool = True,
+    dwarf: bool = True,
+) -> Report:
+    """The report of `cgocheck inspect`: every file's facts and findings, resolved in
+    SYSROOT when one is given (a missing sysroot is exit 3 before any file is read)."""
+    from cgocheck.commands.resolve import add_resolution, open_root
+
+    root = open_root(sysroot) if sysroot else None
+    report = inspect_paths(paths, InspectOptions(target=target, expect_cgo=expect_cgo, dwarf=dwarf))
+    if root is not None:
+        add_resolution(report, root, glibc_floor=glibc_floor, target=target)
     return report

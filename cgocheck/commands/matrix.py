@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import shutil
 import signal
 import stat
@@ -34,76 +33,17 @@ from filelock import FileLock, Timeout
 
 from cgocheck import __version__
 from cgocheck.core import folders
-from cgocheck.core.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FINDINGS, EXIT_OK, CgocheckError
-from cgocheck.core.rules import SEVERITY_RANK, Finding
+from cgocheck.core.errors import EXIT_ENVIRONMENT, EXIT_FINDINGS, EXIT_OK, BadInput, CgocheckError
 from cgocheck.core.targets import parse_target
-from cgocheck.settings import Config, filter_findings
+from cgocheck.policy import Policy, apply_json, failing, report_exit
+from cgocheck.results.matrix import Cell, CellResult
+from cgocheck.settings import Settings
 
 RESULT = "result.json"
 SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules", ".cgocheck-out"}
 
 
-@dataclass(frozen=True)
-class Cell:
-    go: str
-    target: str
-    compiler: str
-    package: str
-    sysroot: str | None = None
-
-    @property
-    def id(self) -> str:
-        go = f"go{self.go}" if self.go[:1].isdigit() else f"go-{self.go}"
-        parts = [go, self.target, self.sysroot or "no-sysroot", self.compiler, self.package]
-        return "_".join(re.sub(r"[^A-Za-z0-9.+-]+", "-", p).strip(".-") or "root" for p in parts)
-
-
-@dataclass
-class CellResult:
-    cell: Cell
-    exit_code: int
-    report: dict[str, Any] | None  # the verify JSON report (schema_version 1.0)
-    error: str | None = None  # one line when the cell could not run (exit 2/3)
-    seconds: float = 0.0
-    cached: bool = False
-    key: str = ""
-    suppressed: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def findings(self) -> list[dict[str, Any]]:
-        if not self.report:
-            return []
-        build = list(self.report.get("build_findings") or [])
-        return build + [f for fr in self.report.get("files", []) for f in fr.get("findings", [])]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.cell.id,
-            "cell": asdict(self.cell),
-            "exit_code": self.exit_code,
-            "error": self.error,
-            "seconds": round(self.seconds, 3),
-            "cached": self.cached,
-            "key": self.key,
-            "suppressed": self.suppressed,
-            "report": self.report,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> CellResult:
-        return cls(
-            cell=Cell(**data["cell"]),
-            exit_code=int(data["exit_code"]),
-            report=data.get("report"),
-            error=data.get("error"),
-            seconds=float(data.get("seconds", 0.0)),
-            cached=bool(data.get("cached", False)),
-            key=str(data.get("key", "")),
-            suppressed=list(data.get("suppressed", [])),
-        )
-
-
-def cells_from_config(cfg: Config) -> list[Cell]:
+def cells_from_config(cfg: Settings) -> list[Cell]:
     if not cfg.targets:
         raise CgocheckError("the matrix needs at least one target (targets = [...] in cgocheck.toml or --target)")
     cells: list[Cell] = []
@@ -335,9 +275,7 @@ def _verify_cell(cell: Cell, opts: MatrixOptions, folder: Path, key: str, start:
     except Exception as exc:  # a bug must not take the whole matrix down: report it
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return CellResult(cell, EXIT_ENVIRONMENT, None, f"internal error: {tb}", time.monotonic() - start, key=key)
-    from cgocheck.cli.inspect import exit_code_for
-
-    code = exit_code_for(res.report, "error")  # the cached verdict; policy re-judges it on read
+    code = report_exit(res.report, "error")  # the cached verdict; the reader's policy judges it again
     return CellResult(cell, code, report_to_json(res.report, code), None, time.monotonic() - start, key=key)
 
 
@@ -488,122 +426,33 @@ class MatrixInterrupted(Exception):
         self.results = results
 
 
-def apply_config_policy(results: Iterable[CellResult], cfg: Config) -> None:
-    """Suppressions and the baseline act on cached results too (they are not cached)."""
+def apply_policy(results: Iterable[CellResult], policy: Policy) -> None:
+    """Suppressions and the baseline act on cached results too (they are never cached): each
+    cell's report is filtered by cgocheck.policy, and its exit code judged again."""
     for res in results:
         if not res.report:
             continue
-        res.suppressed = []
-        # build findings belong to no file; file findings are matched against their file
-        holders: list[tuple[dict[str, Any], str, str]] = [(res.report, "build_findings", "")]
-        holders += [(fr, "findings", fr.get("path", "")) for fr in res.report.get("files", [])]
-        for holder, key, path in holders:
-            findings = [_finding(f) for f in holder.get(key) or []]
-            kept, taken = filter_findings(findings, path, cfg)
-            holder[key] = [asdict(f) for f in kept]
-            res.suppressed += [
-                {"rule": s.finding.rule, "file": s.file, "reason": s.reason, "source": s.source} for s in taken
-            ]
+        res.report, res.suppressed = apply_json(res.stored_report(), policy)
         if res.exit_code in (EXIT_OK, EXIT_FINDINGS):
-            failing = [f for f in res.findings if SEVERITY_RANK[f["severity"]] >= SEVERITY_RANK[cfg.fail_on]]
-            res.exit_code = EXIT_FINDINGS if failing else EXIT_OK
+            build_ok = (res.report.get("build") or {}).get("returncode", 0) == 0
+            res.exit_code = EXIT_FINDINGS if failing(res.findings, policy.fail_on) or not build_ok else EXIT_OK
 
 
-def _finding(d: dict[str, Any]) -> Finding:
-    return Finding(
-        rule=d["rule"],
-        name=d["name"],
-        severity=d["severity"],
-        message=d["message"],
-        fix=d["fix"],
-        evidence=tuple(d.get("evidence", ())),
-        file=d.get("file"),
-        extra=tuple((str(x[0]), str(x[1])) for x in d.get("extra", ())),
-    )
 
 
-def overall_exit(results: Sequence[CellResult]) -> int:
-    codes = {r.exit_code for r in results}
-    for code in (130, EXIT_ENVIRONMENT, EXIT_BAD_INPUT, EXIT_FINDINGS):
-        if code in codes:
-            return code
-    return EXIT_OK
-
-
-# --- cross-version consistency -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VersionRow:
-    go: str
-    go_version: str
-    libc_symbols: tuple[str, ...]
-    libraries: tuple[str, ...]
-    max_glibc: str | None
-    forcing: tuple[str, ...]
-    findings: tuple[str, ...]
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class VersionTable:
-    group: str  # target / sysroot / compiler / package
-    rows: tuple[VersionRow, ...]
-
-
-def _main_facts(report: dict[str, Any]) -> dict[str, Any] | None:
-    files = report.get("files") or []
-    return files[0]["facts"] if files else None
-
-
-def cross_version_tables(results: Sequence[CellResult]) -> list[VersionTable]:
-    """Per target (x sysroot x compiler x package), one row per Go version, with what each
-    adds or drops in libc symbols compared with the previous version."""
-    from cgocheck.build.toolchains import version_key
-
-    groups: dict[tuple[str, str | None, str, str], list[CellResult]] = {}
-    for r in results:
-        c = r.cell
-        groups.setdefault((c.target, c.sysroot, c.compiler, c.package), []).append(r)
-    tables: list[VersionTable] = []
-    for (target, sysroot, compiler, package), rs in groups.items():
-        rows: list[VersionRow] = []
-        for r in rs:
-            facts = _main_facts(r.report) if r.report else None
-            if facts is None:
-                continue
-            bi = (facts.get("go") or {}).get("buildinfo") or {}
-            syms = tuple(
-                sorted(
-                    {
-                        s["name"] + (f"@{s['version']}" if s.get("version") else "")
-                        for s in facts.get("undefined", [])
-                        if s.get("library") in (None, "libc.so.6")
-                        or str(s.get("library", "")).startswith(("libc.", "libpthread", "libdl", "libresolv", "libm."))
-                    }
-                )
-            )
-            rows.append(
-                VersionRow(
-                    go=r.cell.go,
-                    go_version=str(bi.get("go_version", "?")),
-                    libc_symbols=syms,
-                    libraries=tuple(facts.get("needed", [])),
-                    max_glibc=(facts.get("max_glibc") or {}).get("version"),
-                    forcing=tuple((facts.get("max_glibc") or {}).get("symbols", [])),
-                    findings=tuple(sorted({f["rule"] for f in r.findings})),
-                )
-            )
-        rows.sort(key=lambda row: version_key(row.go_version.removeprefix("go")) or (0,))
-        diffed: list[VersionRow] = []
-        prev: set[str] | None = None
-        for row in rows:
-            cur = set(row.libc_symbols)
-            added = tuple(sorted(cur - prev)) if prev is not None else ()
-            removed = tuple(sorted(prev - cur)) if prev is not None else ()
-            diffed.append(VersionRow(**{**asdict(row), "added": added, "removed": removed}))
-            prev = cur
-        if len(diffed) > 1:
-            tables.append(VersionTable(f"{target} / {sysroot or 'no sysroot'} / {compiler} / {package}", tuple(diffed)))
-    return tables
+def read_cell_results(files: Sequence[Path]) -> list[CellResult]:
+    """The cells of saved matrix results (``--cell ID -o FILE`` or a whole matrix's JSON),
+    each once, sorted by id. A file that is not one is bad input naming it."""
+    results: list[CellResult] = []
+    seen: set[str] = set()
+    for f in files:
+        try:
+            data = json.loads(f.read_text())
+            for c in data.get("cells", [data]):
+                r = CellResult.from_json(c)
+                if r.cell.id not in seen:
+                    seen.add(r.cell.id)
+                    results.append(r)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise BadInput(f"{f}: not a cgocheck matrix result ({type(exc).__name__})") from None
+    return sorted(results, key=lambda r: r.cell.id)

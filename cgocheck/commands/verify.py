@@ -55,13 +55,16 @@ from cgocheck.build.record import (
 )
 from cgocheck.checks.provenance import check_record
 from cgocheck.commands.inspect import InspectOptions, check_facts
+from cgocheck.commands.resolve import add_resolution
 from cgocheck.core import folders
-from cgocheck.core.errors import BadInput, CgocheckError, EnvironmentProblem
+from cgocheck.core.errors import BadInput, CgocheckError
 from cgocheck.core.rules import Finding
 from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf
 from cgocheck.elf.model import ElfFacts
 from cgocheck.results import FileError, FileReport, Report
+from cgocheck.sysroot import require
+from cgocheck.sysroot.fsroot import FsRoot
 
 SEP = "\x1f"
 LIST_TEMPLATE = (
@@ -107,20 +110,6 @@ class VerifyResult:
     build: BuildResult
     work_dir: Path | None
     timings: dict[str, float]
-
-
-def find_sysroot_dir(value: str) -> Path:
-    from cgocheck.sysroot import find_sysroot
-
-    try:
-        return find_sysroot(value)
-    except EnvironmentProblem:
-        raise
-    except BadInput as err:
-        raise EnvironmentProblem(
-            f"sysroot {value!r} not found ({err.message}); create one with `cgocheck sysroot create <recipe>` "
-            "(see `cgocheck sysroot list`) or pass a folder"
-        ) from None
 
 
 def go_flags(opts: VerifyOptions) -> tuple[str, ...]:
@@ -207,14 +196,7 @@ def verify(opts: VerifyOptions) -> VerifyResult:
     timings: dict[str, float] = {}
     cwd = (opts.cwd or Path.cwd()).absolute()
     go = toolchains.find(opts.go)
-    sysroot = find_sysroot_dir(opts.sysroot) if opts.sysroot else None
-    if opts.glibc_floor:
-        from cgocheck.core.glibc import parse_floor
-
-        try:
-            parse_floor(opts.glibc_floor)
-        except ValueError as exc:
-            raise BadInput(f"--glibc-floor: {exc}") from None
+    sysroot = require(opts.sysroot) if opts.sysroot else None
     src, package = locate_package(opts.package, cwd)
     output = (opts.output if opts.output else default_output(opts, src, package)).absolute()
     folders.work().mkdir(parents=True, exist_ok=True)
@@ -443,16 +425,7 @@ def _verify_in(
         report.files.append(FileReport(facts=facts, findings=tuple(findings)))
         if sysroot is not None and opts.resolve:
             t_res = time.monotonic()
-            _add_resolution(report, str(sysroot), opts)
+            add_resolution(report, FsRoot(sysroot), glibc_floor=opts.glibc_floor, target=opts.target)
             timings["resolve"] = time.monotonic() - t_res
     timings["total"] = time.monotonic() - t0
     return VerifyResult(report, record, facts, result, work if opts.keep else None, timings)
-
-
-def _add_resolution(report: Report, sysroot: str, opts: VerifyOptions) -> None:
-    try:
-        from cgocheck.commands.resolve import add_resolution
-    except ImportError:
-        report.notes.append("library and symbol resolution skipped: cgocheck's resolve module is not available")
-        return
-    add_resolution(report, sysroot, glibc_floor=opts.glibc_floor, target=opts.target)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 SEVERITIES = ("info", "warning", "error")
 # Rule id families, by first letter, in the order docs and reports list them.
@@ -45,6 +47,33 @@ class Finding:
     file: str | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "name": self.name,
+            "severity": self.severity,
+            "message": self.message,
+            "fix": self.fix,
+            "evidence": list(self.evidence),
+            "file": self.file,
+            "extra": [list(x) for x in self.extra],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Finding:
+        """A finding of a saved report (rule, severity and message required; the rest may
+        be missing from reports of older versions)."""
+        return cls(
+            rule=str(data["rule"]),
+            name=str(data.get("name", "")),
+            severity=str(data["severity"]),
+            message=str(data["message"]),
+            fix=str(data.get("fix", "")),
+            evidence=tuple(str(e) for e in data.get("evidence") or ()),
+            file=data.get("file"),
+            extra=tuple((str(e[0]), str(e[1])) for e in data.get("extra") or ()),
+        )
+
 
 @functools.cache
 def rules() -> dict[str, Rule]:
@@ -81,8 +110,3 @@ def finding(
         evidence=tuple(evidence),
         file=file,
     )
-
-
-def at_or_above(findings: list[Finding] | tuple[Finding, ...], severity: str) -> list[Finding]:
-    rank = SEVERITY_RANK[severity]
-    return [f for f in findings if SEVERITY_RANK[f.severity] >= rank]

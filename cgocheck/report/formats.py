@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cgocheck.core.errors import BadInput
-from cgocheck.core.rules import FAMILY_TITLES, SEVERITY_RANK, Finding, rules
+from cgocheck.core.rules import FAMILY_TITLES, Finding, rules
 from cgocheck.results import FileReport, Report
 
 if TYPE_CHECKING:
-    from cgocheck.commands.diff import Diff
-    from cgocheck.settings import Suppressed
+    from cgocheck.policy import Suppressed
+    from cgocheck.results.diff import Diff
 
 
 @dataclass(frozen=True)
@@ -88,26 +88,14 @@ def _json(report: Report, ctx: RenderContext) -> str:
     from cgocheck.report import jsonfmt
 
     data = jsonfmt.report_to_json(report, ctx.exit_code)
-    data["suppressed"] = [suppressed_json(s) for s in ctx.suppressed]
+    data["suppressed"] = [s.to_json() for s in ctx.suppressed]
     return json.dumps(data, indent=2) + "\n"
 
 
-def suppressed_json(s: Suppressed) -> dict[str, Any]:
-    from cgocheck.report import jsonfmt
-
-    return {
-        "path": s.file,
-        "finding": jsonfmt.plain(s.finding),
-        "reason": s.reason,
-        "source": s.source,
-        "expires": s.expires.isoformat() if s.expires else None,
-    }
-
-
 for _f in (
-    Format("table", ".txt", "aligned text for people", _table, _lazy("cgocheck.commands.diff", "render_table")),
+    Format("table", ".txt", "aligned text for people", _table, _lazy("cgocheck.report.table", "render_diff")),
     Format("json", ".json", "the versioned JSON report (cgocheck/data/report.schema.json)", _json,
-           _lazy("cgocheck.commands.diff", "render_json")),
+           _lazy("cgocheck.report.jsonfmt", "render_diff")),
     Format("junit", ".xml", "JUnit XML: a test suite per file, a test case per rule checked",
            _lazy("cgocheck.report.junit", "render_report"), _lazy("cgocheck.report.junit", "render_diff")),
     Format("sarif", ".sarif", "SARIF 2.1.0 for code scanning",
@@ -180,19 +168,11 @@ def rule_url(rule_id: str) -> str:
     return f"{docs_url()}#{rule_id}"
 
 
-def failing(finding: Finding, fail_on: str) -> bool:
-    return SEVERITY_RANK.get(finding.severity, 0) >= SEVERITY_RANK[fail_on]
-
-
 def counts(findings: list[Finding] | tuple[Finding, ...]) -> dict[str, int]:
     c = {"error": 0, "warning": 0, "info": 0}
     for f in findings:
         c[f.severity] = c.get(f.severity, 0) + 1
     return c
-
-
-def verdict(exit_code: int) -> str:
-    return {0: "pass", 1: "fail", 2: "bad input", 3: "environment problem"}.get(exit_code, f"exit {exit_code}")
 
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from cgocheck import __version__
 from cgocheck.core.rules import SEVERITY_RANK, Finding, rules
+from cgocheck.policy import verdict
 from cgocheck.report.formats import (
     BUILD_LABEL,
     KNOWN_FILE_FIELDS,
@@ -29,13 +30,12 @@ from cgocheck.report.formats import (
     extra_fields,
     notes,
     rule_url,
-    verdict,
 )
 from cgocheck.results import FileReport, Report
 
 if TYPE_CHECKING:
-    from cgocheck.commands.diff import Diff
-    from cgocheck.settings import Suppressed
+    from cgocheck.policy import Suppressed
+    from cgocheck.results.diff import Diff
 
 
 def esc(text: object) -> str:
@@ -268,7 +268,8 @@ def report_sections(report: Report, ctx: RenderContext) -> list[Section]:
     return sections
 
 
-def _status(exit_code: int) -> str:
+def status_class(exit_code: int) -> str:
+    """The page's and a badge's CSS class for an exit code: pass, fail, or other."""
     return {0: "pass", 1: "fail"}.get(exit_code, "other")
 
 
@@ -276,16 +277,16 @@ def render_report(report: Report, ctx: RenderContext) -> str:
     title = f"cgocheck {report.command}" + (f" for {report.target}" if report.target else "")
     c = counts(report.findings)
     sub = f"{len(report.files)} file(s): {c['error']} error(s), {c['warning']} warning(s), {c['info']} info"
-    return page(title, report_sections(report, ctx), subtitle=sub, status=_status(ctx.exit_code))
+    return page(title, report_sections(report, ctx), subtitle=sub, status=status_class(ctx.exit_code))
 
 
 def diff_sections(diff: Diff) -> list[Section]:
-    from cgocheck.commands.diff import CHANGE_KINDS, summary_line
+    from cgocheck.results.diff import CHANGE_KINDS
 
     meta = kv_table([("base", diff.base_label + (f" ({diff.base_target})" if diff.base_target else "")),
                      ("head", diff.head_label + (f" ({diff.head_target})" if diff.head_target else "")),
                      ("fails on", f"new findings at {diff.fail_on} and above" + (" (strict)" if diff.strict else "")),
-                     ("result", summary_line(diff))])
+                     ("result", diff.summary())])
     pairs = table(["name", "base", "head"], [[f"<code>{esc(p.name)}</code>", esc(p.base or "-"), esc(p.head or "-")]
                                              for p in diff.pairs])
 
@@ -318,7 +319,6 @@ def diff_sections(diff: Diff) -> list[Section]:
 
 
 def render_diff(diff: Diff, ctx: RenderContext) -> str:
-    from cgocheck.commands.diff import summary_line
 
     return page(f"cgocheck diff: {diff.head_label} against {diff.base_label}", diff_sections(diff),
-                subtitle=summary_line(diff), status=_status(ctx.exit_code))
+                subtitle=diff.summary(), status=status_class(ctx.exit_code))

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cgocheck.elf.model import ElfFacts
 from cgocheck.results import SCHEMA_VERSION, Report, tool_info
+from cgocheck.results.diff import DIFF_SCHEMA_VERSION, Diff
+
+if TYPE_CHECKING:
+    from cgocheck.report.formats import RenderContext
 
 
 def plain(obj: Any) -> Any:
@@ -71,3 +75,44 @@ def report_to_json(report: Report, exit_code: int) -> dict[str, Any]:
 
 def render(report: Report, exit_code: int) -> str:
     return json.dumps(report_to_json(report, exit_code), indent=2, sort_keys=False) + "\n"
+
+
+def diff_to_json(diff: Diff, exit_code: int) -> dict[str, Any]:
+    return {
+        "schema_version": DIFF_SCHEMA_VERSION,
+        "kind": "cgocheck-diff",
+        "tool": tool_info(),
+        "base": {"label": diff.base_label, "target": diff.base_target},
+        "head": {"label": diff.head_label, "target": diff.head_target},
+        "fail_on": diff.fail_on,
+        "strict": diff.strict,
+        "pairs": [{"name": p.name, "base": p.base, "head": p.head} for p in diff.pairs],
+        "changes": [
+            {
+                "kind": c.kind,
+                "file": c.file,
+                "change": c.change,
+                "subject": c.subject,
+                "before": c.before,
+                "after": c.after,
+                "regression": c.regression,
+                "detail": c.detail,
+                "rule": c.rule,
+                "severity": c.severity,
+                "evidence": list(c.evidence),
+                "path": c.path,
+            }
+            for c in diff.changes
+        ],
+        "suppressed": [s.to_json() for s in diff.suppressed],
+        "summary": {
+            "regressions": len(diff.regressions),
+            "changes": len(diff.changes),
+            "text": diff.summary(),
+            "exit_code": exit_code,
+        },
+    }
+
+
+def render_diff(diff: Diff, ctx: RenderContext) -> str:
+    return json.dumps(diff_to_json(diff, ctx.exit_code), indent=2) + "\n"

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from cgocheck.core.rules import Finding, rules
+from cgocheck.policy import fails
 from cgocheck.report.formats import (
     BUILD_LABEL,
     RenderContext,
@@ -20,13 +21,12 @@ from cgocheck.report.formats import (
     build_rules,
     checked_rules,
     display_path,
-    failing,
     suppressed_by_file,
 )
 from cgocheck.results import FileReport, Report
 
 if TYPE_CHECKING:
-    from cgocheck.commands.diff import Diff
+    from cgocheck.results.diff import Diff
 
 
 def _finding_text(f: Finding) -> str:
@@ -67,8 +67,8 @@ def _rule_suite(report: Report, ctx: RenderContext, parent: ET.Element, name: st
         case = ET.SubElement(suite, "testcase", classname=f"cgocheck.{report.command}", name=name, time="0")
         tests += 1
         found = by_rule.get(rid, [])
-        bad = [f for f in found if failing(f, ctx.fail_on)]
-        below = [f for f in found if not failing(f, ctx.fail_on)]
+        bad = [f for f in found if fails(f, ctx.fail_on)]
+        below = [f for f in found if not fails(f, ctx.fail_on)]
         if bad:
             failures += 1
             msg = bad[0].message + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
@@ -127,7 +127,7 @@ def render_report(report: Report, ctx: RenderContext) -> str:
 
 
 def render_diff(diff: Diff, ctx: RenderContext) -> str:
-    from cgocheck.commands.diff import CHANGE_KINDS
+    from cgocheck.results.diff import CHANGE_KINDS
 
     root = ET.Element("testsuites", name=f"cgocheck diff {diff.base_label} {diff.head_label}")
     for pair in diff.pairs:

@@ -10,6 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from cgocheck.core.rules import SEVERITY_RANK, Finding
+from cgocheck.policy import verdict
 from cgocheck.report.formats import (
     BUILD_LABEL,
     KNOWN_FILE_FIELDS,
@@ -22,12 +23,11 @@ from cgocheck.report.formats import (
     extra_fields,
     notes,
     rule_url,
-    verdict,
 )
 from cgocheck.results import Report
 
 if TYPE_CHECKING:
-    from cgocheck.commands.diff import Diff
+    from cgocheck.results.diff import Diff
 
 ICON = {"error": "🔴", "warning": "🟡", "info": "🔵"}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
@@ -142,10 +142,10 @@ def render_report(report: Report, ctx: RenderContext) -> str:
 
 
 def render_diff(diff: Diff, ctx: RenderContext) -> str:
-    from cgocheck.commands.diff import CHANGE_KINDS, summary_line
+    from cgocheck.results.diff import CHANGE_KINDS
 
     mark = "❌" if diff.regressions else "✅"
-    lines = [f"## {mark} cgocheck diff: {esc(summary_line(diff))}", "",
+    lines = [f"## {mark} cgocheck diff: {esc(diff.summary())}", "",
              f"base {code(diff.base_label)}" + (f" ({esc(diff.base_target)})" if diff.base_target else "")
              + f" → head {code(diff.head_label)}" + (f" ({esc(diff.head_target)})" if diff.head_target else ""), ""]
     reg = diff.regressions

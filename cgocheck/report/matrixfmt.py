@@ -11,31 +11,82 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
+from tabulate import tabulate
+
 from cgocheck import __version__
-from cgocheck.commands.matrix import CellResult, VersionTable, cross_version_tables
 from cgocheck.core.rules import SEVERITIES, SEVERITY_RANK, Finding
+from cgocheck.policy import fails, verdict
+from cgocheck.results import tool_info
+from cgocheck.results.matrix import MATRIX_SCHEMA_VERSION, CellResult, VersionTable, cross_version_tables
 
 FORMATS = ("table", "json", "junit", "sarif", "markdown", "html")
-VERDICT = {0: "pass", 1: "fail", 2: "bad input", 3: "environment", 130: "interrupted"}
-
-
-def _findings(r: CellResult) -> list[Finding]:
-    from cgocheck.commands.matrix import _finding
-
-    return [_finding(f) for f in r.findings]
-
-
-def _fails(f: Finding, fail_on: str) -> bool:
-    return SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on]
-
-
 def _counts(r: CellResult) -> dict[str, int]:
     c = dict.fromkeys(SEVERITIES, 0)
     for f in r.findings:
-        c[f["severity"]] += 1
+        c[f.severity] += 1
     return c
+
+
+def matrix_json(results: Sequence[CellResult], exit_code: int) -> dict[str, Any]:
+    return {
+        "schema_version": MATRIX_SCHEMA_VERSION,
+        "tool": tool_info(),
+        "command": "matrix",
+        "cells": [r.to_json() for r in results],
+        "cross_version": [
+            {"group": t.group, "rows": [asdict(row) for row in t.rows]} for t in cross_version_tables(results)
+        ],
+        "summary": {
+            "cells": len(results),
+            "exit_code": exit_code,
+            "by_exit_code": {
+                str(c): sum(1 for r in results if r.exit_code == c) for c in sorted({r.exit_code for r in results})
+            },
+            "cached": sum(1 for r in results if r.cached),
+        },
+    }
+
+
+def matrix_table(results: Sequence[CellResult]) -> str:
+    rows = []
+    for r in results:
+        counts = {s: 0 for s in SEVERITIES}
+        for f in r.findings:
+            counts[f.severity] += 1
+        rules = ", ".join(sorted({f.rule for f in r.findings if f.severity != "info"}))
+        rows.append(
+            [
+                r.cell.id,
+                r.exit_code,
+                counts["error"],
+                counts["warning"],
+                counts["info"],
+                r.error or rules or "-",
+                "cached" if r.cached else f"{r.seconds:.1f}s",
+            ]
+        )
+    out = [tabulate(rows, headers=["cell", "exit", "errors", "warnings", "info", "rules / error", "time"])]
+    for t in cross_version_tables(results):
+        out.append(f"\nGo versions for {t.group}:")
+        vrows = [
+            [
+                row.go_version,
+                row.max_glibc or "-",
+                len(row.libc_symbols),
+                ", ".join(row.libraries),
+                ("+" + " +".join(row.added)) if row.added else "",
+                ("-" + " -".join(row.removed)) if row.removed else "",
+                ", ".join(row.findings) or "-",
+            ]
+            for row in t.rows
+        ]
+        out.append(
+            tabulate(vrows, headers=["go", "max glibc", "libc symbols", "libraries", "added", "removed", "findings"])
+        )
+    return "\n".join(out) + "\n"
 
 
 # --- JUnit: a suite per cell, a case per rule checked -----------------------------------
@@ -53,12 +104,12 @@ def render_junit(results: Sequence[CellResult], fail_on: str) -> str:
             ET.SubElement(
                 build,
                 "error",
-                message=r.error or VERDICT.get(r.exit_code, str(r.exit_code)),
+                message=r.error or verdict(r.exit_code),
                 type=f"exit {r.exit_code}",
             )
             errored += 1
         by_rule: dict[str, list[Finding]] = {}
-        for f in _findings(r):
+        for f in r.findings:
             by_rule.setdefault(f.rule, []).append(f)
         for rule, fs in sorted(by_rule.items()):
             case = ET.SubElement(suite, "testcase", classname=r.cell.id, name=f"{rule} {fs[0].name}")
@@ -66,7 +117,7 @@ def render_junit(results: Sequence[CellResult], fail_on: str) -> str:
             text = "\n".join(
                 f"{f.severity}: {f.message}\n  evidence: {'; '.join(f.evidence)}\n  fix: {f.fix}" for f in fs
             )
-            if any(_fails(f, fail_on) for f in fs):
+            if any(fails(f, fail_on) for f in fs):
                 ET.SubElement(case, "failure", message=fs[0].message, type=rule).text = text
                 failed += 1
             else:
@@ -95,7 +146,7 @@ def render_sarif(results: Sequence[CellResult], exit_code: int) -> str:
         binary = r.cell.package
         if r.report and r.report.get("files"):
             binary = r.report["files"][0]["path"]
-        for f in _findings(r):
+        for f in r.findings:
             res: dict[str, Any] = {
                 "ruleId": f.rule,
                 "level": LEVEL[f.severity],
@@ -140,7 +191,7 @@ def _md(text: str) -> str:
 def render_markdown(results: Sequence[CellResult], exit_code: int) -> str:
     failing = sum(1 for r in results if r.exit_code != 0)
     lines = [
-        f"## cgocheck matrix: {VERDICT.get(exit_code, exit_code)}",
+        f"## cgocheck matrix: {verdict(exit_code)}",
         "",
         f"{len(results)} cell(s), {failing} not passing, {sum(1 for r in results if r.cached)} from the cache.",
         "",
@@ -149,9 +200,9 @@ def render_markdown(results: Sequence[CellResult], exit_code: int) -> str:
     ]
     for r in results:
         c = _counts(r)
-        rules = ", ".join(sorted({f["rule"] for f in r.findings})) or (r.error or "-")
+        rules = ", ".join(sorted({f.rule for f in r.findings})) or (r.error or "-")
         lines.append(
-            f"| `{r.cell.id}` | {VERDICT.get(r.exit_code, r.exit_code)} | {c['error']} | {c['warning']} | "
+            f"| `{r.cell.id}` | {verdict(r.exit_code)} | {c['error']} | {c['warning']} | "
             f"{c['info']} | {_md(rules)} |"
         )
     for t in cross_version_tables(results):
@@ -169,7 +220,7 @@ def render_markdown(results: Sequence[CellResult], exit_code: int) -> str:
                 f"{_md(' '.join(row.removed)) or '-'} | {', '.join(row.findings) or '-'} |"
             )
     for r in results:
-        fs = _findings(r)
+        fs = r.findings
         if not fs:
             continue
         lines += ["", f"<details><summary>{r.cell.id}: {len(fs)} finding(s)</summary>", ""]
@@ -214,19 +265,19 @@ def _version_table_html(t: VersionTable) -> str:
 def render_html(results: Sequence[CellResult], exit_code: int, fail_on: str) -> str:
     from cgocheck.report import html as H
 
-    verdict = "pass" if exit_code == 0 else ("fail" if exit_code == 1 else "other")
+    state = H.status_class(exit_code)
     overview_rows = []
     for r in results:
         c = _counts(r)
-        status = "pass" if r.exit_code == 0 else ("fail" if r.exit_code == 1 else "other")
+        status = H.status_class(r.exit_code)
         overview_rows.append(
             [
                 f'<a href="#cell-{H.esc(r.cell.id)}">{H.esc(r.cell.id)}</a>',
-                f'<span class="badge {status}">{H.esc(VERDICT.get(r.exit_code, r.exit_code))}</span>',
+                f'<span class="badge {status}">{H.esc(verdict(r.exit_code))}</span>',
                 str(c["error"]),
                 str(c["warning"]),
                 str(c["info"]),
-                H.esc(r.error or ", ".join(sorted({f["rule"] for f in r.findings})) or "-"),
+                H.esc(r.error or ", ".join(sorted({f.rule for f in r.findings})) or "-"),
                 "cached" if r.cached else f"{r.seconds:.1f}s",
             ]
         )
@@ -257,7 +308,7 @@ def render_html(results: Sequence[CellResult], exit_code: int, fail_on: str) -> 
         )
     cells_html = []
     for r in results:
-        fs = sorted(_findings(r), key=lambda f: -SEVERITY_RANK[f.severity])
+        fs = sorted(r.findings, key=lambda f: -SEVERITY_RANK[f.severity])
         body = "".join(H.finding_card(f) for f in fs) or '<p class="muted">no findings</p>'
         if r.error:
             body = f'<p class="badge other">{H.esc(r.error)}</p>' + body
@@ -267,11 +318,15 @@ def render_html(results: Sequence[CellResult], exit_code: int, fail_on: str) -> 
         "cgocheck matrix",
         sections,
         subtitle=f"{len(results)} cells, failing at {fail_on}, cgocheck {__version__}",
-        status=verdict,
+        status=state,
     )
 
 
 def render(fmt: str, results: Sequence[CellResult], exit_code: int, fail_on: str) -> str:
+    if fmt == "json":
+        return json.dumps(matrix_json(results, exit_code), indent=2) + "\n"
+    if fmt == "table":
+        return matrix_table(results)
     if fmt == "junit":
         return render_junit(results, fail_on)
     if fmt == "sarif":

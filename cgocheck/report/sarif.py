@@ -28,6 +28,7 @@ from cgocheck import __version__
 from cgocheck.core import redact
 from cgocheck.core.rules import FAMILY_TITLES, Finding, rules
 from cgocheck.elf.model import DwarfUnit, ElfFacts
+from cgocheck.policy import verdict
 from cgocheck.report.formats import (
     RenderContext,
     build_findings,
@@ -35,13 +36,12 @@ from cgocheck.report.formats import (
     docs_url,
     notes,
     rule_url,
-    verdict,
 )
 from cgocheck.results import FileReport, Report
 
 if TYPE_CHECKING:
-    from cgocheck.commands.diff import Change, Diff
-    from cgocheck.settings import Suppressed
+    from cgocheck.policy import Suppressed
+    from cgocheck.results.diff import Change, Diff
 
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -129,7 +129,7 @@ def dwarf_sources(facts: ElfFacts, finding: Finding, go_dirs: list[str] | None =
 
 
 def fingerprint(finding: Finding, report_file: str) -> str:
-    from cgocheck.settings import finding_key
+    from cgocheck.policy import finding_key
 
     key = finding_key(finding.rule, finding.file, finding.evidence, report_file)
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:32]

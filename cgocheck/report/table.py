@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import posixpath
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tabulate import tabulate
 
 from cgocheck.core.rules import Finding
 from cgocheck.elf.model import ElfFacts
 from cgocheck.results import Report
+from cgocheck.results.diff import CHANGE_KINDS, Diff
+
+if TYPE_CHECKING:
+    from cgocheck.report.formats import RenderContext
 
 
 def _kv(rows: list[tuple[str, str]]) -> str:
@@ -189,4 +193,24 @@ def render(report: Report, *, verbose: bool = False) -> str:
     if report.errors:
         tail += f"; {len(report.errors)} file(s) could not be read"
     parts.append(tail)
+    return "\n".join(parts) + "\n"
+
+
+def render_diff(diff: Diff, ctx: RenderContext) -> str:
+    parts = [f"base: {diff.base_label}" + (f" ({diff.base_target})" if diff.base_target else ""),
+             f"head: {diff.head_label}" + (f" ({diff.head_target})" if diff.head_target else ""), ""]
+    for pair in diff.pairs:
+        if pair.base and pair.head and pair.base != pair.head:
+            parts.append(f"paired: {pair.base} -> {pair.head}")
+    rows = []
+    for c in diff.changes:
+        what = c.subject if c.change in ("added", "removed") else f"{c.subject}: {c.before or '-'} -> {c.after or '-'}"
+        if c.detail:
+            what += f"\n  {c.detail}"
+        rows += [("REGRESSION" if c.regression else "", CHANGE_KINDS[c.kind], c.file, c.change, what)]
+    if rows:
+        parts.append(tabulate(rows, headers=["", "kind", "file", "change", "what"], tablefmt="simple"))
+    if diff.suppressed:
+        parts.append(f"{len(diff.suppressed)} finding(s) in HEAD suppressed by the configuration")
+    parts.append(diff.summary())
     return "\n".join(parts) + "\n"

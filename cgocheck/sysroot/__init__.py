@@ -51,3 +51,17 @@ def find_sysroot(name_or_path: str) -> Path:
         return _check_complete(Path(value), value)
     known = ", ".join(recipe_names()) or "none"
     raise BadInput(f"{value!r} is neither a sysroot recipe (known: {known}) nor a folder")
+
+
+HINT = "create one with `cgocheck sysroot create <recipe>` (see `cgocheck sysroot list`) or pass a folder"
+
+
+def require(value: str) -> Path:
+    """The folder a command's ``--sysroot`` value names. One that is not there is an
+    environment problem (exit 3) whose message says how to make it."""
+    try:
+        return find_sysroot(value)
+    except EnvironmentProblem:
+        raise
+    except BadInput as err:
+        raise EnvironmentProblem(f"sysroot {value!r} not found ({err.message}); {HINT}") from None

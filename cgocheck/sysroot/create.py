@@ -657,14 +657,6 @@ def create(
             if recipe.usrmerge:
                 make_usrmerge(tmp, before=False)
             changed += rewrite_symlinks(tmp)
-            checked = check_sysroot(tmp, arch=recipe.arch, libc=recipe.libc)
-            if not checked.ok:
-                for p in checked.problems[1:]:
-                    log(f"warning: {recipe.name}: {p}")
-                more = f" (and {len(checked.problems) - 1} more)" if len(checked.problems) > 1 else ""
-                raise EnvironmentProblem(
-                    f"{recipe.name} failed its check, so it was not kept: {checked.first()}{more}"
-                )
             lock = LockFile(
                 recipe=recipe.name,
                 suite=recipe.suite,
@@ -686,6 +678,14 @@ def create(
                 raise EnvironmentProblem(
                     f"{recipe.name}: the recipe expects {recipe.libc} {recipe.libc_version}, "
                     f"the packages gave {info.libc_version}"
+                )
+            checked = check_sysroot(tmp, arch=recipe.arch, libc=recipe.libc)
+            if not checked.ok:
+                for p in checked.problems[1:]:
+                    log(f"warning: {recipe.name}: {p}")
+                more = f" (and {len(checked.problems) - 1} more)" if len(checked.problems) > 1 else ""
+                raise EnvironmentProblem(
+                    f"{recipe.name} failed its check, so it was not kept: {checked.first()}{more}"
                 )
             size = _tree_size(tmp)
             meta_dir = tmp / META_DIR

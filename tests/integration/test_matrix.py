@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck.cli.inspect import exit_code_for
+from cgocheck.policy import report_exit as exit_code_for
 from cgocheck.commands.matrix import Cell, MatrixOptions, results_dir, run_matrix
 from cgocheck.commands.verify import VerifyOptions, verify
 from cgocheck.core.targets import parse_target

@@ -29,7 +29,7 @@ import cgocheck.commands.resolve, cgocheck.report.jsonfmt, cgocheck.report.table
 import cgocheck.sysroot.recipe, cgocheck.elf.gobuildinfo, json, tabulate
 from cgocheck.elf import dynamic
 dynamic._lief_module()
-cgocheck.cli._register()  # import every command module before the marker
+[cgocheck.cli.main.get_command(None, n) for n in cgocheck.cli.COMMANDS]  # every command module before the marker
 import cgocheck.core.redact
 cgocheck.core.redact.home_prefixes()  # the home folder's real path, for the output's redaction
 try:

@@ -160,21 +160,21 @@ def test_check_reads_nothing_outside(arm64_copy: Path, tmp_path: Path) -> None:
 
 
 def test_create_refuses_a_sysroot_that_fails_its_check(tmp_path: Path) -> None:
-    """libc6-dev without libc6: the linker script, loader and libc are missing. create ends
-    in exit 3 naming the first offending path, and leaves no sysroot behind."""
+    """zlib1g-dev without zlib1g: its libz.so link dangles. create ends in exit 3 naming the
+    offending path, and leaves no sysroot behind."""
     need_tool("apt-get")
     home = home_sharing(tmp_path)
     recipe = tmp_path / "sysroots" / "nolibc-arm64.toml"
     recipe.parent.mkdir()
     recipe.write_text(
         'name = "nolibc-arm64"\nsuite = "bookworm"\narch = "arm64"\nlibc = "glibc"\n'
-        'packages = ["libc6-dev"]\nexclude = ["libc6"]\nexclude_reason = "a test: a sysroot that must fail"\n'
+        'packages = ["libc6-dev", "zlib1g-dev"]\nexclude = ["zlib1g"]\nexclude_reason = "a test: a sysroot that must fail"\n'
     )
     env = {"CGOCHECK_HOME": str(home)}
     proc = cgocheck("sysroot", "create", str(recipe), env=env)
     assert proc.returncode == 3, proc.stderr
     line = one_error_line(proc)
-    assert "failed its check" in line and "/" in line.split("failed its check", 1)[1]
+    assert "failed its check" in line and "/usr/lib/aarch64-linux-gnu/libz.so: -> " in line and "dangles" in line
     assert not (home / "sysroots" / "nolibc-arm64").exists()
     assert not list((home / "sysroots").glob(".tmp-*"))
     listed = cgocheck("sysroot", "list", "--format", "json", env=env)

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from cgocheck.settings import (
-    Config,
+    Settings,
     ConfigError,
     find_config_file,
     key_lines,
-    load_config,
+    load_settings,
     locate,
 )
 
@@ -28,8 +28,8 @@ def write(folder: Path, name: str, text: str) -> Path:
     return p
 
 
-def load(folder: Path, env: dict[str, str] | None = None, **cli: object) -> Config:
-    return load_config(cli=cli, env=env or {}, cwd=folder, today=TODAY)
+def load(folder: Path, env: dict[str, str] | None = None, **cli: object) -> Settings:
+    return load_settings(cli=cli, env=env or {}, cwd=folder, today=TODAY)
 
 
 def error_of(folder: Path, env: dict[str, str] | None = None, **cli: object) -> str:
@@ -104,7 +104,7 @@ def test_key_lines_pyproject_subtables() -> None:
 def test_defaults_without_a_file(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     cfg = load(tmp_path)
-    assert cfg == Config(origins=())
+    assert cfg == Settings(origins=())
     assert cfg.file is None and cfg.fail_on == "error" and cfg.go == ("newest",)
 
 

@@ -16,7 +16,7 @@ def test_registry_names_and_lookup() -> None:
 
 
 def test_every_command_offers_every_format() -> None:
-    from cgocheck.cli.inspect import FORMATS
+    from cgocheck.cli.options import REPORT_FORMATS as FORMATS
 
     assert tuple(FORMATS) == formats.names()
 

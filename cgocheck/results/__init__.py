@@ -1,13 +1,24 @@
-"""Reports: the data a command produced, rendered as a table or JSON (more formats later)."""
+"""Results: the typed models a command produces and the renderers (cgocheck.report) take.
+
+- :class:`Report`: files (their facts, findings and resolution), errors, and for verify the
+  build record and the findings about the build itself; doctor's shell comparison;
+- cgocheck.results.diff: what changed between two builds (``cgocheck diff``);
+- cgocheck.results.matrix: the cells of a matrix and their reports (``cgocheck matrix``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cgocheck import __version__
 from cgocheck.core.rules import SEVERITIES, Finding
 from cgocheck.elf.model import ElfFacts
+
+if TYPE_CHECKING:
+    from cgocheck.build.record import BuildRecord
+    from cgocheck.loader.resolve import Resolution
+    from cgocheck.results.doctor import ShellEnvironment
 
 SCHEMA_VERSION = "1.0"
 
@@ -16,7 +27,7 @@ SCHEMA_VERSION = "1.0"
 class FileReport:
     facts: ElfFacts
     findings: tuple[Finding, ...]
-    resolution: Any = None  # a resolve.Resolution when a sysroot was given
+    resolution: Resolution | None = None  # when the file was resolved in a sysroot
 
 
 @dataclass(frozen=True)
@@ -33,11 +44,12 @@ class Report:
     files: list[FileReport] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
-    # verify: the build that made the files (a provenance.BuildRecord) and the findings about
-    # the build itself (pkg-config, host paths, compiler), which belong to no single file
-    build: Any = None
+    # verify: the build that made the files and the findings about the build itself
+    # (pkg-config, host paths, compiler), which belong to no single file
+    build: BuildRecord | None = None
     build_findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    environment: ShellEnvironment | None = None  # doctor: what the shell and the hermetic build see
 
     @property
     def findings(self) -> list[Finding]:
