@@ -280,7 +280,7 @@ def cc_trace_wrapper(real: str) -> Path:
 
 
 def pkg_config_trace_wrapper(real: str) -> Path:
-    shim = Path(__file__).parent / "data" / "shims" / "pkgconfig_shim.py"
+    shim = Path(__file__).resolve().parent.parent / "data" / "shims" / "pkgconfig_shim.py"
     py = shlex.quote(sys.executable)
     body = f'#!/bin/sh\nexec {py} -I -S {shlex.quote(str(shim))} --real {shlex.quote(real)} -- "$@"\n'
     return _script("pkg-config", body)

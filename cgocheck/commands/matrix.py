@@ -144,13 +144,16 @@ def _compiler_identity(compiler: str, target: str) -> str:
 
 
 def _tool_identity() -> str:
+    """cgocheck's own code and data: a cached cell was computed by exactly this cgocheck
+    (every module but the command line's, which only shows results)."""
     h = hashlib.sha256(__version__.encode())
     for name in ("rules.toml", "targets.toml"):
         h.update(resources.files("cgocheck.data").joinpath(name).read_bytes())
-    for mod in ("verify", "build", "provenance", "resolve", "inspect"):
-        f = Path(__file__).with_name(f"{mod}.py")
-        if f.is_file():
-            h.update(f.read_bytes())
+    package = Path(__file__).resolve().parent.parent
+    for f in sorted(package.rglob("*.py")):
+        rel = f.relative_to(package)
+        if rel.parts[0] != "cli" and "__pycache__" not in rel.parts:
+            h.update(str(rel).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()
 
 
