@@ -26,7 +26,7 @@ from typing import Any
 
 from cgocheck.core.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FINDINGS, EXIT_OK
 from cgocheck.core.rules import SEVERITIES, SEVERITY_RANK, Finding
-from cgocheck.results import FileReport, Report
+from cgocheck.results import FileReport, Report, Suppressed
 
 EXIT_INTERRUPTED = 130
 # every exit code a command can end with, worst first, and the word reports use for it
@@ -107,30 +107,6 @@ class Suppression:
         return self.symbol is None or (
             bool(finding.evidence) and all(_evidence_matches(self.symbol, ev) for ev in finding.evidence)
         )
-
-
-@dataclass(frozen=True)
-class Suppressed:
-    """A finding taken out of a report by a suppression or the baseline, and why."""
-
-    finding: Finding
-    file: str  # the report file it was found in
-    reason: str
-    source: str  # "suppression cgocheck.toml:14" | "baseline base.json"
-    expires: date | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The one JSON form (reports, diffs and matrix cells alike)."""
-        return {
-            "rule": self.finding.rule,
-            "path": self.file,
-            "finding": self.finding.to_json(),
-            "reason": self.reason,
-            "source": self.source,
-            "expires": self.expires.isoformat() if self.expires else None,
-        }
-
-
 
 
 # --- finding identity (shared with `cgocheck diff` and the baseline) --------------------

@@ -99,11 +99,12 @@ def matrix_cmd(
     """
     from cgocheck.commands.matrix import MatrixInterrupted, MatrixOptions, cells_from_config, run_cell, run_matrix
 
-    sysroots = None
-    if sysroot:
-        sysroots = {t: v for t, sep, v in (s.partition("=") for s in sysroot) if sep} | {
-            "*": s for s in sysroot if "=" not in s
-        }
+    sysroots: dict[str, str] | None = None
+    if sysroot:  # TARGET=SYSROOT, or one SYSROOT for every target
+        sysroots = {}
+        for value in sysroot:
+            t, sep, v = value.partition("=")
+            sysroots[t if sep else "*"] = v if sep else value
     settings = options.load(
         config_path, fail_on=fail_on, glibc_floor=glibc_floor, timeout=timeout, go=list(go) or None,
         targets=list(target) or None, compilers=list(cc) or None, packages=list(package) or None, sysroots=sysroots,

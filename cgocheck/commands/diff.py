@@ -35,7 +35,8 @@ from cgocheck.core.errors import BadInput
 from cgocheck.core.glibc import key as glibc_key
 from cgocheck.core.rules import Finding
 from cgocheck.core.targets import Target
-from cgocheck.policy import Policy, Suppressed, fails, filter_findings, finding_key
+from cgocheck.policy import Policy, fails, filter_findings, finding_key
+from cgocheck.results import Suppressed
 from cgocheck.results.diff import CHANGE_KINDS, Change, Diff, Pair
 
 # --- reading the two sides ---------------------------------------------------------------

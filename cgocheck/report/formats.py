@@ -27,7 +27,7 @@ from cgocheck.core.rules import FAMILY_TITLES, Finding, rules
 from cgocheck.results import FileReport, Report
 
 if TYPE_CHECKING:
-    from cgocheck.policy import Suppressed
+    from cgocheck.results import Suppressed
     from cgocheck.results.diff import Diff
 
 

@@ -34,7 +34,7 @@ from cgocheck.report.formats import (
 from cgocheck.results import FileReport, Report
 
 if TYPE_CHECKING:
-    from cgocheck.policy import Suppressed
+    from cgocheck.results import Suppressed
     from cgocheck.results.diff import Diff
 
 

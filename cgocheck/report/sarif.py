@@ -40,7 +40,7 @@ from cgocheck.report.formats import (
 from cgocheck.results import FileReport, Report
 
 if TYPE_CHECKING:
-    from cgocheck.policy import Suppressed
+    from cgocheck.results import Suppressed
     from cgocheck.results.diff import Change, Diff
 
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

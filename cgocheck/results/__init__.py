@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from cgocheck import __version__
@@ -21,6 +22,28 @@ if TYPE_CHECKING:
     from cgocheck.results.doctor import ShellEnvironment
 
 SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """A finding taken out of a report by a suppression or the baseline, and why."""
+
+    finding: Finding
+    file: str  # the report file it was found in
+    reason: str
+    source: str  # "suppression cgocheck.toml:14" | "baseline base.json"
+    expires: date | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The one JSON form (reports, diffs and matrix cells alike)."""
+        return {
+            "rule": self.finding.rule,
+            "path": self.file,
+            "finding": self.finding.to_json(),
+            "reason": self.reason,
+            "source": self.source,
+            "expires": self.expires.isoformat() if self.expires else None,
+        }
 
 
 @dataclass(frozen=True)

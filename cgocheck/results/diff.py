@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from cgocheck.core.errors import EXIT_FINDINGS, EXIT_OK
 
 if TYPE_CHECKING:
-    from cgocheck.policy import Suppressed
+    from cgocheck.results import Suppressed
 
 DIFF_SCHEMA_VERSION = "1.0"
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cgocheck.core.rules import Finding
-from cgocheck.policy import Suppressed
+from cgocheck.results import Suppressed
 
 MATRIX_SCHEMA_VERSION = "1.0"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck.policy import report_exit as exit_code_for
 from cgocheck.commands.matrix import Cell, MatrixOptions, results_dir, run_matrix
 from cgocheck.commands.verify import VerifyOptions, verify
 from cgocheck.core.targets import parse_target
+from cgocheck.policy import report_exit as exit_code_for
 from tests.conftest import FIXTURES, GO_NEW, GO_OLD, need, need_tool
 
 pytestmark = pytest.mark.integration

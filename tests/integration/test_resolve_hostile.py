@@ -175,7 +175,8 @@ def test_no_file_outside_the_sysroot_is_touched(hostile: Hostile, tmp_path: Path
     # the settings look for their file from the working folder up (cgocheck.toml,
     # pyproject.toml, up to a .git): the user's folders, not the sysroot's outside
     folders = [str(tmp_path), *map(str, tmp_path.parents)]
-    settings = {*folders, *(f"{d.rstrip('/')}/{n}" for d in folders for n in ("cgocheck.toml", "pyproject.toml", ".git"))}
+    markers = ("cgocheck.toml", "pyproject.toml", ".git")
+    settings = {*folders, *(f"{d.rstrip('/')}/{n}" for d in folders for n in markers)}
     outside = [
         line
         for _, p, line in after

@@ -168,7 +168,8 @@ def test_create_refuses_a_sysroot_that_fails_its_check(tmp_path: Path) -> None:
     recipe.parent.mkdir()
     recipe.write_text(
         'name = "nolibc-arm64"\nsuite = "bookworm"\narch = "arm64"\nlibc = "glibc"\n'
-        'packages = ["libc6-dev", "zlib1g-dev"]\nexclude = ["zlib1g"]\nexclude_reason = "a test: a sysroot that must fail"\n'
+        'packages = ["libc6-dev", "zlib1g-dev"]\nexclude = ["zlib1g"]\n'
+        'exclude_reason = "a test: a sysroot that must fail"\n'
     )
     env = {"CGOCHECK_HOME": str(home)}
     proc = cgocheck("sysroot", "create", str(recipe), env=env)

@@ -155,7 +155,8 @@ def test_table_output_and_go119(tmp_path: Path) -> None:
     [
         (["--go", "9.99"], 3, "cgocheck toolchains install 9.99"),
         (["--sysroot", "no-such-recipe-xyz"], 3, "cgocheck sysroot"),
-        (["--cc", "custom", "--cc-path", "/nonexistent/aarch64-linux-gnu-gcc"], 3, "apt-get install gcc-aarch64-linux-gnu"),
+        (["--cc", "custom", "--cc-path", "/nonexistent/aarch64-linux-gnu-gcc"], 3,
+         "apt-get install gcc-aarch64-linux-gnu"),
         (["--cc", "custom"], 2, "--cc-path"),
         (["--glibc-floor", "banana"], 2, "glibc-floor"),
     ],

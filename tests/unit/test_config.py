@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from cgocheck.settings import (
-    Settings,
     ConfigError,
+    Settings,
     find_config_file,
     key_lines,
     load_settings,
