@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from cgocheck.core.rules import Finding, finding
-from cgocheck.loader.resolve import SHIPPED_VIA, Resolution, SearchStep
+from cgocheck.loader.model import SHIPPED_VIA, Resolution, SearchStep
 
 MAX_EVIDENCE = 20
 

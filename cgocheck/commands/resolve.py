@@ -11,7 +11,8 @@ from cgocheck.core.errors import CgocheckError
 from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf, read_shared_object
 from cgocheck.elf.model import ElfFacts
-from cgocheck.loader.resolve import Resolution, resolve
+from cgocheck.loader.model import Resolution
+from cgocheck.loader.resolve import resolve
 from cgocheck.results import FileError, FileReport, Report
 from cgocheck.sysroot import require
 from cgocheck.sysroot.fsroot import FsRoot

@@ -17,7 +17,7 @@ import importlib
 import os
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -211,49 +211,22 @@ def checked_rules(report: Report, fr: FileReport) -> list[str]:
 
 def build_rules(report: Report) -> list[str]:
     """The rules checked on the build itself (verify): build, compiler, host paths, pkg-config."""
-    found = build_findings(report)
-    if getattr(report, "build", None) is None and not found:
+    found = report.build_findings
+    if report.build is None and not found:
         return []
     return _rules_of({"B", "C", "H", "P"} | {f.rule[:1] for f in found}, found)
 
 
-KNOWN_REPORT_FIELDS = ("command", "target", "sysroot", "files", "errors", "options", "build", "build_findings", "notes")
 BUILD_LABEL = "(build)"  # where findings about the build itself (no single file) are shown
 
 
-def build_findings(report: Report) -> list[Finding]:
-    return list(getattr(report, "build_findings", None) or ())
-
-
-def notes(report: Report) -> list[str]:
-    return [str(n) for n in getattr(report, "notes", None) or ()]
-
-
 def build_rows(report: Report, *, verbose: bool = False) -> list[tuple[str, str]] | None:
-    """The verify build as key/value rows, or None (no build, or one this version cannot show)."""
-    build = getattr(report, "build", None)
-    if build is None:
+    """The verify build as key/value rows, or None when the report has no build."""
+    if report.build is None:
         return None
-    try:
-        from cgocheck.report.table import build_rows as rows_of
+    from cgocheck.report.table import build_rows as rows_of
 
-        return [(str(k), str(v)) for k, v in rows_of(build, verbose=verbose)]
-    except (ImportError, AttributeError, TypeError):
-        return None
-KNOWN_FILE_FIELDS = ("facts", "findings", "resolution")
-
-
-def extra_fields(obj: Any, known: tuple[str, ...]) -> list[tuple[str, Any]]:
-    """Fields a newer Report/FileReport carries that this renderer has no view for (e.g. build)."""
-    out = []
-    for f in fields(obj):
-        if f.name in known:
-            continue
-        value = getattr(obj, f.name)
-        if value is None or value == () or value == [] or value == {}:
-            continue
-        out.append((f.name, value))
-    return out
+    return [(str(k), str(v)) for k, v in rows_of(report.build, verbose=verbose)]
 
 
 def short_path(path: str) -> str:

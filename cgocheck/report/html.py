@@ -20,15 +20,10 @@ from cgocheck.core.rules import SEVERITY_RANK, Finding, rules
 from cgocheck.policy import verdict
 from cgocheck.report.formats import (
     BUILD_LABEL,
-    KNOWN_FILE_FIELDS,
-    KNOWN_REPORT_FIELDS,
     RenderContext,
-    build_findings,
     build_rows,
     counts,
     display_path,
-    extra_fields,
-    notes,
     rule_url,
 )
 from cgocheck.results import FileReport, Report
@@ -190,8 +185,8 @@ def overview_section(report: Report, ctx: RenderContext) -> Section:
 
 def findings_section(report: Report, ctx: RenderContext) -> Section:
     parts = []
-    built = build_findings(report)
-    if built or getattr(report, "build", None) is not None:
+    built = report.build_findings
+    if built or report.build is not None:
         cards = "".join(finding_card(f) for f in _by_severity(built)) or '<p class="muted">No findings.</p>'
         parts.append(f"<h3>{esc(BUILD_LABEL)}</h3>{cards}")
     for fr in report.files:
@@ -213,22 +208,18 @@ def suppressed_section(ctx: RenderContext) -> Section:
 
 
 def facts_section(report: Report, ctx: RenderContext) -> Section:
-    from cgocheck.report.table import facts_rows
+    from cgocheck.report.table import facts_rows, resolution_rows
 
     parts = []
     brows = build_rows(report, verbose=ctx.verbose)
     if brows is not None:
         parts.append(f'<details open id="build"><summary>{esc(BUILD_LABEL)}</summary>{kv_table(brows)}</details>')
-    elif getattr(report, "build", None) is not None:
-        parts.append(f'<details id="build"><summary>{esc(BUILD_LABEL)}</summary>{json_block(report.build)}</details>')
     for i, fr in enumerate(report.files, 1):
         rows = facts_rows(fr.facts, verbose=ctx.verbose)
-        if fr.resolution is not None and hasattr(fr.resolution, "table_rows"):
-            rows += list(fr.resolution.table_rows(verbose=ctx.verbose))
-        extra = "".join(f"<h4>{esc(name)}</h4>{json_block(value)}" for name, value in extra_fields(fr,
-                                                                                                   KNOWN_FILE_FIELDS))
+        if fr.resolution is not None:
+            rows += resolution_rows(fr.resolution, verbose=ctx.verbose)
         parts.append(f'<details open id="file-{i}"><summary><code>'
-                     f"{esc(display_path(fr.facts.path))}</code></summary>{kv_table(rows)}{extra}</details>")
+                     f"{esc(display_path(fr.facts.path))}</code></summary>{kv_table(rows)}</details>")
     return Section("facts", "Facts", "".join(parts))
 
 
@@ -252,13 +243,11 @@ def report_sections(report: Report, ctx: RenderContext) -> list[Section]:
     sections = [overview_section(report, ctx), findings_section(report, ctx)]
     if ctx.suppressed:
         sections.append(suppressed_section(ctx))
-    if report.files or getattr(report, "build", None) is not None:
+    if report.files or report.build is not None:
         sections.append(facts_section(report, ctx))
-    if notes(report):
-        sections.append(Section("notes", "Notes", "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes(report))
+    if report.notes:
+        sections.append(Section("notes", "Notes", "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in report.notes)
                                 + "</ul>"))
-    for name, value in extra_fields(report, KNOWN_REPORT_FIELDS):
-        sections.append(Section(f"extra-{esc(name)}", name.replace("_", " ").capitalize(), json_block(value)))
     if report.errors:
         items = "".join(f"<li><code>{esc(e.path)}</code>: {esc(e.message)}</li>" for e in report.errors)
         sections.append(Section("errors", "Unreadable files", f"<ul>{items}</ul>"))

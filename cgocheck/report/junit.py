@@ -17,7 +17,6 @@ from cgocheck.policy import fails
 from cgocheck.report.formats import (
     BUILD_LABEL,
     RenderContext,
-    build_findings,
     build_rules,
     checked_rules,
     display_path,
@@ -116,9 +115,9 @@ def render_report(report: Report, ctx: RenderContext) -> str:
     root = ET.Element("testsuites", name=title)
     ids = build_rules(report)
     if ids:
-        build = getattr(report, "build", None)
-        props = [("package", str(getattr(build, "package", ""))), ("go", str(getattr(build, "go_version", "")))]
-        _rule_suite(report, ctx, root, BUILD_LABEL, "", build_findings(report), ids, props)
+        build = report.build
+        props = [("package", build.package if build else ""), ("go", build.go_version if build else "")]
+        _rule_suite(report, ctx, root, BUILD_LABEL, "", report.build_findings, ids, props)
     for fr in report.files:
         _suite(report, fr, ctx, root)
     _errors_suite(report, root)

@@ -13,15 +13,10 @@ from cgocheck.core.rules import SEVERITY_RANK, Finding
 from cgocheck.policy import verdict
 from cgocheck.report.formats import (
     BUILD_LABEL,
-    KNOWN_FILE_FIELDS,
-    KNOWN_REPORT_FIELDS,
     RenderContext,
-    build_findings,
     build_rows,
     counts,
     display_path,
-    extra_fields,
-    notes,
     rule_url,
 )
 from cgocheck.results import Report
@@ -98,10 +93,10 @@ def _json_block(value: Any) -> list[str]:
 
 
 def render_report(report: Report, ctx: RenderContext) -> str:
-    from cgocheck.report.table import facts_rows
+    from cgocheck.report.table import facts_rows, resolution_rows
 
     lines = [_head_line(report, ctx), "", summary_line(report, ctx), ""]
-    rows = [(BUILD_LABEL, f) for f in build_findings(report)]
+    rows = [(BUILD_LABEL, f) for f in report.build_findings]
     rows += [(fr.facts.path, f) for fr in report.files for f in fr.findings]
     rows.sort(key=lambda r: (-SEVERITY_RANK.get(r[1].severity, 0), r[1].rule, r[0]))
     if rows:
@@ -118,23 +113,17 @@ def render_report(report: Report, ctx: RenderContext) -> str:
     brows = build_rows(report, verbose=ctx.verbose)
     if brows is not None:
         lines += _details("Build", _kv_table(brows))
-    elif getattr(report, "build", None) is not None:
-        lines += _details("Build", _json_block(report.build))
     for fr in report.files:
         kv = facts_rows(fr.facts, verbose=ctx.verbose)
         res = fr.resolution
-        if res is not None and hasattr(res, "table_rows"):
-            kv += list(res.table_rows(verbose=ctx.verbose))
+        if res is not None:
+            kv += resolution_rows(res, verbose=ctx.verbose)
         top, _ = fr.facts.max_glibc()
         brief = ", ".join(x for x in (fr.facts.header.machine, "static" if fr.facts.static else "dynamic", top) if x)
         body = _kv_table(kv)
-        for name, value in extra_fields(fr, KNOWN_FILE_FIELDS):
-            body += ["", f"**{esc(name)}**", "", *_json_block(value)]
         lines += _details(f"Facts: {code(display_path(fr.facts.path))} ({esc(brief)})", body)
-    for name, value in extra_fields(report, KNOWN_REPORT_FIELDS):
-        lines += _details(esc(name), _json_block(value))
-    if notes(report):
-        lines += [*(f"> {esc(n)}" for n in notes(report)), ""]
+    if report.notes:
+        lines += [*(f"> {esc(n)}" for n in report.notes), ""]
     if report.errors:
         body = [f"- {code(e.path)}: {esc(e.message)}" for e in report.errors]
         lines += _details(f"Unreadable files ({len(report.errors)})", body)

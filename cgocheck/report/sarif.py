@@ -31,10 +31,8 @@ from cgocheck.elf.model import DwarfUnit, ElfFacts
 from cgocheck.policy import verdict
 from cgocheck.report.formats import (
     RenderContext,
-    build_findings,
     display_path,
     docs_url,
-    notes,
     rule_url,
 )
 from cgocheck.results import FileReport, Report
@@ -75,9 +73,9 @@ def _location(path: str, text: str | None = None, loc_id: int | None = None, lin
 
 def go_source_dirs(report: Report) -> list[str]:
     """Folders of the Go packages a verify build compiled with cgo (theirs first, then the module's)."""
-    build = getattr(report, "build", None)
-    dirs = [str(getattr(p, "dir", "")) for p in getattr(build, "cgo_packages", ()) if not getattr(p, "std", False)]
-    src = getattr(build, "source_dir", None)
+    build = report.build
+    dirs = [p.dir for p in build.cgo_packages if not p.std] if build else []
+    src = build.source_dir if build else None
     return [d for d in [*dirs, *([str(src)] if src else [])] if d]
 
 
@@ -233,7 +231,7 @@ def sarif_run(report: Report, ctx: RenderContext) -> dict[str, Any]:
     built = report.files[0] if report.files else None
     by_path[""] = built
     dirs = go_source_dirs(report)
-    for f in build_findings(report):
+    for f in report.build_findings:
         results.append(_result(f, built, built.facts.path if built else "", index, report.target, go_dirs=dirs))
     for file_report in report.files:
         for f in file_report.findings:
@@ -250,9 +248,8 @@ def sarif_run(report: Report, ctx: RenderContext) -> dict[str, Any]:
         invocation["toolExecutionNotifications"] = bad
     props: dict[str, Any] = {"command": report.command, "failOn": ctx.fail_on,
                              "files": [display_path(fr.facts.path) for fr in report.files]}
-    notes_ = notes(report)
-    if notes_:
-        props["notes"] = notes_
+    if report.notes:
+        props["notes"] = list(report.notes)
     if report.target:
         props["target"] = report.target
     if report.sysroot:

@@ -10,6 +10,7 @@ from tabulate import tabulate
 
 from cgocheck.core.rules import Finding
 from cgocheck.elf.model import ElfFacts
+from cgocheck.loader.model import Resolution
 from cgocheck.results import Report
 from cgocheck.results.diff import CHANGE_KINDS, Diff
 
@@ -176,8 +177,8 @@ def render(report: Report, *, verbose: bool = False) -> str:
     for fr in report.files:
         parts.append(f"== {fr.facts.path}")
         parts.append(_kv(facts_rows(fr.facts, verbose=verbose)))
-        if fr.resolution is not None and hasattr(fr.resolution, "table_rows"):
-            parts.append(_kv(fr.resolution.table_rows(verbose=verbose)))
+        if fr.resolution is not None:
+            parts.append(_kv(resolution_rows(fr.resolution, verbose=verbose)))
         if fr.findings:
             parts.append(findings_table(fr.findings))
         elif report.target:
@@ -214,3 +215,79 @@ def render_diff(diff: Diff, ctx: RenderContext) -> str:
         parts.append(f"{len(diff.suppressed)} finding(s) in HEAD suppressed by the configuration")
     parts.append(diff.summary())
     return "\n".join(parts) + "\n"
+
+
+def resolution_rows(res: Resolution, verbose: bool = False) -> list[tuple[str, str]]:
+    """A resolution as key/value rows (the table, Markdown and HTML show the same)."""
+    s = res.setup
+    rows: list[tuple[str, str]] = [("sysroot", res.sysroot)]
+    if s.flavour == "static":
+        rows.append(("resolve", "statically linked: no loader, nothing to resolve"))
+        return rows
+    if res.loader_problem:
+        rows.append(("loader", f"{res.loader}: {res.loader_problem.detail}"))
+    elif res.loader:
+        where = f" -> {res.loader_path}" if res.loader_path and res.loader_path != res.loader else ""
+        rows.append(("loader", f"{res.loader}{where} ({s.flavour})"))
+    order = ["RPATH (requester, then its loaders)", "RUNPATH (requester)"]
+    if s.flavour == "glibc":
+        order.append(f"ld.so.conf ({len(s.ld_so_conf_dirs)} folders)")
+    else:
+        order = ["RPATH/RUNPATH (requester, then its loaders)"]
+    order.append("default: " + ", ".join(s.default_dirs))
+    rows.append(("search order", " > ".join(order)))
+    if verbose and s.ld_so_conf_dirs:
+        rows.append(("  ld.so.conf", ", ".join(s.ld_so_conf_dirs)))
+    rows.append(("  not used", "LD_LIBRARY_PATH, LD_PRELOAD (a clean environment)"))
+    in_scope = [lib for lib in res.libraries if lib.in_scope]
+    missing = f", {len(res.missing_libraries)} missing" if res.missing_libraries else ""
+    rows.append(("libraries", f"{len(in_scope)} in load order{missing}"))
+    for i, lib in enumerate(res.libraries, 1):
+        via = lib.found_via + (f" of {lib.source}" if lib.source and verbose else "")
+        scope = "" if lib.in_scope else " (not in the symbol scope)"
+        where = f" => {lib.path}" if lib.path != lib.name else ""
+        rows.append((f"  {i}", f"{lib.name}{where} [{via}]{scope}"))
+        if verbose:
+            for c in lib.skipped:
+                rows.append(("     skipped", f"{c.path}: {c.reason}"))
+            for n in lib.notes:
+                rows.append(("     note", n))
+    for m in res.missing_libraries:
+        rows.append(("  missing", f"{m.name} ({m.problem}, needed by {', '.join(m.needed_by)}): {m.detail}"))
+    n_def = sum(1 for b in res.bindings if b.default is False)
+    rows.append(
+        (
+            "symbols",
+            f"{len(res.bindings)} bound ({n_def} to non-default versions), "
+            f"{len(res.unresolved_symbols)} unresolved, {len(res.weak_unresolved)} weak unresolved",
+        )
+    )
+    if verbose:
+        for b in res.bindings:
+            ver = f"@{b.version}" if b.version else ""
+            got = f"{'@@' if b.default else '@'}{b.provider_version}" if b.provider_version else ""
+            kind = " (copy)" if b.kind == "copy" else ""
+            rows.append(("  bind", f"{b.requester}: {b.symbol}{ver} -> {b.provider} {b.symbol}{got}{kind}"))
+    for u in res.unresolved_symbols:
+        ver = f"@{u.version}" if u.version else ""
+        rows.append(("  unresolved", f"{u.symbol}{ver} (required by {u.requester}): {u.detail}"))
+    if verbose:
+        for u in res.weak_unresolved:
+            rows.append(("  weak unresolved", f"{u.symbol} ({u.requester})"))
+    for mv in res.missing_versions:
+        rows.append(("version missing", f"`{mv.version}' not found in {mv.library} (required by {mv.requester})"))
+    g = res.glibc
+    if g.required:
+        rows.append(("glibc needed", f"{g.required} forced by {', '.join(g.forcing) or '-'}"))
+    if g.sysroot:
+        rows.append(("sysroot glibc", f"{g.sysroot} ({g.sysroot_libc})"))
+    if g.floor:
+        verdict = "above the floor" if g.above_floor else "within the floor"
+        rows.append(("glibc floor", f"{g.floor}: {verdict}"))
+    notes = (*s.notes, *res.notes)
+    if verbose:
+        for n in notes:
+            rows.append(("note", n))
+    elif notes:
+        rows.append(("notes", f"{len(notes)} (use --verbose to see them)"))
+    return rows

@@ -18,7 +18,7 @@ from cgocheck.elf.model import ElfFacts
 
 if TYPE_CHECKING:
     from cgocheck.build.record import BuildRecord
-    from cgocheck.loader.resolve import Resolution
+    from cgocheck.loader.model import Resolution
     from cgocheck.results.doctor import ShellEnvironment
 
 SCHEMA_VERSION = "1.0"

@@ -23,7 +23,8 @@ import pytest
 from cgocheck.checks.symbols import check_resolution
 from cgocheck.core.errors import CgocheckError
 from cgocheck.core.targets import parse_target
-from cgocheck.loader.resolve import Resolution, resolve
+from cgocheck.loader.model import Resolution
+from cgocheck.loader.resolve import resolve
 from cgocheck.sysroot.fsroot import FsRoot
 from tests.conftest import GO_NEW, Builder, need, need_tool
 

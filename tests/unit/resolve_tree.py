@@ -9,7 +9,8 @@ from pathlib import Path
 
 from cgocheck.elf import read_shared_object
 from cgocheck.elf.model import SharedObjectFacts
-from cgocheck.loader.resolve import Resolution, resolve
+from cgocheck.loader.model import Resolution
+from cgocheck.loader.resolve import resolve
 from cgocheck.sysroot.fsroot import FsRoot
 
 T = "x86_64-linux-gnu"

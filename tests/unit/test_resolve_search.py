@@ -15,9 +15,9 @@ from resolve_tree import ARM64_LIBM, HOST, HOST_OK, HOST_REASON, T, base_tree, p
 from cgocheck.checks.symbols import check_resolution
 from cgocheck.elf import read_shared_object
 from cgocheck.elf.model import SharedObjectFacts
-from cgocheck.loader import resolve as resolve_mod
+from cgocheck.loader import search as search_mod
 from cgocheck.loader.ldconf import glob_in_root, read_ld_so_conf, read_musl_path
-from cgocheck.loader.resolve import Resolution
+from cgocheck.loader.model import Resolution
 from cgocheck.sysroot.fsroot import FsRoot
 
 pytestmark = pytest.mark.skipif(not HOST_OK, reason=HOST_REASON)
@@ -137,7 +137,7 @@ def test_rpath_comes_before_ld_so_conf_and_runpath_after_it_is_the_requesters_on
             facts = dataclasses.replace(facts, runpath=("/nowhere",), needed=("libm.so.6", *facts.needed))
         return facts
 
-    monkeypatch.setattr(resolve_mod, "read_shared_object", patched)
+    monkeypatch.setattr(search_mod, "read_shared_object", patched)
     res = run(root, needed=("libz.so.1",), rpath=("/opt/a",))
     assert res.library("libz.so.1").path == "/opt/a/libz.so.1"  # type: ignore[union-attr]
     # libz has a RUNPATH: the exe's RPATH is not searched for libz's needs.
