@@ -1,1 +1,67 @@
-"""Checks: pure functions from facts (and a target) to findings. No I/O here."""
+"""Checks: pure functions from facts (ElfFacts, a Resolution, a BuildRecord) and a target to
+findings, one module per rule family (docs/rules.md names each rule's check):
+
+==========  ============================================  ==========================
+family      what it checks                                module
+==========  ============================================  ==========================
+A           ELF header and ABI against the target         checks/abi.py
+G           Go build settings (buildinfo, cgo, linking)   checks/gobuild.py
+R           run paths (DT_RPATH/DT_RUNPATH)               checks/runpath.py
+L           the loader and the libraries, in a sysroot    checks/libraries.py
+S           symbol versions and bindings, in a sysroot    checks/symbols.py
+P           pkg-config's answers                          checks/pkgconfig.py
+H           the build host's folders and headers          checks/host.py
+C           the C compiler and prebuilt objects           checks/compiler.py
+B           the build and the shell it runs in            checks/build.py
+==========  ============================================  ==========================
+
+The three functions below are what the commands call; each runs its families in a fixed
+order, so reports list findings the same way every time.
+"""
+
+from __future__ import annotations
+
+from cgocheck.build.record import BuildRecord
+from cgocheck.checks.abi import check_abi
+from cgocheck.checks.build import check_build, check_static_nss
+from cgocheck.checks.compiler import check_c_units, check_compiler, check_prebuilt
+from cgocheck.checks.gobuild import check_go
+from cgocheck.checks.host import check_paths
+from cgocheck.checks.libraries import check_libraries
+from cgocheck.checks.pkgconfig import check_pkgconfig
+from cgocheck.checks.runpath import check_runpaths
+from cgocheck.checks.symbols import check_symbols
+from cgocheck.core.rules import Finding
+from cgocheck.core.targets import Target
+from cgocheck.elf.model import ElfFacts
+from cgocheck.loader.model import Resolution
+
+
+def check_file(
+    facts: ElfFacts, target: Target | None, *, expect_cgo: bool = True, sysroot: str | None = None
+) -> list[Finding]:
+    """A, G and R: one file's own facts (A and G need a target)."""
+    out: list[Finding] = []
+    if target is not None:
+        out += check_abi(facts, target)
+        out += check_go(facts, target, expect_cgo=expect_cgo)
+    out += check_runpaths(facts, target, sysroot=sysroot)
+    return out
+
+
+def check_resolution(res: Resolution) -> list[Finding]:
+    """L and S: what the loader would find and bind in the sysroot."""
+    return [*check_libraries(res), *check_symbols(res)]
+
+
+def check_record(record: BuildRecord, facts: ElfFacts | None, target: Target) -> list[Finding]:
+    """B, C, H and P: one verify build's record (and the result's facts)."""
+    return [
+        *check_build(record),
+        *check_compiler(record, target, facts),
+        *check_paths(record),
+        *check_pkgconfig(record),
+        *check_prebuilt(record, target),
+        *check_static_nss(record, facts, target),
+        *check_c_units(record, facts),
+    ]

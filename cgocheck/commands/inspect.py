@@ -8,14 +8,10 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from cgocheck.checks.abi import check_abi
-from cgocheck.checks.gobuild import check_go
-from cgocheck.checks.runpath import check_runpaths
+from cgocheck.checks import check_file
 from cgocheck.core.errors import BadInput
-from cgocheck.core.rules import Finding
 from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf, sniff
-from cgocheck.elf.model import ElfFacts
 from cgocheck.results import FileError, FileReport, Report
 
 MAX_WALK_FILES = 100_000
@@ -64,15 +60,6 @@ def expand_inputs(paths: list[str], errors: list[FileError]) -> Iterator[str]:
             errors.append(FileError(p, f"{p}: is a directory with no ELF files in it"))
 
 
-def check_facts(facts: ElfFacts, opts: InspectOptions) -> list[Finding]:
-    out: list[Finding] = []
-    if opts.target is not None:
-        out += check_abi(facts, opts.target)
-        out += check_go(facts, opts.target, expect_cgo=opts.expect_cgo)
-    out += check_runpaths(facts, opts.target, sysroot=opts.sysroot)
-    return out
-
-
 def inspect_paths(paths: list[str], opts: InspectOptions) -> Report:
     report = Report(command="inspect", target=opts.target.name if opts.target else None, sysroot=opts.sysroot)
     for path in expand_inputs(paths, report.errors):
@@ -81,7 +68,8 @@ def inspect_paths(paths: list[str], opts: InspectOptions) -> Report:
         except BadInput as err:
             report.errors.append(FileError(path, err.message))
             continue
-        report.files.append(FileReport(facts=facts, findings=tuple(check_facts(facts, opts))))
+        found = check_file(facts, opts.target, expect_cgo=opts.expect_cgo, sysroot=opts.sysroot)
+        report.files.append(FileReport(facts=facts, findings=tuple(found)))
     return report
 
 

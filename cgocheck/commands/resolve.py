@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from cgocheck.checks.symbols import check_resolution
+from cgocheck.checks import check_resolution
 from cgocheck.core.errors import CgocheckError
 from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf, read_shared_object

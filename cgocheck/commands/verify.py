@@ -53,12 +53,10 @@ from cgocheck.build.record import (
     split_flags,
     toolchain_dirs_for,
 )
-from cgocheck.checks.provenance import check_record
-from cgocheck.commands.inspect import InspectOptions, check_facts
+from cgocheck.checks import check_file, check_record
 from cgocheck.commands.resolve import add_resolution
 from cgocheck.core import folders
 from cgocheck.core.errors import BadInput, CgocheckError
-from cgocheck.core.rules import Finding
 from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf
 from cgocheck.elf.model import ElfFacts
@@ -419,9 +417,7 @@ def _verify_in(
         "go_flags": list(req.go_flags),
     }
     if facts is not None:
-        findings: list[Finding] = check_facts(
-            facts, InspectOptions(target=opts.target, expect_cgo=opts.cgo, sysroot=str(sysroot) if sysroot else None)
-        )
+        findings = check_file(facts, opts.target, expect_cgo=opts.cgo, sysroot=str(sysroot) if sysroot else None)
         report.files.append(FileReport(facts=facts, findings=tuple(findings)))
         if sysroot is not None and opts.resolve:
             t_res = time.monotonic()

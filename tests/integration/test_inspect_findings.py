@@ -11,7 +11,7 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from cgocheck.commands.inspect import InspectOptions, check_facts
+from cgocheck.checks import check_file
 from cgocheck.core.rules import Finding
 from cgocheck.core.targets import parse_target
 from cgocheck.elf import read_elf
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 def findings_for(path: object, target: str, **opts: object) -> list[Finding]:
     facts = read_elf(str(path))
-    return check_facts(facts, InspectOptions(target=parse_target(target), **opts))  # type: ignore[arg-type]
+    return check_file(facts, parse_target(target), **opts)  # type: ignore[arg-type]
 
 
 def rules_of(findings: list[Finding], at_least: str = "info") -> set[str]:

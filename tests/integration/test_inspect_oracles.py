@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck.commands.inspect import InspectOptions, check_facts
+from cgocheck.checks import check_file
 from cgocheck.core.targets import parse_target
 from cgocheck.elf import read_dynamic_both, read_elf
 from tests.conftest import GO_NEW, GO_OLD, Builder, go, go_version_m, readelf
@@ -108,7 +108,7 @@ def test_c_shared_library(builder: Builder, target: str) -> None:
     assert facts.go is not None and facts.go.cgo_linked
     bi = facts.go.buildinfo
     assert bi is not None and bi.setting("-buildmode") == "c-shared"
-    findings = check_facts(facts, InspectOptions(target=parse_target(target)))
+    findings = check_file(facts, parse_target(target))
     assert [f.rule for f in findings if f.severity == "error"] == []
 
 

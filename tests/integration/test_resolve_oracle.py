@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck.checks.symbols import check_resolution
+from cgocheck.checks import check_resolution
 from cgocheck.core.errors import CgocheckError
 from cgocheck.core.targets import parse_target
 from cgocheck.loader.model import Resolution

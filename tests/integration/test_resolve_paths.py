@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck.checks.symbols import check_resolution
+from cgocheck.checks import check_resolution
 from cgocheck.core.targets import parse_target
 from cgocheck.loader.resolve import resolve
 from cgocheck.sysroot.fsroot import FsRoot

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck.commands.inspect import InspectOptions, check_facts
+from cgocheck.checks import check_file
 from cgocheck.core.targets import all_arches, parse_target
 from cgocheck.elf import read_elf
 from tests.conftest import GO_NEW, Builder, need, run
@@ -35,7 +35,7 @@ def test_glibc_row_matches_real_build(builder: Builder, name: str) -> None:
     assert facts.go.buildinfo.setting("GOARCH") == arch.goarch
     if arch.goarm:
         assert (facts.go.buildinfo.setting("GOARM") or "").split(",")[0] == arch.goarm
-    assert [f.rule for f in check_facts(facts, InspectOptions(target=target)) if f.severity != "info"] == []
+    assert [f.rule for f in check_file(facts, target) if f.severity != "info"] == []
     # Run it. The x86 rows run natively on this x86_64 host (386 through its own loader:
     # qemu-i386 7.2 crashes Go's 386 runtime with "morestack on g0"); the others under the
     # row's qemu with the cross libc as root, which proves the loader path is real.
@@ -61,9 +61,9 @@ def test_musl_row_amd64(builder: Builder) -> None:
     built = builder.build("clean/libc", "linux/amd64", GO_NEW, "custom", cc="musl-gcc")
     facts = read_elf(str(built.path))
     assert facts.interpreter == target.loader
-    assert [f.rule for f in check_facts(facts, InspectOptions(target=target)) if f.severity != "info"] == []
+    assert [f.rule for f in check_file(facts, target) if f.severity != "info"] == []
     # and the same binary is wrong for the glibc flavour
-    wrong = {f.rule for f in check_facts(facts, InspectOptions(target=parse_target("linux/amd64")))}
+    wrong = {f.rule for f in check_file(facts, parse_target("linux/amd64"))}
     assert {"A005", "A006"} <= wrong
     proc = run([str(built.path)], timeout=60)
     assert proc.returncode == 0 and "pid>0=true" in proc.stdout, proc.stderr

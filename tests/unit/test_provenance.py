@@ -28,8 +28,9 @@ from cgocheck.build.record import (
     static_nss_functions,
     toolchain_dirs_for,
 )
-from cgocheck.checks.provenance import check_record, compiler_matches
-from cgocheck.commands.doctor import shell_findings
+from cgocheck.checks import check_record
+from cgocheck.checks.build import shell_findings
+from cgocheck.checks.compiler import compiler_matches
 from cgocheck.core.hostdirs import host_triplets
 from cgocheck.core.targets import parse_target
 
@@ -221,7 +222,7 @@ def test_doctor_shell_findings() -> None:
 
 def test_compiler_identity_from_comment_without_dwarf(tmp_path: Path) -> None:
     """Stripped builds: .comment decides, and gcc's crt files ("GCC:") do not count against clang."""
-    from cgocheck.checks.provenance import check_compiler
+    from cgocheck.checks.compiler import check_compiler
 
     class Facts:
         comment = ("GCC: (Debian 12.2.0-14) 12.2.0", "Debian clang version 14.0.6")

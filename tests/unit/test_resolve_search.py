@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from resolve_tree import ARM64_LIBM, HOST, HOST_OK, HOST_REASON, T, base_tree, put, run
 
-from cgocheck.checks.symbols import check_resolution
+from cgocheck.checks import check_resolution
 from cgocheck.elf import read_shared_object
 from cgocheck.elf.model import SharedObjectFacts
 from cgocheck.loader import search as search_mod

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from resolve_tree import HOST_OK, HOST_REASON, T, base_tree, put, run
 
-from cgocheck.checks.symbols import check_resolution
+from cgocheck.checks import check_resolution
 from cgocheck.elf.model import DynamicSymbol, VersionNeed
 from cgocheck.loader.model import Resolution
 
