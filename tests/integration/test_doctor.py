@@ -37,6 +37,7 @@ def test_clean_shell_is_quiet(tmp_path: Path) -> None:
     assert rules(json.loads(proc.stdout)) == set()
 
 
+@pytest.mark.fires("B004", "B005")
 def test_variables_and_misspellings(tmp_path: Path) -> None:
     go("newest")
     env = base_env(tmp_path) | {"CC": "gcc", "CGO_FLAGS": "-O2", "CGO_LDFLAG": "-lz", "PKG_CONFIG_DIR": "/x",
@@ -51,6 +52,7 @@ def test_variables_and_misspellings(tmp_path: Path) -> None:
     assert any(m.startswith("LD_LIBRARY_PATH") for m in msgs)
 
 
+@pytest.mark.fires("B006")
 def test_go_env_file_setting(tmp_path: Path) -> None:
     gt = go("newest")
     env = base_env(tmp_path)
@@ -61,6 +63,7 @@ def test_go_env_file_setting(tmp_path: Path) -> None:
     assert any("CGO_ENABLED" in f["message"] for f in data["findings"])
 
 
+@pytest.mark.fires("B007")
 def test_build_as_the_shell_would(tmp_path: Path) -> None:
     """CGO_ENABLED=0 in the shell: its arm64 build has no cgo; the hermetic one has."""
     go("newest")

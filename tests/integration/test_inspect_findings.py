@@ -55,7 +55,10 @@ SCENARIOS = [
 ]
 
 
-@pytest.mark.parametrize(("build", "target", "expected"), [pytest.param(b, t, e, id=i) for i, b, t, e in SCENARIOS])
+@pytest.mark.parametrize(
+    ("build", "target", "expected"),
+    [pytest.param(b, t, e, id=i, marks=pytest.mark.fires(*sorted(e))) for i, b, t, e in SCENARIOS],
+)
 def test_rule_fires(builder: Builder, build: dict[str, object], target: str, expected: set[str]) -> None:
     b = dict(build)
     built = builder.build(str(b.pop("fixture")), str(b.pop("target")), GO_NEW, **b)  # type: ignore[arg-type]
@@ -79,6 +82,7 @@ def test_clean_build_is_silent(builder: Builder, fixture: str, target: str, go_s
     assert rules_of(findings, "warning") == set(), [f"{f.rule} {f.message}" for f in findings]
 
 
+@pytest.mark.fires("G005")
 def test_pre_118_binary_has_no_settings_to_check(builder: Builder) -> None:
     """Go 1.15 (pre-1.18 buildinfo layout) records no build settings: G005 says so."""
     old = builder.build("clean/libc", "linux/arm64", "1.15", "gcc", extra_env={"GO111MODULE": "on"})

@@ -230,6 +230,7 @@ _VERSION_ERR = re.compile(r"version `([^']+)' not found \(required by ([^)]+)\)"
     "target,new,old",
     [("linux/arm64", "bookworm-arm64", "bullseye-arm64"), ("linux/arm/v7", "bookworm-armhf", "bullseye-armhf")],
 )
+@pytest.mark.fires("S002", "S003")
 def test_glibc_version_verdict_matches_the_loader(target: str, new: str, old: str, builder: Builder) -> None:
     """Built against bookworm (glibc 2.36), run on bullseye (2.31): ld.so refuses to start it
     with "version `GLIBC_2.34' not found" exactly when resolve says S002, for the same nodes;

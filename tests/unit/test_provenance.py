@@ -131,6 +131,7 @@ def test_compiler_matches() -> None:
     assert not compiler_matches("aarch64-linux-gnu", parse_target("linux/arm64/musl"))
 
 
+@pytest.mark.fires("C001", "C002")
 def test_compiler_rules() -> None:
     assert "C001" in rules(record(cc_machine="x86_64-linux-gnu"))
     clang_unit = CUnit("main.cgo2.c", "C", "clang version 14.0.6", "clang", "14.0.6", (), "/tmp/go-build", "user")
@@ -140,6 +141,7 @@ def test_compiler_rules() -> None:
     assert rules(record()) == set()
 
 
+@pytest.mark.fires("H001", "H002", "H003")
 def test_host_path_rules() -> None:
     uses = (
         PathUse("-I", "/usr/include", HOST, "x", ("#cgo CFLAGS in m",)),
@@ -160,6 +162,7 @@ def pcmod(**kw: object) -> PkgConfigModule:
     return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
 
 
+@pytest.mark.fires("P001", "P002", "P003", "P004")
 def test_pkgconfig_rules() -> None:
     assert rules(record(pkgconfig=(pcmod(),))) == set()
     drift = pcmod(host_version="1.2.13")
@@ -172,6 +175,7 @@ def test_pkgconfig_rules() -> None:
     assert rules(record(pkgconfig=(path_leak,))) == {"P004"}
 
 
+@pytest.mark.fires("B001", "B002", "B003")
 def test_build_rules() -> None:
     assert "B001" in rules(record(returncode=1, log_tail="ld: error: boom\n"))
     assert "B003" in rules(record(extra_env=(("CPATH", "/x"),)))
@@ -188,6 +192,7 @@ def _elf_header(machine: int, flags: int) -> bytes:
     return ident + rest
 
 
+@pytest.mark.fires("C004")
 def test_read_prebuilt_archive(tmp_path: Path) -> None:
     member = _elf_header(62, 0) + bytes(16)
     ar = b"!<arch>\n" + f"{'x.o/':<16}{0:<12}{0:<6}{0:<6}{'644':<8}{len(member):<10}`\n".encode() + member

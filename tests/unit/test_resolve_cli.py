@@ -32,6 +32,7 @@ def test_clean_binary_exits_0_and_fail_on_info_exits_1(tmp_path: Path) -> None:
     assert cgocheck("resolve", TRUE, "--sysroot", str(root), "--fail-on", "info").exit_code == 1
 
 
+@pytest.mark.fires("L001")
 def test_missing_library_exits_1_with_l001(tmp_path: Path) -> None:
     root = base_tree(tmp_path, libc_dir=None)
     res = cgocheck("resolve", TRUE, "--sysroot", str(root), "--format", "json")

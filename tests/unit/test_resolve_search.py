@@ -48,6 +48,7 @@ def test_default_folders_are_read_from_the_loader(tmp_path: Path) -> None:
     assert res.starts and rules(res) == ["S005"]
 
 
+@pytest.mark.fires("L004")
 def test_missing_loader_is_l004_and_default_folders_are_assumed(tmp_path: Path) -> None:
     root = base_tree(tmp_path)
     os.unlink(root / "usr" / "lib" / T / "ld-linux-x86-64.so.2")
@@ -261,6 +262,7 @@ def test_musl_path_file(tmp_path: Path) -> None:
 # --- candidates the loader skips or stops at -------------------------------------------
 
 
+@pytest.mark.fires("L002")
 @pytest.mark.skipif(not ARM64_LIBM.exists(), reason="needs libc6-arm64-cross (/usr/aarch64-linux-gnu)")
 def test_wrong_machine_is_skipped_and_the_search_goes_on(tmp_path: Path) -> None:
     root = base_tree(tmp_path)
@@ -278,6 +280,7 @@ def test_wrong_machine_is_skipped_and_the_search_goes_on(tmp_path: Path) -> None
     assert rules(res).count("L002") == 1
 
 
+@pytest.mark.fires("L003")
 def test_a_non_elf_candidate_stops_the_search(tmp_path: Path) -> None:
     root = base_tree(tmp_path)
     (root / "opt" / "a").mkdir(parents=True)

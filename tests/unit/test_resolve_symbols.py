@@ -38,6 +38,7 @@ def rules(res: Resolution) -> list[str]:
     return sorted(f.rule for f in check_resolution(res))
 
 
+@pytest.mark.fires("S004")
 def test_versioned_references_bind_default_and_compat_versions(tmp_path: Path) -> None:
     res = refs(
         base_tree(tmp_path), und("memcpy", "GLIBC_2.14"), und("memcpy_compat", None), und("realpath", "GLIBC_2.2.5")
@@ -71,6 +72,7 @@ def test_loader_symbols_come_from_the_loader(tmp_path: Path) -> None:
     assert any(b.requester == "libc.so.6" and b.symbol == "_rtld_global" for b in res.bindings)
 
 
+@pytest.mark.fires("S002")
 def test_missing_version_node_is_s002_and_not_s001(tmp_path: Path) -> None:
     res = refs(base_tree(tmp_path), und("__libc_start_main", "GLIBC_9.99"), und("puts", "GLIBC_2.2.5"))
     (mv,) = res.missing_versions
@@ -82,6 +84,7 @@ def test_missing_version_node_is_s002_and_not_s001(tmp_path: Path) -> None:
     assert u.cause == "missing-version"
 
 
+@pytest.mark.fires("S001", "S005")
 def test_unresolved_and_weak_unresolved(tmp_path: Path) -> None:
     res = refs(base_tree(tmp_path), und("no_such_function"), und("no_such_weak", weak=True))
     assert [u.symbol for u in res.unresolved_symbols] == ["no_such_function"]
@@ -89,6 +92,7 @@ def test_unresolved_and_weak_unresolved(tmp_path: Path) -> None:
     assert rules(res) == ["S001", "S005"]
 
 
+@pytest.mark.fires("S003")
 def test_glibc_floor_names_the_forcing_symbols(tmp_path: Path) -> None:
     root = base_tree(tmp_path)
     res = refs(root, und("memcpy", "GLIBC_2.14"), und("__libc_start_main", "GLIBC_2.34"), glibc_floor="2.31")
@@ -112,6 +116,7 @@ def test_bad_glibc_floor_is_bad_input(tmp_path: Path) -> None:
         run_glibc_floor(base_tree(tmp_path), "two.thirty")
 
 
+@pytest.mark.fires("S006")
 def test_executable_definitions_interpose_and_copy_relocations_do_not(tmp_path: Path) -> None:
     root = base_tree(tmp_path)
     defined = (
@@ -126,6 +131,7 @@ def test_executable_definitions_interpose_and_copy_relocations_do_not(tmp_path: 
     assert "S006" in rules(res)
 
 
+@pytest.mark.fires("S008")
 def test_glibc_private_use_is_s008(tmp_path: Path) -> None:
     res = refs(
         base_tree(tmp_path),
@@ -136,6 +142,7 @@ def test_glibc_private_use_is_s008(tmp_path: Path) -> None:
     assert "S008" in rules(res)
 
 
+@pytest.mark.fires("S007")
 @pytest.mark.skipif(not LIBXAU.exists(), reason="needs libXau6 (a library without version definitions)")
 def test_versions_required_from_an_unversioned_library_is_s007(tmp_path: Path) -> None:
     root = base_tree(tmp_path)
