@@ -31,6 +31,7 @@ from cgocheck.build.hermetic import (
     DEFAULT_TIMEOUT,
     BuildRequest,
     BuildResult,
+    CompilerPreset,
     compiler_preset,
     go_build,
     hermetic_env,
@@ -143,7 +144,7 @@ def default_output(opts: VerifyOptions, pkg_dir: Path, package: str) -> Path:
     return folders.work() / "out" / f"{name}-{slug}{suffix}"
 
 
-def cc_machine(env: dict[str, str], compiler: str, timeout: float = 60) -> str | None:
+def cc_machine(env: dict[str, str], timeout: float = 60) -> str | None:
     """`$CC $CGO_CFLAGS -dumpmachine`: which target the C compiler really builds for."""
     cc = real_compiler(env)
     if not cc:
@@ -189,28 +190,6 @@ def parse_go_list(text: str) -> tuple[list[CgoPackage], list[tuple[str, str]]]:
     return pkgs, syso
 
 
-def verify(opts: VerifyOptions) -> VerifyResult:
-    t0 = time.monotonic()
-    timings: dict[str, float] = {}
-    cwd = (opts.cwd or Path.cwd()).absolute()
-    go = toolchains.find(opts.go)
-    sysroot = require(opts.sysroot) if opts.sysroot else None
-    src, package = locate_package(opts.package, cwd)
-    output = (opts.output if opts.output else default_output(opts, src, package)).absolute()
-    folders.work().mkdir(parents=True, exist_ok=True)
-    sweep_dead_work_dirs()
-    work = Path(tempfile.mkdtemp(prefix="verify-", dir=folders.work()))
-    owner = _own(work)
-    try:
-        return _verify_in(opts, go, sysroot, src, package, output, work, t0, timings)
-    finally:
-        if opts.keep:
-            (work / OWNER).unlink(missing_ok=True)  # kept on purpose: no sweep may take it
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-        os.close(owner)
-
-
 OWNER = ".owner"  # flock()ed by the verify using the work folder, for as long as it runs
 
 
@@ -242,21 +221,34 @@ def sweep_dead_work_dirs() -> list[Path]:
     return removed
 
 
-def _verify_in(
-    opts: VerifyOptions,
-    go: toolchains.GoToolchain,
-    sysroot: Path | None,
-    src: Path,
-    package: str,
-    output: Path,
-    work: Path,
-    t0: float,
-    timings: dict[str, float],
-) -> VerifyResult:
+@dataclass(frozen=True)
+class Plan:
+    """Everything the build is, resolved once from the options: the one BuildRequest (Go
+    toolchain, sysroot folder, output, flags, environment), the compiler preset and the
+    hermetic environment it implies, and how the paths it will use are classified."""
+
+    opts: VerifyOptions
+    request: BuildRequest
+    preset: CompilerPreset
+    env: dict[str, str]
+    paths: PathContext
+    work: Path
+
+    @property
+    def sysroot(self) -> Path | None:
+        return self.request.sysroot
+
+
+def plan(opts: VerifyOptions, work: Path) -> Plan:
+    """Look everything up (exit 3 for a missing toolchain or sysroot, 2 for a bad package)."""
+    cwd = (opts.cwd or Path.cwd()).absolute()
+    go = toolchains.find(opts.go)
+    sysroot = require(opts.sysroot) if opts.sysroot else None
+    src, package = locate_package(opts.package, cwd)
+    output = (opts.output if opts.output else default_output(opts, src, package)).absolute()
     trace = work / "trace"
-    trace.mkdir()
-    cflags = " ".join(x for x in (DEFAULT_CFLAGS, opts.extra_cflags) if x)
-    req = BuildRequest(
+    trace.mkdir(exist_ok=True)
+    request = BuildRequest(
         source=src,
         output=output,
         target=opts.target,
@@ -266,7 +258,7 @@ def _verify_in(
         cc=opts.cc_path,
         sysroot=sysroot,
         cgo=opts.cgo,
-        cflags=cflags,
+        cflags=" ".join(x for x in (DEFAULT_CFLAGS, opts.extra_cflags) if x),
         ldflags_c=opts.extra_ldflags,
         go_flags=go_flags(opts),
         extra_env=dict(opts.env),
@@ -275,11 +267,8 @@ def _verify_in(
         trace_dir=trace,
         timeout=opts.timeout,
     )
-    env = hermetic_env(req)
     preset = compiler_preset(opts.compiler, opts.target, sysroot, cc=opts.cc_path, glibc_floor=opts.glibc_floor)
-    machine = cc_machine(env, opts.compiler, min(60, opts.timeout)) if opts.cgo and env.get("CC") else None
-    lister = start_go_list(env, go.go, src, req.go_flags, package) if opts.cgo else None
-    ctx = PathContext(
+    paths = PathContext(
         target_triplet=opts.target.triplet,
         sysroot=str(sysroot) if sysroot else None,
         goroot=str(go.goroot),
@@ -287,111 +276,179 @@ def _verify_in(
         work_dirs=(str(folders.home() / "tmp"), str(work)),
         toolchain_dirs=toolchain_dirs_for(opts.target.triplet),
     )
-    pc_env = pkg_config_env(sysroot, opts.target) if sysroot else {}
-    libdirs = [d for d in pc_env.get("PKG_CONFIG_LIBDIR", "").split(":") if d]
-    real_pc = shutil.which("pkg-config", path=env["PATH"]) or "pkg-config"
-    listed: list[str] = []
-    pre_box: list[Prefetch] = []
+    return Plan(opts, request, preset, hermetic_env(request), paths, work)
 
-    def side_work() -> None:
-        """go list, then pkg-config's replay and the sysroot/host comparison, while go build runs."""
-        if lister is None:
+
+class SideWork:
+    """What needs no binary, run while go builds: `go list` (the cgo packages, their #cgo
+    flags and .syso files), then pkg-config's replay of their modules and the sysroot/host
+    comparison (cgocheck.build.pkgconfig_trace)."""
+
+    def __init__(self, p: Plan) -> None:
+        self.plan = p
+        pc_env = pkg_config_env(p.sysroot, p.opts.target) if p.sysroot else {}
+        self.libdirs = [d for d in pc_env.get("PKG_CONFIG_LIBDIR", "").split(":") if d]
+        self.real_pc = shutil.which("pkg-config", path=p.env["PATH"]) or "pkg-config"
+        self.lister: subprocess.Popen[str] | None = None
+        self.listed = ""
+        self.prefetched = Prefetch()
+        self.thread = threading.Thread(target=self._run, name="cgocheck-verify-side", daemon=True)
+
+    def start(self) -> None:
+        r = self.plan.request
+        if r.cgo:
+            self.lister = start_go_list(self.plan.env, r.go.go, r.source, r.go_flags, r.package)
+        self.thread.start()
+
+    def _run(self) -> None:
+        if self.lister is None:
             return
         try:
-            out, _ = lister.communicate(timeout=min(300, opts.timeout))
+            out, _ = self.lister.communicate(timeout=min(300, self.plan.request.timeout))
         except subprocess.TimeoutExpired:
-            kill_group(lister.pid)
-            out, _ = lister.communicate()
-        listed.append(out)
-        wanted = [m for p in parse_go_list(out)[0] for m in p.pkg_config]
-        pre_box.append(
-            prefetch(
-                trace,
-                env=env,
-                wanted=wanted,
-                ctx=ctx,
-                sysroot_libdirs=libdirs,
-                real_pkg_config=real_pc,
-                cwd=src,
-                compare_host=opts.compare_host,
-            )
+            kill_group(self.lister.pid)
+            out, _ = self.lister.communicate()
+        self.listed = out
+        wanted = [m for pkg in parse_go_list(out)[0] for m in pkg.pkg_config]
+        self.prefetched = prefetch(
+            self.plan.work / "trace",
+            env=self.plan.env,
+            wanted=wanted,
+            ctx=self.plan.paths,
+            sysroot_libdirs=self.libdirs,
+            real_pkg_config=self.real_pc,
+            cwd=self.plan.request.source,
+            compare_host=self.plan.opts.compare_host,
         )
 
-    side = threading.Thread(target=side_work, name="cgocheck-verify-side", daemon=True)
-    side.start()
-    t_build = time.monotonic()
+    def stop(self) -> None:
+        if self.lister is not None:
+            kill_group(self.lister.pid)
+
+    def join(self, timeout: float | None = None) -> tuple[list[CgoPackage], list[tuple[str, str]]]:
+        self.thread.join(timeout)
+        return parse_go_list(self.listed)
+
+
+def verify(opts: VerifyOptions) -> VerifyResult:
+    t0 = time.monotonic()
+    folders.work().mkdir(parents=True, exist_ok=True)
+    sweep_dead_work_dirs()
+    work = Path(tempfile.mkdtemp(prefix="verify-", dir=folders.work()))
+    owner = _own(work)
     try:
-        result = go_build(req)
+        return _verify(plan(opts, work), t0)
+    finally:
+        if opts.keep:
+            (work / OWNER).unlink(missing_ok=True)  # kept on purpose: no sweep may take it
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+        os.close(owner)
+
+
+def _verify(p: Plan, t0: float) -> VerifyResult:
+    timings: dict[str, float] = {}
+    machine = cc_machine(p.env, min(60, p.request.timeout)) if p.request.cgo and p.env.get("CC") else None
+    side = SideWork(p)
+    side.start()
+    t = time.monotonic()
+    try:
+        result = go_build(p.request)
     except BaseException:  # interrupted: go list goes with the build
-        if lister is not None:
-            kill_group(lister.pid)
+        side.stop()
         side.join(timeout=10)
         raise
-    timings["go build"] = time.monotonic() - t_build
-    t_after = time.monotonic()
-    if result.timed_out and lister is not None:
-        kill_group(lister.pid)
-    side.join()
-    timings["wait go list + pkg-config"] = time.monotonic() - t_after
-    cgo_pkgs, syso = parse_go_list(listed[0] if listed else "")
-    ctx = dataclasses.replace(
-        ctx, source_dirs=tuple(dict.fromkeys([str(src), *(p.dir for p in cgo_pkgs if not p.std)]))
-    )
-    t_after = time.monotonic()
-    (work / "build.log").write_text(result.log)
-    (work / "env.txt").write_text("".join(f"{k}={v}\n" for k, v in result.env.items()))
-    (work / "command.sh").write_text(shlex.join(result.argv) + "\n")
+    timings["go build"] = time.monotonic() - t
+    t = time.monotonic()
+    if result.timed_out:
+        side.stop()
+    cgo_pkgs, syso = side.join()
+    timings["wait go list + pkg-config"] = time.monotonic() - t
+    for name, text in (("build.log", result.log), ("env.txt", "".join(f"{k}={v}\n" for k, v in result.env.items())),
+                       ("command.sh", shlex.join(result.argv) + "\n")):
+        (p.work / name).write_text(text)
 
+    t = time.monotonic()
+    report = Report(command="verify", target=p.opts.target.name, sysroot=str(p.sysroot) if p.sysroot else None)
     facts: ElfFacts | None = None
-    report = Report(command="verify", target=opts.target.name, sysroot=str(sysroot) if sysroot else None)
     if result.ok:
         try:
-            facts = read_elf(str(output))
+            facts = read_elf(str(p.request.output))
         except CgocheckError as err:
-            report.errors.append(FileError(str(output), err.message))
-    timings["read elf"] = time.monotonic() - t_after
+            report.errors.append(FileError(str(p.request.output), err.message))
+    timings["read elf"] = time.monotonic() - t
+    t = time.monotonic()
+    record = build_record(p, result, side, cgo_pkgs, syso, facts, machine)
+    timings["pkg-config"] = time.monotonic() - t
 
+    report.build = record
+    report.build_findings = check_record(record, facts, p.opts.target)
+    report.options = {
+        "package": p.opts.package,
+        "go": p.request.go.version,
+        "compiler": p.request.compiler,
+        "glibc_floor": p.request.glibc_floor,
+        "go_flags": list(p.request.go_flags),
+    }
+    if facts is not None:
+        findings = check_file(facts, p.opts.target, expect_cgo=p.request.cgo, sysroot=record.sysroot)
+        report.files.append(FileReport(facts=facts, findings=tuple(findings)))
+        if p.sysroot is not None and p.opts.resolve:
+            t = time.monotonic()
+            add_resolution(report, FsRoot(p.sysroot), glibc_floor=p.request.glibc_floor, target=p.opts.target)
+            timings["resolve"] = time.monotonic() - t
+    timings["total"] = time.monotonic() - t0
+    return VerifyResult(report, record, facts, result, p.work if p.opts.keep else None, timings)
+
+
+def build_record(
+    p: Plan,
+    result: BuildResult,
+    side: SideWork,
+    cgo_pkgs: list[CgoPackage],
+    syso: list[tuple[str, str]],
+    facts: ElfFacts | None,
+    machine: str | None,
+) -> BuildRecord:
+    """What the build really used, from its own traces: compiler calls, pkg-config answers,
+    every path, the C units of the result, prebuilt objects."""
+    r = p.request
+    trace = p.work / "trace"
+    paths = dataclasses.replace(
+        p.paths, source_dirs=tuple(dict.fromkeys([str(r.source), *(c.dir for c in cgo_pkgs if not c.std)]))
+    )
     calls = read_cc_calls(trace)
-    t_pc = time.monotonic()
     modules = (
-        trace_modules(
-            trace,
-            ctx=ctx,
-            pre=pre_box[0] if pre_box else Prefetch(),
-            sysroot_libdirs=libdirs,
-            real_pkg_config=real_pc,
-            compare_host=opts.compare_host,
-        )
-        if opts.cgo
+        trace_modules(trace, ctx=paths, pre=side.prefetched, sysroot_libdirs=side.libdirs,
+                      real_pkg_config=side.real_pc, compare_host=p.opts.compare_host)
+        if r.cgo
         else ()
     )
-    timings["pkg-config"] = time.monotonic() - t_pc
     units = facts.dwarf if facts is not None else ()
-    path_uses = collect_paths(ctx, env=env, calls=calls, cgo_packages=cgo_pkgs, pkgconfig=modules, units=units)
     link_mode = facts.go.link_mode if facts is not None and facts.go is not None else "unknown"
     if any(c.final_link for c in calls):
         link_mode = "external"
     notes: list[str] = []
-    if opts.cgo and not any(c.kind == "compile" for c in calls):
+    if r.cgo and not any(c.kind == "compile" for c in calls):
         notes.append("no C file was compiled in this build: the cgo packages came from Go's cache")
-    record = BuildRecord(
-        package=package,
-        source_dir=str(src),
-        output=str(output),
-        go_version=go.version,
-        goroot=str(go.goroot),
-        compiler=opts.compiler,
-        cc=real_compiler(env),
+    return BuildRecord(
+        package=r.package,
+        source_dir=str(r.source),
+        output=str(r.output),
+        go_version=r.go.version,
+        goroot=str(r.go.goroot),
+        compiler=r.compiler,
+        cc=real_compiler(p.env),
         cc_machine=machine,
-        expect_producer=preset.expect_producer,
-        sysroot=str(sysroot) if sysroot else None,
-        glibc_floor=opts.glibc_floor,
-        target=opts.target.name,
+        expect_producer=p.preset.expect_producer,
+        sysroot=str(r.sysroot) if r.sysroot else None,
+        glibc_floor=r.glibc_floor,
+        target=r.target.name,
         env=tuple(result.env.items()),
-        extra_env=tuple(opts.env),
-        unset=tuple(opts.unset),
+        extra_env=tuple(r.extra_env.items()),
+        unset=tuple(r.unset),
         argv=tuple(result.argv[2 + len(result.env) :]),
-        go_flags=req.go_flags,
+        go_flags=r.go_flags,
         returncode=result.returncode,
         seconds=round(result.seconds, 3),
         log_tail=result.log[-4000:] if not result.ok else "",
@@ -399,29 +456,11 @@ def _verify_in(
         calls=tuple(calls),
         cgo_packages=tuple(cgo_pkgs),
         pkgconfig=modules,
-        paths=path_uses,
-        c_units=tuple(c_units(units, zig_clang_producer() if opts.compiler == "zig" else None)),
+        paths=collect_paths(paths, env=p.env, calls=calls, cgo_packages=cgo_pkgs, pkgconfig=modules, units=units),
+        c_units=tuple(c_units(units, zig_clang_producer() if r.compiler == "zig" else None)),
         linker_warnings=linker_warnings(result.log),
         prebuilt=find_prebuilt(calls, cgo_pkgs, syso),
-        work_dir=str(work) if opts.keep else None,
+        work_dir=str(p.work) if p.opts.keep else None,
         notes=tuple(notes),
         timed_out=result.timed_out,
     )
-    report.build = record
-    report.build_findings = check_record(record, facts, opts.target)
-    report.options = {
-        "package": opts.package,
-        "go": go.version,
-        "compiler": opts.compiler,
-        "glibc_floor": opts.glibc_floor,
-        "go_flags": list(req.go_flags),
-    }
-    if facts is not None:
-        findings = check_file(facts, opts.target, expect_cgo=opts.cgo, sysroot=str(sysroot) if sysroot else None)
-        report.files.append(FileReport(facts=facts, findings=tuple(findings)))
-        if sysroot is not None and opts.resolve:
-            t_res = time.monotonic()
-            add_resolution(report, FsRoot(sysroot), glibc_floor=opts.glibc_floor, target=opts.target)
-            timings["resolve"] = time.monotonic() - t_res
-    timings["total"] = time.monotonic() - t0
-    return VerifyResult(report, record, facts, result, work if opts.keep else None, timings)

@@ -16,7 +16,7 @@ from cgocheck.checks import check_file
 from cgocheck.core.rules import Finding
 from cgocheck.core.targets import parse_target
 from cgocheck.elf import read_elf
-from tests.conftest import FIXTURES, GO_NEW, Builder, go, need, need_tool
+from tests.conftest import FIXTURES, GO_NEW, Builder, go, need_tool
 
 pytestmark = pytest.mark.integration
 
