@@ -457,6 +457,3 @@ def _drain(proc: subprocess.Popen[str]) -> tuple[str, str]:
         return "", ""
 
 
-def shell_line(result: BuildResult) -> str:
-    """The build as one copy-pasteable shell line."""
-    return shlex.join(result.argv)

@@ -17,8 +17,6 @@ judging lives in ``cgocheck.checks.provenance`` (pure).
 
 from __future__ import annotations
 
-import os
-import platform
 import posixpath
 import re
 import shlex
@@ -41,8 +39,6 @@ SYSTEM = "system"  # /usr/include etc. in a native build without a sysroot
 OTHER = "other"
 
 INCLUDE_FLAGS = ("-I", "-isystem", "-iquote", "-idirafter", "-include", "-imacros")
-LIBRARY_FLAGS = ("-L", "-rpath", "-rpath-link", "library")
-DIR_FLAGS = (*INCLUDE_FLAGS, "-L", "-B", "--sysroot", "-rpath", "-rpath-link")
 
 
 @dataclass(frozen=True)
@@ -170,8 +166,6 @@ class BuildRecord:
     def ok(self) -> bool:
         return self.returncode == 0
 
-    def env_dict(self) -> dict[str, str]:
-        return dict(self.env)
 
 
 # --- path classification -----------------------------------------------------------------
@@ -487,10 +481,6 @@ def collect_paths(
     return col.result()
 
 
-def host_machine() -> str:
-    return platform.machine()
-
-
 def module_root(source: Path) -> Path:
     """The folder holding go.mod at or above ``source`` (or ``source`` itself)."""
     p = source.absolute()
@@ -498,16 +488,6 @@ def module_root(source: Path) -> Path:
         if (d / "go.mod").is_file():
             return d
     return p
-
-
-def env_lines(env: Mapping[str, str]) -> list[str]:
-    return [f"{k}={v}" for k, v in env.items()]
-
-
-def is_wrapper(path: str) -> bool:
-    from cgocheck.core import folders
-
-    return _under(os.path.abspath(path), str(folders.home() / "shims"))
 
 
 # --- prebuilt objects -------------------------------------------------------------------------

@@ -160,9 +160,5 @@ def parse_target(spec: str) -> Target:
     return Target(arch=arch, libc=libc)
 
 
-def all_targets() -> tuple[Target, ...]:
-    return tuple(Target(a, libc) for a in all_arches() for libc in LIBCS)
-
-
 def targets_for_machine(machine: str) -> tuple[Arch, ...]:
     return tuple(a for a in all_arches() if a.machine == machine)

@@ -37,7 +37,6 @@ MAX_LOADER_SCAN = 16 << 20  # bytes of ld.so searched for its built-in folders
 MAX_LIBRARY_BYTES = 4 << 30  # larger than this is not a library we read
 SPARSE_CHECK_BYTES = 64 << 20  # above this size a mostly unallocated file is refused
 MAX_OBJECTS = 2000  # a closure larger than this is hostile
-MAX_SEARCHED_SHOWN = 24
 
 # Symbol types and bindings ld.so accepts as definitions (do_lookup_x).
 OK_TYPES = {"NOTYPE", "OBJECT", "FUNC", "COMMON", "TLS", "IFUNC"}

@@ -123,12 +123,6 @@ def badge(severity: str) -> str:
     return f'<span class="badge {esc(severity)}">{esc(severity)}</span>'
 
 
-def json_block(value: Any) -> str:
-    from cgocheck.report.jsonfmt import plain
-
-    return f"<pre>{esc(json.dumps(plain(value), indent=2, default=str))}</pre>"
-
-
 def finding_card(f: Finding, *, suppressed: Suppressed | None = None) -> str:
     ev = "".join(f"<li><code>{esc(e)}</code></li>" for e in f.evidence)
     parts = [

@@ -1,13 +1,11 @@
 """Markdown for a CI job summary ($GITHUB_STEP_SUMMARY): a summary line, a findings table,
-and collapsible details (suppressed findings, each file's facts, unreadable files, and any
-report field this renderer has no special view for, as JSON)."""
+and collapsible details (suppressed findings, the build, each file's facts, unreadable files)."""
 
 from __future__ import annotations
 
 import html
-import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cgocheck.core.rules import SEVERITY_RANK, Finding
 from cgocheck.policy import verdict
@@ -82,14 +80,6 @@ def _kv_table(rows: list[tuple[str, str]]) -> list[str]:
     out = ["| | |", "|---|---|"]
     out += [f"| {esc(k) or '&nbsp;'} | {esc(v)} |" for k, v in rows]
     return out
-
-
-def _json_block(value: Any) -> list[str]:
-    from cgocheck.report.jsonfmt import plain
-
-    text = json.dumps(plain(value), indent=2, default=str)
-    fence = "````" if "```" in text else "```"
-    return [f"{fence}json", text, fence]
 
 
 def render_report(report: Report, ctx: RenderContext) -> str:
