@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 from cgocheck.core.hostdirs import HOME_PREFIXES, LOCAL_PREFIXES, TEMP_PREFIXES, host_triplets
+from cgocheck.core.pathnames import within
 from cgocheck.elf.model import DwarfUnit
 
 # Path classes
@@ -186,8 +187,7 @@ class PathContext:
 
 
 def _under(p: str, top: str) -> bool:
-    top = top.rstrip("/")
-    return bool(top) and (p == top or p.startswith(top + "/"))
+    return within(p, top)
 
 
 def toolchain_dirs_for(triplet: str, cc: str | None = None) -> tuple[str, ...]:

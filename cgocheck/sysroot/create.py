@@ -38,6 +38,7 @@ from filelock import FileLock, Timeout
 from cgocheck import __version__
 from cgocheck.core import folders, hints
 from cgocheck.core.errors import BadInput, EnvironmentProblem
+from cgocheck.core.pathnames import within
 from cgocheck.sysroot.apt import Apt, AptSource, PackageRecord, host_source, resolve_closure
 from cgocheck.sysroot.check import check_sysroot
 from cgocheck.sysroot.creator import creation_digest
@@ -188,7 +189,7 @@ def _chrooted(root: Path, guest_link: PurePosixPath, lexical: PurePosixPath) -> 
 
 
 def _inside(path: str, top: str) -> bool:
-    return path == top or path.startswith(top.rstrip("/") + "/")
+    return within(path, top)
 
 
 def rewrite_symlinks(root: Path) -> list[tuple[str, str, str]]:

@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from cgocheck.core.errors import BadInput
+from cgocheck.core.pathnames import within
 
 MAX_LINKS = 40  # as Linux's path walk
 
@@ -134,5 +135,4 @@ class FsRoot:
 
     def contains(self, host_path: str | os.PathLike[str]) -> bool:
         """Is a host path (already real, no links) inside this sysroot?"""
-        p = os.path.abspath(host_path)
-        return p == str(self.top) or p.startswith(str(self.top) + os.sep)
+        return within(os.path.abspath(host_path), self.top)
