@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from cgocheck.core.errors import CgocheckError
 from cgocheck.core.targets import parse_target
 from cgocheck.elf import read_elf
 from cgocheck.loader.resolve import resolve
@@ -37,7 +38,7 @@ def origin_files() -> list[str]:
             if os.path.isfile(f) and not os.path.islink(f):
                 try:
                     facts = read_elf(f, dwarf=False, go=False)
-                except Exception:  # noqa: BLE001 - not every file of a JDK folder is an ELF file
+                except CgocheckError:  # not every file of a JDK folder is an ELF file
                     continue
                 if any("ORIGIN" in p for p in (*facts.rpath, *facts.runpath)) and facts.header.machine_code == 62:
                     found.append(f)
