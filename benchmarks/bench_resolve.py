@@ -42,7 +42,7 @@ def main() -> None:
     out = Path(tempfile.mkdtemp()) / "app"
     verify(
         VerifyOptions(
-            package=str(HERE.parent / "fixtures" / "clean" / a.fixture),
+            packages=(str(HERE.parent / "fixtures" / "clean" / a.fixture),),
             target=parse_target(a.target),
             sysroot=a.sysroot,
             output=out,

@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from cgocheck.build.hermetic import BuildRequest, go_build  # noqa: E402
+from cgocheck.build.options import GoBuildOptions  # noqa: E402
 from cgocheck.build.toolchains import find  # noqa: E402
 from cgocheck.commands.verify import VerifyOptions, verify  # noqa: E402
 from cgocheck.core.targets import parse_target  # noqa: E402
@@ -71,11 +72,11 @@ def main() -> None:
 
     def full(i: int, resolve: bool) -> float:
         opts = VerifyOptions(
-            package=str(src),
+            packages=(str(src),),
             target=target,
             go=args.go,
             sysroot=args.sysroot,
-            ldflags=LDFLAGS,
+            build=GoBuildOptions(ldflags=LDFLAGS),
             output=tmp / f"verify-{resolve}-{i}",
             resolve=resolve,
         )

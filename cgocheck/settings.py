@@ -46,6 +46,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from cgocheck.build.options import GoBuildOptions
 from cgocheck.core.errors import BadInput
 from cgocheck.core.rules import SEVERITIES, rules
 from cgocheck.policy import FindingKey, Policy, Suppression, keys_of_json_report
@@ -72,10 +73,30 @@ class Settings:
     fail_on: str = "error"
     baseline: Path | None = None
     timeout: float | None = None  # seconds per build; None: the build default (DEFAULT_TIMEOUT)
+    # go build options (cgocheck.build.options.GoBuildOptions; the `build` property)
+    tags: str | None = None
+    ldflags: str | None = None
+    buildmode: str | None = None
+    trimpath: bool = False
+    buildvcs: str | None = None
+    pgo: str | None = None
+    overlay: str | None = None
+    race: bool = False
+    goexperiment: str | None = None
+    goamd64: str | None = None
+    goarm64: str | None = None
     suppressions: tuple[Suppression, ...] = ()
     baseline_keys: frozenset[FindingKey] = frozenset()
     file: Path | None = None  # the configuration file read, if any
     origins: tuple[tuple[str, str], ...] = ()  # key -> "cli" | "env CGOCHECK_X" | "file:line" | "default"
+
+    @property
+    def build(self) -> GoBuildOptions:
+        return GoBuildOptions(
+            tags=self.tags, ldflags=self.ldflags, buildmode=self.buildmode, trimpath=self.trimpath,
+            buildvcs=self.buildvcs, pgo=self.pgo, overlay=self.overlay, race=self.race,
+            goexperiment=self.goexperiment, goamd64=self.goamd64, goarm64=self.goarm64,
+        )
 
     @property
     def policy(self) -> Policy:
@@ -101,6 +122,7 @@ class Settings:
             "fail_on": self.fail_on,
             "baseline": str(self.baseline) if self.baseline else None,
             "timeout": self.timeout,
+            "build": self.build.as_json(),
             "suppress": [
                 {
                     "rule": s.rule,
@@ -361,6 +383,24 @@ def _date(value: Any) -> date:
     raise _Bad(f"must be a date like 2026-06-30, not {value!r}")
 
 
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "0", "false", "no"):
+        return value.strip().lower() in ("1", "true", "yes")
+    raise _Bad(f"must be true or false, not {_tname(value)}")
+
+
+def _choice(*allowed: str) -> Validator:
+    def check(value: Any) -> str:
+        s = _string(value)
+        if s not in allowed:
+            raise _Bad(f"{s!r} is not one of {', '.join(allowed)}")
+        return s
+
+    return check
+
+
 @dataclass(frozen=True)
 class _Key:
     name: str  # in the file (kebab-case)
@@ -385,6 +425,17 @@ KEYS: tuple[_Key, ...] = (
     _Key("baseline", "baseline", _string, "CGOCHECK_BASELINE", False, "JSON report of accepted findings"),
     _Key("timeout", "timeout", _seconds, "CGOCHECK_TIMEOUT", False,
          "seconds a build may take; then it is stopped with its process group"),
+    _Key("tags", "tags", _string, "CGOCHECK_TAGS", False, "go build -tags"),
+    _Key("ldflags", "ldflags", _string, "CGOCHECK_LDFLAGS", False, "go build -ldflags"),
+    _Key("buildmode", "buildmode", _choice("exe", "pie", "c-shared", "c-archive"), None, False, "go build -buildmode"),
+    _Key("trimpath", "trimpath", _bool, None, False, "go build -trimpath"),
+    _Key("buildvcs", "buildvcs", _choice("true", "false", "auto"), None, False, "go build -buildvcs"),
+    _Key("pgo", "pgo", _string, None, False, "go build -pgo (auto, off or a profile)"),
+    _Key("overlay", "overlay", _string, None, False, "go build -overlay FILE"),
+    _Key("race", "race", _bool, None, False, "go build -race"),
+    _Key("goexperiment", "goexperiment", _string, "CGOCHECK_GOEXPERIMENT", False, "GOEXPERIMENT"),
+    _Key("goamd64", "goamd64", _string, None, False, "GOAMD64 level (amd64 targets)"),
+    _Key("goarm64", "goarm64", _string, None, False, "GOARM64 level (arm64 targets)"),
 )
 _BY_NAME = {k.name: k for k in KEYS}
 _SUPPRESS_KEYS = ("rule", "path", "symbol", "reason", "expires")

@@ -198,10 +198,10 @@ def compiler_preset(
 @dataclass(frozen=True)
 class BuildRequest:
     source: Path  # the module folder (go build runs there)
-    output: Path
+    output: Path  # the binary, or with output_dir the folder `go build -o DIR/` writes into
     target: Target
     go: GoToolchain
-    package: str = "."
+    packages: tuple[str, ...] = (".",)  # package arguments: folders, import paths, patterns
     compiler: str = "gcc"
     cc: str | None = None
     sysroot: Path | None = None
@@ -214,6 +214,12 @@ class BuildRequest:
     glibc_floor: str | None = None  # zig: caps the glibc symbol versions (-target ...gnu.2.17)
     trace_dir: Path | None = None  # verify: wrap CC and pkg-config, record each call here
     timeout: float = DEFAULT_TIMEOUT  # seconds; then the build's whole process group is killed
+    go_env: Mapping[str, str] = field(default_factory=dict)  # build options' and module setup's variables
+    output_dir: bool = False  # several main packages (or -o DIR/): go writes one binary each
+
+    @property
+    def package(self) -> str:
+        return " ".join(self.packages)
 
 
 @dataclass(frozen=True)
@@ -305,6 +311,7 @@ def hermetic_env(req: BuildRequest) -> dict[str, str]:
         "CGO_ENABLED": "1" if req.cgo else "0",
         **go_cache_dirs(req.go),
         **req.target.go_env(),
+        **req.go_env,
     }
     if req.cgo:
         p = compiler_preset(req.compiler, req.target, req.sysroot, cc=req.cc, glibc_floor=req.glibc_floor)
@@ -377,9 +384,9 @@ def go_build(req: BuildRequest) -> BuildResult:
         "build",
         "-x",
         "-o",
-        str(req.output.absolute()),
+        str(req.output.absolute()) + ("/" if req.output_dir else ""),
         *req.go_flags,
-        req.package,
+        *req.packages,
     )
     start = time.monotonic()
     proc = subprocess.Popen(

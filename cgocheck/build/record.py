@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from cgocheck.build.modules import ModuleSetup
 from cgocheck.core.hostdirs import HOME_PREFIXES, LOCAL_PREFIXES, TEMP_PREFIXES, host_triplets
 from cgocheck.core.pathnames import within
 from cgocheck.elf.model import DwarfUnit
@@ -79,12 +80,20 @@ class CUnit:
 
 @dataclass(frozen=True)
 class CgoPackage:
+    """A package of the build that carries C code (cgo, C/C++ files, .syso), from go list."""
+
     import_path: str
     dir: str
     pkg_config: tuple[str, ...]
     cflags: tuple[str, ...]
     ldflags: tuple[str, ...]
     std: bool
+    module: str | None = None  # path@version of the module it belongs to (None: the main module or std)
+    c_files: tuple[str, ...] = ()  # its .c, .cc/.cpp and .syso files
+
+    @property
+    def origin(self) -> str:
+        return f"{self.import_path} (module {self.module})" if self.module else self.import_path
 
 
 @dataclass(frozen=True)
@@ -162,6 +171,8 @@ class BuildRecord:
     work_dir: str | None  # kept (--keep) or None
     notes: tuple[str, ...] = field(default=())
     timed_out: bool = False  # stopped at the timeout (with its whole process group)
+    modules: ModuleSetup = field(default_factory=lambda: ModuleSetup("none"))  # how dependencies were got
+    binaries: tuple[str, ...] = ()  # what the build wrote (several for a pattern)
 
     @property
     def ok(self) -> bool:
@@ -481,15 +492,6 @@ def collect_paths(
     return col.result()
 
 
-def module_root(source: Path) -> Path:
-    """The folder holding go.mod at or above ``source`` (or ``source`` itself)."""
-    p = source.absolute()
-    for d in (p, *p.parents):
-        if (d / "go.mod").is_file():
-            return d
-    return p
-
-
 # --- prebuilt objects -------------------------------------------------------------------------
 
 MAX_MEMBERS = 2000
@@ -601,7 +603,7 @@ def find_prebuilt(
             continue
         for flag, p in path_flags(pkg.ldflags):
             if flag == "library":
-                files.setdefault(posixpath.normpath(p), f"#cgo LDFLAGS in {pkg.import_path}")
+                files.setdefault(posixpath.normpath(p), f"#cgo LDFLAGS in {pkg.origin}")
     for p, pkgname in syso:
         files.setdefault(posixpath.normpath(p), f"syso in {pkgname}")
     out: list[PrebuiltObject] = []

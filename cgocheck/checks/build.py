@@ -98,9 +98,21 @@ GO_ENV_KEYS = (
 
 
 def check_build(record: BuildRecord) -> list[Finding]:
-    """B001 (the build failed or timed out) and B003 (the environment was changed on request)."""
+    """B001 (the build failed or timed out), B008 (a module could not be fetched: the failure it
+    explains is not reported twice) and B003 (the environment was changed on request)."""
     out: list[Finding] = []
-    if not record.ok:
+    for problem in record.modules.problems:
+        mod = problem.module.split("@")[0]
+        out.append(
+            finding(
+                "B008",
+                f"module {problem.module} could not be fetched: {problem.error[:300]}",
+                evidence=[f"{k}={v}" for k, v in record.modules.settings] or ["no module settings in this shell"],
+                fix=f"Provide {problem.module}: set GOPROXY to a proxy that has it (GOPRIVATE={mod} and a "
+                    "~/.netrc for a private one), or vendor the dependencies (go mod vendor) and commit vendor/.",
+            )
+        )
+    if not record.ok and not record.modules.problems:
         tail = [line for line in record.log_tail.splitlines() if line.strip()][-6:]
         if record.timed_out:
             what = f"go build did not finish in time: stopped after {record.seconds:.0f} s (--timeout)"

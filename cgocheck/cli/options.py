@@ -101,6 +101,24 @@ def timeout_option() -> Callable[[F], F]:
     )
 
 
+def go_build_options() -> Callable[[F], F]:
+    """The go build options real builds pass (each also a cgocheck.toml key of the same name)."""
+    return _compose(
+        click.option("--tags", help="go build -tags (comma-separated)."),
+        click.option("--ldflags", help="go build -ldflags, e.g. '-s -w -X main.version=1.2'."),
+        click.option("--buildmode", type=click.Choice(["exe", "pie", "c-shared", "c-archive"]),
+                     help="go build -buildmode."),
+        click.option("--trimpath", is_flag=True, help="go build -trimpath."),
+        click.option("--buildvcs", type=click.Choice(["true", "false", "auto"]), help="go build -buildvcs."),
+        click.option("--pgo", metavar="auto|off|FILE", help="go build -pgo."),
+        click.option("--overlay", type=click.Path(dir_okay=False), help="go build -overlay FILE."),
+        click.option("--race", is_flag=True, help="go build -race (linux/amd64, arm64, ppc64le, s390x)."),
+        click.option("--goexperiment", help="GOEXPERIMENT for the build."),
+        click.option("--goamd64", help="GOAMD64 level (v1..v4) of an amd64 target."),
+        click.option("--goarm64", help="GOARM64 level (v8.0 ... v9.5) of an arm64 target."),
+    )
+
+
 def load(config_path: str | None, command_defaults: Mapping[str, Any] | None = None, **cli: Any) -> Any:
     """The settings of this run (cgocheck.settings.Settings): ``cli`` values keyed by setting
     (``fail_on``, ``glibc_floor``, ``targets`` ...), None meaning not given."""

@@ -23,19 +23,18 @@ def pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ...]:
 
 
 @click.command("verify")
-@click.argument("package")
+@click.argument("packages", nargs=-1, required=True, metavar="PACKAGE...")
 @options.target_option(required=True)
 @options.sysroot_option()
 @click.option("--go", "go_spec", default="newest", show_default=True, help="Go version (1.24, 1.19, newest) or GOROOT.")
 @click.option("--cc", "compiler", type=click.Choice(PRESETS), default="gcc", show_default=True, help="Compiler preset.")
 @click.option("--cc-path", help="The compiler to run (required with --cc custom; overrides a preset's CC).")
 @options.glibc_floor_option()
-@click.option("--output", "-o", type=click.Path(), help="Where to write the binary (default: cgocheck's work folder).")
+@click.option("--output", "-o", type=click.Path(),
+              help="Where to write the binary; a folder (or a path ending in /) for several (default: cgocheck's "
+                   "work folder).")
 @click.option("--keep", is_flag=True, help="Keep the work folder (build log, compiler and pkg-config traces).")
-@click.option("--tags", help="go build -tags")
-@click.option("--ldflags", help="go build -ldflags")
-@click.option("--buildmode", help="go build -buildmode (exe, pie, c-shared, c-archive)")
-@click.option("--trimpath", is_flag=True, help="go build -trimpath")
+@options.go_build_options()
 @click.option("--extra-cflags", default="", help="Appended to the preset's CGO_CFLAGS.")
 @click.option("--extra-ldflags", default="", help="Appended to the preset's CGO_LDFLAGS.")
 @click.option("--env", "env_pairs", multiple=True, help="NAME=VALUE added to the hermetic environment (recorded).")
@@ -45,7 +44,7 @@ def pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ...]:
 @options.timeout_option()
 @options.reporting()
 def verify_cmd(
-    package: str,
+    packages: tuple[str, ...],
     target: str,
     sysroot: str | None,
     go_spec: str,
@@ -58,6 +57,13 @@ def verify_cmd(
     ldflags: str | None,
     buildmode: str | None,
     trimpath: bool,
+    buildvcs: str | None,
+    pgo: str | None,
+    overlay: str | None,
+    race: bool,
+    goexperiment: str | None,
+    goamd64: str | None,
+    goarm64: str | None,
     extra_cflags: str,
     extra_ldflags: str,
     env_pairs: tuple[str, ...],
@@ -71,13 +77,23 @@ def verify_cmd(
     config_path: str | None,
     verbose: bool,
 ) -> None:
-    """Build PACKAGE hermetically for a target and prove what the result is."""
+    """Build PACKAGE hermetically for a target and prove what the result is.
+
+    PACKAGE is a folder, an import path or a pattern (./..., ./cmd/...; several may be given):
+    every main package is built and checked, each binary its own file in the report. A module
+    with dependencies gets them with the module settings of this shell (GOPROXY, GOPRIVATE,
+    GOFLAGS=-mod, ~/.netrc ...) in a fetch step, then builds offline against exactly the
+    modules its go.sum names; a vendor/ folder is used as it is.
+    """
     from cgocheck.build.hermetic import DEFAULT_TIMEOUT
     from cgocheck.commands.verify import VerifyOptions, verify
 
-    settings = options.load(config_path, fail_on=fail_on, glibc_floor=glibc_floor, timeout=timeout)
+    settings = options.load(config_path, fail_on=fail_on, glibc_floor=glibc_floor, timeout=timeout, tags=tags,
+                            ldflags=ldflags, buildmode=buildmode, trimpath=trimpath or None, buildvcs=buildvcs,
+                            pgo=pgo, overlay=overlay, race=race or None, goexperiment=goexperiment, goamd64=goamd64,
+                            goarm64=goarm64)
     opts = VerifyOptions(
-        package=package,
+        packages=packages,
         target=parse_target(target),
         go=go_spec,
         compiler=compiler,
@@ -86,10 +102,7 @@ def verify_cmd(
         cc_path=cc_path,
         output=Path(output) if output else None,
         keep=keep,
-        tags=tags,
-        ldflags=ldflags,
-        buildmode=buildmode,
-        trimpath=trimpath,
+        build=settings.build,
         extra_cflags=extra_cflags,
         extra_ldflags=extra_ldflags,
         env=pairs(env_pairs, "--env"),

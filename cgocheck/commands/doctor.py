@@ -100,9 +100,9 @@ def doctor(
     # the shell's go: the go on its PATH if any, else cgocheck's (with the shell's variables)
     shell_go = go.go
     env.go_env_shell = go_env(shell_go, environ, cwd)
-    from cgocheck.commands.verify import locate_package
+    from cgocheck.build.packages import locate
 
-    src, pkg = locate_package(package, cwd or Path.cwd()) if package else ((cwd or Path.cwd()), ".")
+    src, pkgs = locate([package], cwd or Path.cwd()) if package else ((cwd or Path.cwd()), (".",))
     tgt = target
     if tgt is None:
         from cgocheck.core.targets import parse_target
@@ -113,7 +113,7 @@ def doctor(
         output=folders.work() / "doctor" / "hermetic",
         target=tgt,
         go=go,
-        package=pkg,
+        packages=pkgs,
         compiler=compiler,
         sysroot=sysroot,
         go_flags=("-ldflags=-linkmode=external",),
@@ -133,7 +133,7 @@ def doctor(
             senv.setdefault("PATH", "/usr/bin:/bin")
             senv["PATH"] = f"{go.goroot / 'bin'}:{senv['PATH']}"
             proc = subprocess.run(
-                [str(go.go), "build", "-o", str(shell_out), pkg],
+                [str(go.go), "build", "-o", str(shell_out), *pkgs],
                 env=senv,
                 cwd=src,
                 capture_output=True,
@@ -152,7 +152,7 @@ def doctor(
                     output=herm_out,
                     target=target,
                     go=go,
-                    package=pkg,
+                    packages=pkgs,
                     compiler=compiler,
                     sysroot=sysroot,
                 )

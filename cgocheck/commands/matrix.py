@@ -262,13 +262,13 @@ def _verify_cell(cell: Cell, opts: MatrixOptions, folder: Path, key: str, start:
 
     try:
         vo = VerifyOptions(
-            package=cell.package,
+            packages=(cell.package,),
             target=parse_target(cell.target),
             go=cell.go,
             compiler=cell.compiler,
             sysroot=cell.sysroot,
             glibc_floor=opts.glibc_floor,
-            output=folder / "binary",
+            output=folder / "bin",
             cwd=opts.cwd,
             timeout=opts.timeout or DEFAULT_TIMEOUT,
         )

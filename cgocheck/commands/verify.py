@@ -22,7 +22,8 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cgocheck.build import toolchains
@@ -40,6 +41,10 @@ from cgocheck.build.hermetic import (
     real_compiler,
     zig_clang_producer,
 )
+from cgocheck.build.modules import ModuleSetup
+from cgocheck.build.modules import setup as module_setup
+from cgocheck.build.options import GoBuildOptions
+from cgocheck.build.packages import MainPackage, is_pattern, locate, main_packages
 from cgocheck.build.pkgconfig_trace import Prefetch, prefetch, trace_modules
 from cgocheck.build.record import (
     BuildRecord,
@@ -49,7 +54,6 @@ from cgocheck.build.record import (
     collect_paths,
     find_prebuilt,
     linker_warnings,
-    module_root,
     read_cc_calls,
     split_flags,
     toolchain_dirs_for,
@@ -66,30 +70,26 @@ from cgocheck.sysroot import require
 from cgocheck.sysroot.fsroot import FsRoot
 
 SEP = "\x1f"
+LIST_FIELDS = ("CgoPkgConfig", "CgoCFLAGS", "CgoCPPFLAGS", "CgoLDFLAGS", "SysoFiles", "CFiles", "CXXFiles")
 LIST_TEMPLATE = (
     "{{if or .CgoFiles .SysoFiles}}{{.ImportPath}}\t{{.Dir}}\t{{.Standard}}\t"
-    + "\t".join(
-        f'{{{{join .{f} "{SEP}"}}}}' for f in ("CgoPkgConfig", "CgoCFLAGS", "CgoCPPFLAGS", "CgoLDFLAGS", "SysoFiles")
-    )
-    + "{{end}}"
+    + "\t".join(f'{{{{join .{f} "{SEP}"}}}}' for f in LIST_FIELDS)
+    + "\t{{with .Module}}{{if not .Main}}{{.Path}}@{{.Version}}{{end}}{{end}}{{end}}"
 )
 
 
 @dataclass(frozen=True)
 class VerifyOptions:
-    package: str
+    packages: tuple[str, ...]  # folders, import paths or patterns (./..., ./cmd/...)
     target: Target
     go: str = "newest"
     compiler: str = "gcc"
     sysroot: str | None = None
     glibc_floor: str | None = None
     cc_path: str | None = None
-    output: Path | None = None
+    output: Path | None = None  # the binary; a folder (or a path ending in /) for several
     keep: bool = False
-    tags: str | None = None
-    ldflags: str | None = None
-    buildmode: str | None = None
-    trimpath: bool = False
+    build: GoBuildOptions = field(default_factory=GoBuildOptions)
     extra_cflags: str = ""
     extra_ldflags: str = ""
     env: tuple[tuple[str, str], ...] = ()
@@ -99,6 +99,11 @@ class VerifyOptions:
     compare_host: bool = True
     cwd: Path | None = None
     timeout: float = DEFAULT_TIMEOUT  # seconds for go build (and go list); then its process group is killed
+    environ: Mapping[str, str] | None = None  # the user's shell, for module settings only (default: os.environ)
+
+    @property
+    def package(self) -> str:
+        return " ".join(self.packages)
 
 
 @dataclass
@@ -111,37 +116,14 @@ class VerifyResult:
     timings: dict[str, float]
 
 
-def go_flags(opts: VerifyOptions) -> tuple[str, ...]:
-    flags: list[str] = []
-    if opts.tags:
-        flags.append(f"-tags={opts.tags}")
-    if opts.ldflags:
-        flags.append(f"-ldflags={opts.ldflags}")
-    if opts.buildmode:
-        flags.append(f"-buildmode={opts.buildmode}")
-    if opts.trimpath:
-        flags.append("-trimpath")
-    return tuple(flags)
-
-
-def locate_package(package: str, cwd: Path) -> tuple[Path, str]:
-    """(folder to run go in, package argument) for a folder path or an import path/pattern."""
-    p = (cwd / package) if not os.path.isabs(package) else Path(package)
-    if p.is_dir():
-        root = module_root(p)
-        rel = os.path.relpath(p.absolute(), root)
-        return root, "." if rel == "." else "./" + rel
-    if package.startswith((".", "/")) and not package.endswith("..."):
-        raise BadInput(f"package folder {package} does not exist")
-    return cwd, package
-
-
-def default_output(opts: VerifyOptions, pkg_dir: Path, package: str) -> Path:
-    name = Path(package).name if package not in (".", "") else pkg_dir.name
-    name = name.replace("...", "all") or "out"
+def default_output(opts: VerifyOptions, root: Path, args: tuple[str, ...], several: bool) -> Path:
+    """Where the result goes without -o: cgocheck's work folder, named after the package."""
+    first = args[0] if args else "."
+    name = Path(first.replace("...", "all")).name if first not in (".", "") else root.name
     slug = opts.target.name.replace("/", "_")
-    suffix = ".so" if opts.buildmode == "c-shared" else (".a" if opts.buildmode == "c-archive" else "")
-    return folders.work() / "out" / f"{name}-{slug}{suffix}"
+    mode = opts.build.buildmode
+    suffix = "" if several else (".so" if mode == "c-shared" else (".a" if mode == "c-archive" else ""))
+    return folders.work() / "out" / f"{name or 'out'}-{slug}{suffix}"
 
 
 def cc_machine(env: dict[str, str], timeout: float = 60) -> str | None:
@@ -159,10 +141,12 @@ def cc_machine(env: dict[str, str], timeout: float = 60) -> str | None:
     return out[0] if p.returncode == 0 and out else None
 
 
-def start_go_list(env: dict[str, str], go: Path, cwd: Path, flags: tuple[str, ...], pkg: str) -> subprocess.Popen[str]:
-    build_flags = [f for f in flags if f.startswith(("-tags", "-buildmode", "-trimpath", "-mod"))]
+def start_go_list(
+    env: dict[str, str], go: Path, cwd: Path, flags: tuple[str, ...], packages: tuple[str, ...]
+) -> subprocess.Popen[str]:
+    build_flags = [f for f in flags if f.startswith(("-tags", "-buildmode", "-trimpath", "-mod", "-overlay"))]
     return subprocess.Popen(
-        [str(go), "list", "-deps", *build_flags, "-f", LIST_TEMPLATE, pkg],
+        [str(go), "list", "-deps", *build_flags, "-f", LIST_TEMPLATE, *packages],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,
@@ -174,19 +158,22 @@ def start_go_list(env: dict[str, str], go: Path, cwd: Path, flags: tuple[str, ..
 
 
 def parse_go_list(text: str) -> tuple[list[CgoPackage], list[tuple[str, str]]]:
+    """The cgo packages of ``go list -deps -f LIST_TEMPLATE`` and their .syso files (path, package)."""
     pkgs: list[CgoPackage] = []
     syso: list[tuple[str, str]] = []
     for line in text.splitlines():
         parts = line.split("\t")
-        if len(parts) != 8:
+        if len(parts) != 11:
             continue
-        ip, d, std, pc, cf, cpp, lf, sy = parts
+        ip, d, std, pc, cf, cpp, lf, sy, cfiles, cxx, module = parts
 
         def sp(x: str) -> tuple[str, ...]:
             return tuple(v for v in x.split(SEP) if v)
 
-        pkgs.append(CgoPackage(ip, d, sp(pc), sp(cf) + sp(cpp), sp(lf), std == "true"))
-        syso += [(os.path.join(d, s), ip) for s in sp(sy)]
+        files = (*sp(cfiles), *sp(cxx), *sp(sy))
+        pkg = CgoPackage(ip, d, sp(pc), sp(cf) + sp(cpp), sp(lf), std == "true", module or None, files)
+        pkgs.append(pkg)
+        syso += [(os.path.join(d, s), pkg.origin) for s in sp(sy)]
     return pkgs, syso
 
 
@@ -224,8 +211,9 @@ def sweep_dead_work_dirs() -> list[Path]:
 @dataclass(frozen=True)
 class Plan:
     """Everything the build is, resolved once from the options: the one BuildRequest (Go
-    toolchain, sysroot folder, output, flags, environment), the compiler preset and the
-    hermetic environment it implies, and how the paths it will use are classified."""
+    toolchain, sysroot folder, packages, output, flags, environment), the compiler preset,
+    the hermetic environment, the module setup, the main packages a pattern names, and how
+    the paths the build will use are classified."""
 
     opts: VerifyOptions
     request: BuildRequest
@@ -233,50 +221,78 @@ class Plan:
     env: dict[str, str]
     paths: PathContext
     work: Path
+    modules: ModuleSetup
+    final_output: Path  # where the result ends up: the binary, or the folder of several
+    mains: tuple[MainPackage, ...] = ()  # output_dir builds: one binary each
+    list_error: str = ""
 
     @property
     def sysroot(self) -> Path | None:
         return self.request.sysroot
 
+    def binaries(self) -> list[Path]:
+        """The files the build wrote, where they end up: one per main package of a pattern."""
+        if not self.request.output_dir:
+            return [self.final_output]
+        return [self.final_output / m.binary for m in self.mains]
+
 
 def plan(opts: VerifyOptions, work: Path) -> Plan:
-    """Look everything up (exit 3 for a missing toolchain or sysroot, 2 for a bad package)."""
+    """Look everything up (exit 3 for a missing toolchain or sysroot, 2 for bad input) and get
+    the modules the build needs (cgocheck.build.modules)."""
     cwd = (opts.cwd or Path.cwd()).absolute()
+    opts.build.check(opts.target, cgo=opts.cgo)
     go = toolchains.find(opts.go)
     sysroot = require(opts.sysroot) if opts.sysroot else None
-    src, package = locate_package(opts.package, cwd)
-    output = (opts.output if opts.output else default_output(opts, src, package)).absolute()
+    root, args = locate(opts.packages, cwd)
+    out_dir = opts.output is not None and (opts.output.is_dir() or str(opts.output).endswith("/"))
+    several = is_pattern(args) or out_dir
+    if several and opts.build.buildmode in ("c-shared", "c-archive"):
+        raise BadInput(f"-buildmode={opts.build.buildmode} builds one package, not {' '.join(args)}")
+    output = (opts.output if opts.output else default_output(opts, root, args, several)).absolute()
     trace = work / "trace"
     trace.mkdir(exist_ok=True)
     request = BuildRequest(
-        source=src,
-        output=output,
+        source=root,
+        output=work / "bin" if several else output,  # moved to the output folder after the build
         target=opts.target,
         go=go,
-        package=package,
+        packages=args,
         compiler=opts.compiler,
         cc=opts.cc_path,
         sysroot=sysroot,
         cgo=opts.cgo,
         cflags=" ".join(x for x in (DEFAULT_CFLAGS, opts.extra_cflags) if x),
         ldflags_c=opts.extra_ldflags,
-        go_flags=go_flags(opts),
+        go_flags=opts.build.flags(),
         extra_env=dict(opts.env),
         unset=opts.unset,
         glibc_floor=opts.glibc_floor,
         trace_dir=trace,
         timeout=opts.timeout,
+        go_env=opts.build.env(),
+        output_dir=several,
     )
+    base_env = hermetic_env(request)
+    mods = module_setup(go.go, go.version, root, os.environ if opts.environ is None else opts.environ, base_env,
+                        timeout=min(opts.timeout, 600))
+    if mods.env:
+        request = dataclasses.replace(request, go_env={**request.go_env, **dict(mods.env)})
+    env = hermetic_env(request)
+    mains: tuple[MainPackage, ...] = ()
+    list_error = ""
+    if several:
+        mains, list_error = main_packages(go.go, env, root, args, request.go_flags, opts.timeout)
     preset = compiler_preset(opts.compiler, opts.target, sysroot, cc=opts.cc_path, glibc_floor=opts.glibc_floor)
     paths = PathContext(
         target_triplet=opts.target.triplet,
         sysroot=str(sysroot) if sysroot else None,
         goroot=str(go.goroot),
-        source_dirs=(str(src),),
+        source_dirs=(str(root),),
         work_dirs=(str(folders.home() / "tmp"), str(work)),
         toolchain_dirs=toolchain_dirs_for(opts.target.triplet),
     )
-    return Plan(opts, request, preset, hermetic_env(request), paths, work)
+    return Plan(opts, request, preset, env, paths, work, mods, output, mains, list_error)
 
 
 class SideWork:
@@ -297,7 +313,7 @@ class SideWork:
     def start(self) -> None:
         r = self.plan.request
         if r.cgo:
-            self.lister = start_go_list(self.plan.env, r.go.go, r.source, r.go_flags, r.package)
+            self.lister = start_go_list(self.plan.env, r.go.go, r.source, r.go_flags, r.packages)
         self.thread.start()
 
     def _run(self) -> None:
@@ -370,12 +386,25 @@ def _verify(p: Plan, t0: float) -> VerifyResult:
 
     t = time.monotonic()
     report = Report(command="verify", target=p.opts.target.name, sysroot=str(p.sysroot) if p.sysroot else None)
-    facts: ElfFacts | None = None
+    if result.ok and p.request.output_dir:
+        _move_binaries(p)
+    files: list[ElfFacts] = []
+    probe_of: dict[str, str] = {}
     if result.ok:
-        try:
-            facts = read_elf(str(p.request.output))
-        except CgocheckError as err:
-            report.errors.append(FileError(str(p.request.output), err.message))
+        for path in p.binaries():
+            if p.opts.build.buildmode == "c-archive":
+                probe, note = link_archive_probe(p, path)
+                if note:
+                    report.notes.append(note)
+                if probe is None:
+                    continue
+                probe_of[str(probe)] = str(p.final_output)
+                path = probe
+            try:
+                files.append(read_elf(str(path)))
+            except CgocheckError as err:
+                report.errors.append(FileError(str(path), err.message))
+    facts = files[0] if files else None
     timings["read elf"] = time.monotonic() - t
     t = time.monotonic()
     record = build_record(p, result, side, cgo_pkgs, syso, facts, machine)
@@ -390,13 +419,16 @@ def _verify(p: Plan, t0: float) -> VerifyResult:
         "glibc_floor": p.request.glibc_floor,
         "go_flags": list(p.request.go_flags),
     }
-    if facts is not None:
-        findings = check_file(facts, p.opts.target, expect_cgo=p.request.cgo, sysroot=record.sysroot)
-        report.files.append(FileReport(facts=facts, findings=tuple(findings)))
-        if p.sysroot is not None and p.opts.resolve:
-            t = time.monotonic()
-            add_resolution(report, FsRoot(p.sysroot), glibc_floor=p.request.glibc_floor, target=p.opts.target)
-            timings["resolve"] = time.monotonic() - t
+    for f in files:
+        findings = check_file(f, p.opts.target, expect_cgo=p.request.cgo, sysroot=record.sysroot)
+        report.files.append(FileReport(facts=f, findings=tuple(findings)))
+        if f.path in probe_of:
+            report.notes.append(f"{f.path}: a C program linked against {probe_of[f.path]} with the target's compiler "
+                                "(what a program using the archive needs from the target)")
+    if files and p.sysroot is not None and p.opts.resolve:
+        t = time.monotonic()
+        add_resolution(report, FsRoot(p.sysroot), glibc_floor=p.request.glibc_floor, target=p.opts.target)
+        timings["resolve"] = time.monotonic() - t
     timings["total"] = time.monotonic() - t0
     return VerifyResult(report, record, facts, result, p.work if p.opts.keep else None, timings)
 
@@ -434,7 +466,7 @@ def build_record(
     return BuildRecord(
         package=r.package,
         source_dir=str(r.source),
-        output=str(r.output),
+        output=str(p.final_output),
         go_version=r.go.version,
         goroot=str(r.go.goroot),
         compiler=r.compiler,
@@ -463,4 +495,40 @@ def build_record(
         work_dir=str(p.work) if p.opts.keep else None,
         notes=tuple(notes),
         timed_out=result.timed_out,
+        modules=p.modules,
+        binaries=tuple(str(b) for b in p.binaries() if b.is_file()),
     )
+
+
+def _move_binaries(p: Plan) -> None:
+    """Several binaries were written into the work folder: move each into the output folder."""
+    p.final_output.mkdir(parents=True, exist_ok=True)
+    for m in p.mains:
+        built = p.request.output / m.binary
+        if built.is_file():
+            os.replace(built, p.final_output / m.binary)
+
+
+def link_archive_probe(p: Plan, archive: Path) -> tuple[Path | None, str]:
+    """A c-archive is no program: link a tiny C main against it with the target's compiler (the
+    preset's flags and sysroot), so what a C program using it needs from the target's libc can
+    be checked and resolved. Returns the probe and a note, or None and why not."""
+    header = archive.with_suffix(".h")
+    src = p.work / "probe.c"
+    src.write_text("int main(void) { return 0; }\n")
+    out = p.work / f"{archive.stem}-probe"
+    cc = shlex.split(real_compiler(p.env) or "cc")  # the compiler itself: the probe is not part of the build's trace
+    flags = [*split_flags(p.env.get("CGO_LDFLAGS", "")), *split_flags(p.env.get("CGO_CFLAGS", ""))]
+    argv = [*cc, str(src), "-Wl,--whole-archive", str(archive), "-Wl,--no-whole-archive", "-lpthread", "-lm",
+            *flags, "-o", str(out)]
+    try:
+        env = {k: v for k, v in p.env.items() if k != "CGOCHECK_TRACE"}
+        proc = subprocess.run(argv, env=env, cwd=p.work, capture_output=True, text=True, errors="replace",
+                              timeout=min(300, p.request.timeout), check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"the c-archive probe could not be linked: {exc}"
+    if proc.returncode != 0:
+        tail = " ".join(proc.stderr.strip().splitlines()[-2:])[:400]
+        return None, f"the c-archive probe could not be linked with the target's compiler: {tail}"
+    note = f"exported header: {header}" if header.is_file() else "no exported header next to the archive"
+    return out, note

@@ -66,6 +66,7 @@ def report_to_json(report: Report, exit_code: int) -> dict[str, Any]:
         for m, pm in zip(build["pkgconfig"], report.build.pkgconfig, strict=True):
             m["drift"] = pm.drift
             m["env"] = dict(pm.env)
+        build["modules"] = report.build.modules.as_json()
         out["build"] = build
         out["build_findings"] = plain(report.build_findings)
     if report.notes:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import posixpath
+import shlex
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
+from cgocheck.build.record import BuildRecord
 from cgocheck.core.rules import Finding
 from cgocheck.elf.model import ElfFacts
 from cgocheck.loader.model import Resolution
@@ -74,6 +76,10 @@ def facts_rows(facts: ElfFacts, *, verbose: bool = False) -> list[tuple[str, str
             for setting in bi.settings:
                 if setting.key.startswith(("CGO_", "GO", "-")) or verbose:
                     rows.append((f"  {setting.key}", setting.value))
+            for dep in bi.deps:
+                by = f" => {dep.replaced_by.path} {dep.replaced_by.version}" if dep.replaced_by else ""
+                sum_ = f" {dep.sum}" if verbose and dep.sum else ""
+                rows.append(("go dep", f"{dep.path} {dep.version}{by}{sum_}"))
         rows.append(("cgo", ("linked" if go.cgo_linked else "not linked") + f" ({_join(go.cgo_evidence)})"))
         rows.append(("linking", f"{go.link_mode} ({_join(go.link_mode_evidence)})"))
     langs = Counter(u.language for u in facts.dwarf)
@@ -114,12 +120,12 @@ def findings_table(findings: list[Finding] | tuple[Finding, ...]) -> str:
 
 
 def _short(argv: tuple[str, ...] | list[str], limit: int = 400) -> str:
-    text = " ".join(argv)
+    text = shlex.join(argv)  # the command as a shell would run it: -ldflags=-s -w is one word
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
-def build_rows(rec: Any, *, verbose: bool = False) -> list[tuple[str, str]]:
-    """The verify build (a provenance.BuildRecord) as key/value rows."""
+def build_rows(rec: BuildRecord, *, verbose: bool = False) -> list[tuple[str, str]]:
+    """The verify build as key/value rows."""
     rows: list[tuple[str, str]] = [
         ("build", f"{'ok' if rec.ok else 'FAILED'} (exit {rec.returncode}) in {rec.seconds:.2f} s"),
         ("command", _short(rec.argv)),
@@ -128,6 +134,17 @@ def build_rows(rec: Any, *, verbose: bool = False) -> list[tuple[str, str]]:
         ("sysroot", rec.sysroot or "-"),
         ("linking", rec.link_mode),
     ]
+    if len(rec.binaries) > 1:
+        rows.append(("binaries", f"{len(rec.binaries)}: " + ", ".join(posixpath.basename(b) for b in rec.binaries)))
+    mods = rec.modules
+    if mods.mode != "none":
+        how = {"vendor": "vendor/ (-mod=vendor)", "proxy": "fetched with this shell's settings, built offline"}
+        where = f", workspace {mods.workspace}" if mods.workspace else ""
+        rows.append(("modules", how.get(mods.mode, mods.mode) + where))
+        for k, v in mods.settings:
+            rows.append((f"  {k}", v))
+        for prob in mods.problems:
+            rows.append(("  unavailable", f"{prob.module}: {prob.error[:200]}"))
     finals = [c for c in rec.calls if c.final_link]
     if finals:
         rows.append(("final link", _short(finals[-1].argv, 100_000 if verbose else 400)))
@@ -154,6 +171,9 @@ def build_rows(rec: Any, *, verbose: bool = False) -> list[tuple[str, str]]:
     producers = Counter(f"{u.compiler} {u.version or ''}".strip() for u in rec.c_units)
     if producers:
         rows.append(("C units", ", ".join(f"{n} by {p}" for p, n in producers.most_common())))
+    for pkg in rec.cgo_packages:
+        if pkg.module:
+            rows.append(("C code from", f"{pkg.origin}: {_join(pkg.c_files) if pkg.c_files else 'cgo only'}"))
     for o in rec.prebuilt:
         name = f"{o.path}({o.member})" if o.member else o.path
         rows.append(("prebuilt", f"{name}: e_machine {o.machine_code}, {o.elf_class}-bit, e_flags 0x{o.flags:x}"))

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from cgocheck.build.options import GoBuildOptions
 from cgocheck.commands.verify import VerifyOptions, VerifyResult, verify
 from cgocheck.core.errors import CgocheckError
 from cgocheck.core.targets import parse_target
@@ -68,14 +69,14 @@ def options_for(spec: dict[str, Any], src: Path, *, clean: bool) -> VerifyOption
         need_tool(t)
     go(s.get("go", "newest"))
     return VerifyOptions(
-        package=str(src),
+        packages=(str(src),),
         target=target,
         go=s.get("go", "newest"),
         compiler=cc,
         cc_path=s.get("cc_path") or None,
         sysroot=s.get("sysroot"),
         glibc_floor=s.get("glibc_floor"),
-        ldflags=s.get("ldflags", "-linkmode=external") or None,
+        build=GoBuildOptions(ldflags=s.get("ldflags", "-linkmode=external") or None),
         extra_cflags=s.get("extra_cflags", ""),
         extra_ldflags=s.get("extra_ldflags", ""),
         env=tuple(dict(s.get("env", {})).items()),

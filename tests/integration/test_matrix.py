@@ -78,7 +78,7 @@ def test_matrix_equals_single_verifies_and_fan_out(module: Path, tmp_path: Path)
         cell = Cell(**c["cell"])
         res = verify(
             VerifyOptions(
-                package=".",
+                packages=(".",),
                 target=parse_target(cell.target),
                 go=cell.go,
                 compiler=cell.compiler,

@@ -8,6 +8,7 @@ import itertools
 
 import pytest
 
+from cgocheck.build.options import GoBuildOptions
 from cgocheck.commands.verify import VerifyOptions, verify
 from cgocheck.core.errors import CgocheckError
 from cgocheck.core.targets import parse_target
@@ -39,13 +40,12 @@ def test_clean_fixture_verifies_clean(fixture: str, target: str, go_spec: str, c
         need_tool("clang")
         need_tool("ld.lld")
     opts = VerifyOptions(
-        package=str(FIXTURES / "clean" / fixture),
+        packages=(str(FIXTURES / "clean" / fixture),),
         target=tgt,
         go=go_spec,
         compiler=compiler,
         sysroot=TARGETS[target],
-        ldflags="-linkmode=external",
-        buildmode="c-shared" if fixture == "cshared" else None,
+        build=GoBuildOptions(ldflags="-linkmode=external", buildmode="c-shared" if fixture == "cshared" else None),
         output=tmp_path / "out",  # type: ignore[operator]
     )
     try:
