@@ -110,7 +110,8 @@ def matrix_cmd(
         targets=list(target) or None, compilers=list(cc) or None, packages=list(package) or None, sysroots=sysroots,
     )
     cells = cells_from_config(settings)
-    opts = MatrixOptions(glibc_floor=settings.glibc_floor, rebuild=rebuild, timeout=settings.timeout)
+    opts = MatrixOptions(glibc_floor=settings.glibc_floor, rebuild=rebuild, timeout=settings.timeout,
+                         build=settings.build)
     if list_cells:
         if fmt == "github":
             click.echo(json.dumps({"include": [{"cell": c.id, **asdict(c)} for c in cells]}))

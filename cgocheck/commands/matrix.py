@@ -32,6 +32,8 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from cgocheck import __version__
+from cgocheck.build.modules import SETTINGS as MODULE_SETTINGS
+from cgocheck.build.options import GoBuildOptions
 from cgocheck.core import folders
 from cgocheck.core.errors import EXIT_ENVIRONMENT, EXIT_FINDINGS, EXIT_OK, BadInput, CgocheckError
 from cgocheck.core.targets import parse_target
@@ -161,7 +163,7 @@ def _tool_identity() -> str:
 class MatrixOptions:
     glibc_floor: str | None = None
     rebuild: bool = False
-    keep_binaries: bool = True
+    build: GoBuildOptions = field(default_factory=GoBuildOptions)
     cwd: Path = field(default_factory=Path.cwd)
     timeout: float | None = None  # seconds per build (not in the cache key: it changes no result)
 
@@ -174,6 +176,9 @@ def cell_key(cell: Cell, opts: MatrixOptions, *, tree: str | None = None) -> str
         "sysroot": _sysroot_identity(cell.sysroot),
         "compiler": _compiler_identity(cell.compiler, cell.target),
         "glibc_floor": opts.glibc_floor,
+        "build": opts.build.as_json(),
+        # where modules come from changes the result (B008 or a build): the shell's settings
+        "modules": {k: os.environ.get(k, "") for k in MODULE_SETTINGS},
         "tool": _tool_identity(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
@@ -268,6 +273,7 @@ def _verify_cell(cell: Cell, opts: MatrixOptions, folder: Path, key: str, start:
             compiler=cell.compiler,
             sysroot=cell.sysroot,
             glibc_floor=opts.glibc_floor,
+            build=opts.build,
             output=folder / "bin",
             cwd=opts.cwd,
             timeout=opts.timeout or DEFAULT_TIMEOUT,

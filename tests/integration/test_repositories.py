@@ -234,7 +234,8 @@ def test_cmd_pattern_builds_and_checks_every_main_package(tmp_path: Path) -> Non
 def test_matrix_cells_take_patterns(tmp_path: Path) -> None:
     mod = three_binaries(tmp_path)
     (mod / "cgocheck.toml").write_text(
-        'go = ["newest"]\ntargets = ["linux/arm64"]\npackages = ["./cmd/..."]\n'
+        'go = ["newest"]\ntargets = ["linux/arm64"]\npackages = ["./cmd/..."]\nldflags = "-s -w"\n'
+        'tags = "netgo"\n'
         '[sysroots]\n"linux/arm64" = "bookworm-arm64"\n'
     )
     proc = subprocess.run([sys.executable, "-m", "cgocheck", "matrix", "--format", "json"], cwd=mod,
@@ -242,6 +243,7 @@ def test_matrix_cells_take_patterns(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     (cell,) = json.loads(proc.stdout)["cells"]
     assert len(cell["report"]["files"]) == 3
+    assert {"-ldflags=-s -w", "-tags=netgo"} <= set(cell["report"]["build"]["go_flags"])  # from cgocheck.toml
 
 
 def test_c_archive_is_checked_through_a_program_linking_it(tmp_path: Path) -> None:
