@@ -61,6 +61,8 @@ _ZIG_ARCH = {
 }
 
 DEFAULT_CFLAGS = "-O2 -g -grecord-gcc-switches"
+# musl targets with Debian's packages: only x86_64 has a gcc for musl (musl-tools' wrapper)
+GCC_FOR_MUSL = {"x86_64-linux-musl": "musl-gcc"}
 DEFAULT_TIMEOUT = 900.0  # seconds a build may take (verify --timeout, matrix timeout = ...)
 
 
@@ -73,6 +75,87 @@ class CompilerPreset:
     ldflags: tuple[str, ...]
     env: tuple[tuple[str, str], ...] = ()  # extra variables the preset needs (zig's caches)
     expect_producer: str | None = None  # "GNU", "clang": what DW_AT_producer must name
+    cxxflags: tuple[str, ...] | None = None  # C++ compiles (None: the same as cflags)
+
+
+# --- the sysroot wins: headers, C++ and start files ----------------------------------------
+
+
+@functools.cache
+def compiler_includes(cc: str, kind: str) -> tuple[str, ...]:
+    """The compiler's own header folder(s) (stddef.h, stdarg.h, intrinsics): what stays on
+    the include path when -nostdinc takes away everything else."""
+    words = shlex.split(cc)
+    try:
+        if kind == "clang":
+            out = subprocess.run([*words, "-print-resource-dir"], capture_output=True, text=True, timeout=60)
+            base = out.stdout.strip()
+            return (f"{base}/include",) if out.returncode == 0 and base else ()
+        found = []
+        for name in ("include", "include-fixed"):
+            out = subprocess.run([*words, f"-print-file-name={name}"], capture_output=True, text=True, timeout=60)
+            d = out.stdout.strip()
+            if out.returncode == 0 and d.startswith("/") and Path(d).is_dir():
+                found.append(d)
+        return tuple(found)
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+
+
+@dataclass(frozen=True)
+class SysrootCxx:
+    """The sysroot's own libstdc++ (libstdc++-<v>-dev): its headers and the folder whose
+    libstdc++.so a C++ link must take."""
+
+    version: str  # "10", "12"
+    includes: tuple[str, ...]
+    libdir: str | None
+
+
+def sysroot_cxx(sysroot: Path, triplet: str) -> SysrootCxx | None:
+    """The sysroot's newest libstdc++ headers and its GCC folder, as paths inside it (links
+    resolved within the sysroot: nothing here leads out of it)."""
+    from cgocheck.sysroot.fsroot import FsRoot
+
+    try:
+        root = FsRoot(sysroot)
+        names = root.listdir("/usr/include/c++")
+    except BadInput:
+        return None
+    versions = sorted((n for n in names if n.split(".")[0].isdigit()),
+                      key=lambda v: tuple(int(x) for x in v.split(".") if x.isdigit()))
+    if not versions:
+        return None
+    v = versions[-1]
+
+    def inside(guest: str) -> str | None:
+        try:
+            r = root.resolve(guest)
+        except BadInput:
+            return None
+        return str(r.host) if r is not None and r.host.is_dir() else None
+
+    dirs = [inside(g) for g in (f"/usr/include/c++/{v}", f"/usr/include/{triplet}/c++/{v}",
+                                f"/usr/include/c++/{v}/backward")]
+    return SysrootCxx(v, tuple(d for d in dirs if d), inside(f"/usr/lib/gcc/{triplet}/{v}"))
+
+
+def sysroot_includes(cc: str, kind: str, sysroot: Path, triplet: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(C flags, C++ flags) that make the sysroot's headers the only libc (and libstdc++)
+    headers: -nostdinc, then the compiler's own folder and the sysroot's. Debian's cross
+    compilers put their tooldir (/usr/<triplet>/include: the host release's cross libc6-dev)
+    before the sysroot, even with --sysroot, and clang does the same when the sysroot has
+    no GCC installation. Without C++ headers in the sysroot the C++ flags are left alone
+    (the header check then names the toolchain's)."""
+    own = compiler_includes(cc, kind)
+    libc = [d for d in (sysroot / "usr/include" / triplet, sysroot / "usr/include") if d.is_dir()]
+    if not own or not libc:
+        return (), ()
+    c = ("-nostdinc", *(f"-isystem{d}" for d in own), *(f"-isystem{d}" for d in libc))
+    cxx = sysroot_cxx(sysroot, triplet)
+    if cxx is None or not cxx.includes:
+        return c, ()
+    return c, ("-nostdinc", *(f"-isystem{d}" for d in (*cxx.includes, *own, *map(str, libc))))
 
 
 def zig_target(target: Target, glibc_floor: str | None = None) -> str:
@@ -156,17 +239,23 @@ def compiler_preset(
     """A consistent CC/CXX/CGO_* set for a target and sysroot."""
     sr = (f"--sysroot={sysroot}",) if sysroot else ()
     if name == "gcc":
-        cc_ = cc or f"{target.triplet}-gcc"
+        cc_ = cc or (GCC_FOR_MUSL.get(target.triplet) if target.libc == "musl" else None) or f"{target.triplet}-gcc"
         cxx_ = cc_.replace("-gcc", "-g++")
         gcc_link: tuple[str, ...] = sr
+        cflags: tuple[str, ...] = sr
+        cxxflags: tuple[str, ...] = sr
         if sysroot:
             # Debian's cross gcc searches its own tooldir (/usr/<triplet>/lib: the cross libc6
             # of the host's release) for crt1.o and libc.so before the sysroot, even with
             # --sysroot: a bullseye sysroot then links bookworm's crt1.o and needs GLIBC_2.34.
-            # -B puts the sysroot's start files first, -L its libraries.
+            # -B puts the sysroot's start files first, -L its libraries (and its libstdc++).
             lib = sysroot / "usr/lib" / target.triplet
-            gcc_link = (*sr, f"-B{lib}/", f"-L{lib}", f"-L{sysroot / 'lib' / target.triplet}")
-        return CompilerPreset("gcc", cc_, cxx_, sr, gcc_link, expect_producer="GNU")
+            cxx_lib = sysroot_cxx(sysroot, target.triplet)
+            gcc_link = (*sr, f"-B{lib}/", f"-L{lib}", f"-L{sysroot / 'lib' / target.triplet}",
+                        *((f"-L{cxx_lib.libdir}",) if cxx_lib and cxx_lib.libdir else ()))
+            c_inc, cxx_inc = sysroot_includes(cc_, "gcc", sysroot, target.triplet)
+            cflags, cxxflags = (*sr, *c_inc), (*sr, *(cxx_inc or (c_inc and ())))
+        return CompilerPreset("gcc", cc_, cxx_, cflags, gcc_link, expect_producer="GNU", cxxflags=cxxflags)
     if name == "clang":
         tgt = (f"--target={target.triplet}",)
         extra: tuple[str, ...] = ()
@@ -179,8 +268,23 @@ def compiler_preset(
         if target.goarch == "riscv64":
             # lld 14 cannot link gcc-built crt objects (R_RISCV_ALIGN needs relaxation): GNU ld.
             link = ("-fuse-ld=bfd",)
+        clang_c: tuple[str, ...] = ()
+        clang_cxx: tuple[str, ...] = ()
+        sys_link: tuple[str, ...] = ()
+        if sysroot:
+            clang_c, clang_cxx = sysroot_includes(cc or "clang", "clang", sysroot, target.triplet)
+            cxx_lib = sysroot_cxx(sysroot, target.triplet)
+            if cxx_lib and cxx_lib.libdir:
+                sys_link += (f"-L{cxx_lib.libdir}",)  # before the host's gcc-cross folder clang adds
+            if target.libc == "musl":
+                # Debian's musl-dev is multiarch (/usr/lib/<triplet>): clang's musl driver looks
+                # in /usr/lib. -B and -L point it at the sysroot's start files and libc; libgcc
+                # (builtins only, no libc) stays static so no glibc-built libgcc_s is needed.
+                mlib = sysroot / "usr/lib" / target.triplet
+                sys_link += (f"-B{mlib}/", f"-L{mlib}", f"-Wl,-dynamic-linker,{target.loader}", "-static-libgcc")
         return CompilerPreset(
-            "clang", cc or "clang", "clang++", tgt + sr + extra, tgt + sr + extra + link, expect_producer="clang"
+            "clang", cc or "clang", "clang++", (*tgt, *sr, *extra, *clang_c), (*tgt, *sr, *extra, *sys_link, *link),
+            expect_producer="clang", cxxflags=(*tgt, *sr, *extra, *clang_cxx) if sysroot else None,
         )
     if name == "zig":
         # zig brings its own libc headers and stubs for the glibc version in -target: no
@@ -318,7 +422,8 @@ def hermetic_env(req: BuildRequest) -> dict[str, str]:
         env["CC"] = p.cc
         env["CXX"] = p.cxx
         env["CGO_CFLAGS"] = " ".join([*p.cflags, req.cflags]).strip()
-        env["CGO_CXXFLAGS"] = env["CGO_CFLAGS"]
+        cxx = p.cflags if p.cxxflags is None else p.cxxflags
+        env["CGO_CXXFLAGS"] = " ".join([*cxx, req.cflags]).strip()
         env["CGO_LDFLAGS"] = " ".join([*p.ldflags, req.ldflags_c]).strip()
         env.update(dict(p.env))
         if req.sysroot:

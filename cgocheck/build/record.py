@@ -137,6 +137,19 @@ class PrebuiltObject:
 
 
 @dataclass(frozen=True)
+class HeaderOrigin:
+    """One folder of libc or libstdc++ headers the C code read."""
+
+    library: str  # "glibc" | "libstdc++"
+    folder: str  # the include folder (features.h's, or libstdc++'s c++/<v>)
+    version: str | None  # "2.36", "12"
+    klass: str  # sysroot | toolchain | host | ... (cgocheck.build.record.classify_path)
+    sysroot_version: str | None  # the sysroot's own release of the same library
+    headers: tuple[str, ...]  # a few of the headers read from there
+    units: int  # how many C units read them
+
+
+@dataclass(frozen=True)
 class BuildRecord:
     """Everything cgocheck knows about one hermetic build."""
 
@@ -172,6 +185,7 @@ class BuildRecord:
     notes: tuple[str, ...] = field(default=())
     timed_out: bool = False  # stopped at the timeout (with its whole process group)
     modules: ModuleSetup = field(default_factory=lambda: ModuleSetup("none"))  # how dependencies were got
+    headers: tuple[HeaderOrigin, ...] = ()  # the libc and libstdc++ include folders the C code read
     binaries: tuple[str, ...] = ()  # what the build wrote (several for a pattern)
 
     @property

@@ -26,7 +26,7 @@ from cgocheck.checks.abi import check_abi
 from cgocheck.checks.build import check_build, check_static_nss
 from cgocheck.checks.compiler import check_c_units, check_compiler, check_prebuilt
 from cgocheck.checks.gobuild import check_go
-from cgocheck.checks.host import check_paths
+from cgocheck.checks.host import check_headers, check_paths
 from cgocheck.checks.libraries import check_libraries
 from cgocheck.checks.pkgconfig import check_pkgconfig
 from cgocheck.checks.runpath import check_runpaths
@@ -60,6 +60,7 @@ def check_record(record: BuildRecord, facts: ElfFacts | None, target: Target) ->
         *check_build(record),
         *check_compiler(record, target, facts),
         *check_paths(record),
+        *check_headers(record),
         *check_pkgconfig(record),
         *check_prebuilt(record, target),
         *check_static_nss(record, facts, target),

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cgocheck.build import toolchains
+from cgocheck.build.headers import header_origins
 from cgocheck.build.hermetic import (
     DEFAULT_CFLAGS,
     DEFAULT_TIMEOUT,
@@ -496,6 +497,7 @@ def build_record(
         notes=tuple(notes),
         timed_out=result.timed_out,
         modules=p.modules,
+        headers=header_origins(units, paths),
         binaries=tuple(str(b) for b in p.binaries() if b.is_file()),
     )
 

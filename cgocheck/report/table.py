@@ -171,6 +171,9 @@ def build_rows(rec: BuildRecord, *, verbose: bool = False) -> list[tuple[str, st
     producers = Counter(f"{u.compiler} {u.version or ''}".strip() for u in rec.c_units)
     if producers:
         rows.append(("C units", ", ".join(f"{n} by {p}" for p, n in producers.most_common())))
+    for h in rec.headers:
+        own = f"; the sysroot has {h.sysroot_version or 'none'}" if h.sysroot_version != h.version and rec.sysroot else ""
+        rows.append((f"{h.library} headers", f"{h.version or '?'} from {h.folder} [{h.klass}]{own}"))
     for pkg in rec.cgo_packages:
         if pkg.module:
             rows.append(("C code from", f"{pkg.origin}: {_join(pkg.c_files) if pkg.c_files else 'cgo only'}"))
