@@ -172,7 +172,8 @@ def build_rows(rec: BuildRecord, *, verbose: bool = False) -> list[tuple[str, st
     if producers:
         rows.append(("C units", ", ".join(f"{n} by {p}" for p, n in producers.most_common())))
     for h in rec.headers:
-        own = f"; the sysroot has {h.sysroot_version or 'none'}" if h.sysroot_version != h.version and rec.sysroot else ""
+        differs = h.sysroot_version != h.version and rec.sysroot
+        own = f"; the sysroot has {h.sysroot_version or 'none'}" if differs else ""
         rows.append((f"{h.library} headers", f"{h.version or '?'} from {h.folder} [{h.klass}]{own}"))
     for pkg in rec.cgo_packages:
         if pkg.module:
