@@ -70,6 +70,7 @@ class Settings:
     packages: tuple[str, ...] = (".",)
     sysroots: tuple[tuple[str, str], ...] = ()  # (target, sysroot); target "*" for every target
     glibc_floor: str | None = None
+    glibcxx_floor: str | None = None
     fail_on: str = "error"
     baseline: Path | None = None
     timeout: float | None = None  # seconds per build; None: the build default (DEFAULT_TIMEOUT)
@@ -119,6 +120,7 @@ class Settings:
             "packages": list(self.packages),
             "sysroots": dict(self.sysroots),
             "glibc_floor": self.glibc_floor,
+            "glibcxx_floor": self.glibcxx_floor,
             "fail_on": self.fail_on,
             "baseline": str(self.baseline) if self.baseline else None,
             "timeout": self.timeout,
@@ -336,6 +338,18 @@ def _glibc(value: Any) -> str:
         raise _Bad(str(exc)) from None
 
 
+def _glibcxx(value: Any) -> str:
+    from cgocheck.core.glibc import fmt, parse_floor
+
+    if isinstance(value, float):
+        raise _Bad(f"write the version as a string (\"{value}\")")
+    s = _string(value)
+    try:
+        return fmt(parse_floor(s, "GLIBCXX_"))
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
+
+
 def _sysroots(value: Any) -> tuple[tuple[str, str], ...]:
     if isinstance(value, str):
         return (("*", _string(value)),)
@@ -421,6 +435,8 @@ KEYS: tuple[_Key, ...] = (
     _Key("sysroots", "sysroots", _sysroots, "CGOCHECK_SYSROOTS", False,
          "target = sysroot recipe or folder (env: T=S,T=S or one S for all)"),
     _Key("glibc-floor", "glibc_floor", _glibc, "CGOCHECK_GLIBC_FLOOR", False, "oldest glibc to run on"),
+    _Key("glibcxx-floor", "glibcxx_floor", _glibcxx, "CGOCHECK_GLIBCXX_FLOOR", False,
+         "oldest libstdc++ to run on (a GLIBCXX version)"),
     _Key("fail-on", "fail_on", _severity, "CGOCHECK_FAIL_ON", False, "failing severity"),
     _Key("baseline", "baseline", _string, "CGOCHECK_BASELINE", False, "JSON report of accepted findings"),
     _Key("timeout", "timeout", _seconds, "CGOCHECK_TIMEOUT", False,

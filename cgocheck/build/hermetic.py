@@ -289,6 +289,11 @@ def compiler_preset(
     if name == "zig":
         # zig brings its own libc headers and stubs for the glibc version in -target: no
         # sysroot for the C library (pkg-config still answers from the sysroot).
+        if sysroot and not glibc_floor and target.libc == "glibc":
+            # the sysroot wins: zig's own glibc headers and stubs of the sysroot's release
+            from cgocheck.build.headers import sysroot_versions
+
+            glibc_floor = sysroot_versions(str(sysroot), target.triplet)["glibc"]
         ztarget = zig_target(target, glibc_floor)
         zcc, zcxx = zig_wrappers(ztarget)
         return CompilerPreset("zig", cc or str(zcc), str(zcxx), (), (), env=zig_cache_env(), expect_producer="clang")

@@ -61,7 +61,7 @@ def check_headers(record: BuildRecord) -> list[Finding]:
             continue
         if h.klass == HOST:
             continue
-        theirs = f"{h.library} {h.version or '?'}"
+        theirs = f"{h.library} {h.version}" if h.version else f"{h.library} (release not stated in them)"
         ours = f"{h.library} {h.sysroot_version}" if h.sysroot_version else f"no {h.library} headers"
         where = "the sysroot" if h.klass == SYSROOT else f"{h.folder} ({h.klass}, not the sysroot)"
         severity = "error" if _newer(h.version, h.sysroot_version) or h.sysroot_version is None else "warning"

@@ -53,6 +53,18 @@ def check_symbols(res: Resolution) -> list[Finding]:
             )
         )
 
+    cxx = res.glibcxx
+    if cxx is not None and cxx.above_floor and cxx.required:
+        out.append(
+            finding(
+                "S009",
+                f"needs {cxx.required}, newer than the libstdc++ floor GLIBCXX_{cxx.floor}, "
+                f"because of {', '.join(cxx.forcing) or 'its Verneed'}",
+                evidence=cap([f"{s}@{cxx.required}" for s in cxx.forcing]),
+                file=res.binary,
+            )
+        )
+
     compat: dict[tuple[str, str], list[str]] = defaultdict(list)
     for b in res.bindings:
         if b.default is False and b.version is not None:

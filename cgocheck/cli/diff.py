@@ -26,6 +26,7 @@ def diff_cmd(
     target: str | None,
     sysroot: str | None,
     glibc_floor: str | None,
+    glibcxx_floor: str | None,
     no_cgo: bool,
     no_dwarf: bool,
     strict: bool,
@@ -45,9 +46,10 @@ def diff_cmd(
     from cgocheck.commands.diff import diff_reports, side
     from cgocheck.report import formats
 
-    settings = options.load(config_path, fail_on=fail_on, glibc_floor=glibc_floor)
+    settings = options.load(config_path, fail_on=fail_on, glibc_floor=glibc_floor, glibcxx_floor=glibcxx_floor)
     tgt = parse_target(target) if target else None
-    kw = {"target": tgt, "sysroot": sysroot, "glibc_floor": settings.glibc_floor, "no_cgo": no_cgo,
+    kw = {"target": tgt, "sysroot": sysroot, "glibc_floor": settings.glibc_floor,
+          "glibcxx_floor": settings.glibcxx_floor, "no_cgo": no_cgo,
           "no_dwarf": no_dwarf}
     diff = diff_reports(side(base, **kw), side(head, **kw), base_label=base, head_label=head,
                         policy=settings.policy, strict=strict)

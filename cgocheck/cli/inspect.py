@@ -21,6 +21,7 @@ def inspect_cmd(
     target: str | None,
     sysroot: str | None,
     glibc_floor: str | None,
+    glibcxx_floor: str | None,
     no_cgo: bool,
     no_dwarf: bool,
     fmt: str,
@@ -36,8 +37,9 @@ def inspect_cmd(
     """
     from cgocheck.commands.inspect import inspect
 
-    settings = options.load(config_path, fail_on=fail_on, glibc_floor=glibc_floor)
+    settings = options.load(config_path, fail_on=fail_on, glibc_floor=glibc_floor, glibcxx_floor=glibcxx_floor)
     tgt = parse_target(target) if target else None
     report = inspect(list(paths), target=tgt, sysroot=sysroot, glibc_floor=settings.glibc_floor,
+                     glibcxx_floor=settings.glibcxx_floor,
                      expect_cgo=not no_cgo, dwarf=not no_dwarf)
     options.finish(report, settings, options.output(fmt, reports, verbose))

@@ -81,6 +81,7 @@ def matrix_cmd(
     package: tuple[str, ...],
     sysroot: tuple[str, ...],
     glibc_floor: str | None,
+    glibcxx_floor: str | None,
     jobs: int | None,
     timeout: float | None,
     rebuild: bool,
@@ -106,11 +107,13 @@ def matrix_cmd(
             t, sep, v = value.partition("=")
             sysroots[t if sep else "*"] = v if sep else value
     settings = options.load(
-        config_path, fail_on=fail_on, glibc_floor=glibc_floor, timeout=timeout, go=list(go) or None,
+        config_path, fail_on=fail_on, glibc_floor=glibc_floor, glibcxx_floor=glibcxx_floor, timeout=timeout,
+        go=list(go) or None,
         targets=list(target) or None, compilers=list(cc) or None, packages=list(package) or None, sysroots=sysroots,
     )
     cells = cells_from_config(settings)
-    opts = MatrixOptions(glibc_floor=settings.glibc_floor, rebuild=rebuild, timeout=settings.timeout,
+    opts = MatrixOptions(glibc_floor=settings.glibc_floor, glibcxx_floor=settings.glibcxx_floor, rebuild=rebuild,
+                         timeout=settings.timeout,
                          build=settings.build)
     if list_cells:
         if fmt == "github":

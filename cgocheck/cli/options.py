@@ -91,7 +91,12 @@ def sysroot_option(help: str = "Sysroot: a recipe name (cgocheck sysroot list) o
 
 
 def glibc_floor_option() -> Callable[[F], F]:
-    return click.option("--glibc-floor", help="Oldest glibc the binary must run on, e.g. 2.31 (config: glibc-floor).")
+    """--glibc-floor and --glibcxx-floor: the oldest C and C++ runtime the binary must run on."""
+    return _compose(
+        click.option("--glibc-floor", help="Oldest glibc the binary must run on, e.g. 2.31 (config: glibc-floor)."),
+        click.option("--glibcxx-floor", help="Oldest libstdc++ it must run on, as a GLIBCXX version, e.g. 3.4.28 "
+                                             "(config: glibcxx-floor)."),
+    )
 
 
 def timeout_option() -> Callable[[F], F]:

@@ -23,6 +23,7 @@ def resolve_cmd(
     sysroot: str,
     target: str | None,
     glibc_floor: str | None,
+    glibcxx_floor: str | None,
     install_dir: str | None,
     fmt: str,
     reports: tuple[tuple[str, str], ...],
@@ -38,7 +39,8 @@ def resolve_cmd(
     """
     from cgocheck.commands.resolve import resolve_report
 
-    settings = options.load(config_path, fail_on=fail_on, glibc_floor=glibc_floor)
+    settings = options.load(config_path, fail_on=fail_on, glibc_floor=glibc_floor, glibcxx_floor=glibcxx_floor)
     tgt = parse_target(target) if target else None
-    report = resolve_report(binary, sysroot, glibc_floor=settings.glibc_floor, target=tgt, install_dir=install_dir)
+    report = resolve_report(binary, sysroot, glibc_floor=settings.glibc_floor, target=tgt, install_dir=install_dir,
+                            glibcxx_floor=settings.glibcxx_floor)
     options.finish(report, settings, options.output(fmt, reports, verbose))

@@ -145,6 +145,12 @@ def _made_by(row: dict[str, object]) -> str:
     return "this cgocheck" if row["creator_current"] else "OTHER CODE"
 
 
+def _span(nodes: tuple[str, ...], every: bool) -> str:
+    if not nodes:
+        return ""
+    return " ".join(nodes) if every else f"{nodes[0]} .. {nodes[-1]} ({len(nodes)} nodes)"
+
+
 def _made_by_info(creator: str | None, current: bool | None) -> str:
     if current is None:
         return "not cgocheck (a folder of its own)"
@@ -186,6 +192,7 @@ def info_cmd(sysroot_ref: str, fmt: str, all_versions: bool) -> None:
         ["triplet", info.triplet or "-"],
         ["loader", f"{info.loader} -> {info.loader_target}" if info.loader else "-"],
         ["GLIBC nodes", shown or "-"],
+        ["GLIBCXX nodes", _span(info.glibcxx_versions, all_versions) or "- (no libstdc++.so.6)"],
         ["digest", info.digest or "-"],
         ["made by", _made_by_info(info.creator, info.creator_current)],
         ["pkg-config dirs", " ".join(info.pkgconfig_dirs) or "-"],

@@ -51,6 +51,7 @@ def verify_cmd(
     compiler: str,
     cc_path: str | None,
     glibc_floor: str | None,
+    glibcxx_floor: str | None,
     output: str | None,
     keep: bool,
     tags: str | None,
@@ -88,10 +89,11 @@ def verify_cmd(
     from cgocheck.build.hermetic import DEFAULT_TIMEOUT
     from cgocheck.commands.verify import VerifyOptions, verify
 
-    settings = options.load(config_path, fail_on=fail_on, glibc_floor=glibc_floor, timeout=timeout, tags=tags,
-                            ldflags=ldflags, buildmode=buildmode, trimpath=trimpath or None, buildvcs=buildvcs,
-                            pgo=pgo, overlay=overlay, race=race or None, goexperiment=goexperiment, goamd64=goamd64,
-                            goarm64=goarm64)
+    settings = options.load(
+        config_path, fail_on=fail_on, glibc_floor=glibc_floor, glibcxx_floor=glibcxx_floor, timeout=timeout,
+        tags=tags, ldflags=ldflags, buildmode=buildmode, trimpath=trimpath or None, buildvcs=buildvcs, pgo=pgo,
+        overlay=overlay, race=race or None, goexperiment=goexperiment, goamd64=goamd64, goarm64=goarm64,
+    )
     opts = VerifyOptions(
         packages=packages,
         target=parse_target(target),
@@ -99,6 +101,7 @@ def verify_cmd(
         compiler=compiler,
         sysroot=sysroot,
         glibc_floor=settings.glibc_floor,
+        glibcxx_floor=settings.glibcxx_floor,
         cc_path=cc_path,
         output=Path(output) if output else None,
         keep=keep,

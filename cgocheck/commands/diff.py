@@ -287,7 +287,14 @@ def is_elf_input(path: str) -> bool:
 
 
 def side(
-    path: str, *, target: Target | None, sysroot: str | None, glibc_floor: str | None, no_cgo: bool, no_dwarf: bool
+    path: str,
+    *,
+    target: Target | None,
+    sysroot: str | None,
+    glibc_floor: str | None,
+    no_cgo: bool,
+    no_dwarf: bool,
+    glibcxx_floor: str | None = None,
 ) -> dict[str, Any]:
     """The JSON report of one side: read as it is, or made by inspecting the ELF file(s) now."""
     if not is_elf_input(path):
@@ -296,7 +303,8 @@ def side(
     from cgocheck.policy import report_exit
     from cgocheck.report.jsonfmt import report_to_json
 
-    report = inspect([path], target=target, sysroot=sysroot, glibc_floor=glibc_floor, expect_cgo=not no_cgo,
+    report = inspect([path], target=target, sysroot=sysroot, glibc_floor=glibc_floor, glibcxx_floor=glibcxx_floor,
+                     expect_cgo=not no_cgo,
                      dwarf=not no_dwarf)
     if report.errors:
         raise BadInput(report.errors[0].message)

@@ -79,6 +79,7 @@ def inspect(
     target: Target | None = None,
     sysroot: str | None = None,
     glibc_floor: str | None = None,
+    glibcxx_floor: str | None = None,
     expect_cgo: bool = True,
     dwarf: bool = True,
 ) -> Report:
@@ -89,5 +90,5 @@ def inspect(
     root = open_root(sysroot) if sysroot else None
     report = inspect_paths(paths, InspectOptions(target=target, expect_cgo=expect_cgo, dwarf=dwarf))
     if root is not None:
-        add_resolution(report, root, glibc_floor=glibc_floor, target=target)
+        add_resolution(report, root, glibc_floor=glibc_floor, target=target, glibcxx_floor=glibcxx_floor)
     return report

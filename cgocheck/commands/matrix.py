@@ -162,6 +162,7 @@ def _tool_identity() -> str:
 @dataclass(frozen=True)
 class MatrixOptions:
     glibc_floor: str | None = None
+    glibcxx_floor: str | None = None
     rebuild: bool = False
     build: GoBuildOptions = field(default_factory=GoBuildOptions)
     cwd: Path = field(default_factory=Path.cwd)
@@ -176,6 +177,7 @@ def cell_key(cell: Cell, opts: MatrixOptions, *, tree: str | None = None) -> str
         "sysroot": _sysroot_identity(cell.sysroot),
         "compiler": _compiler_identity(cell.compiler, cell.target),
         "glibc_floor": opts.glibc_floor,
+        "glibcxx_floor": opts.glibcxx_floor,
         "build": opts.build.as_json(),
         # where modules come from changes the result (B008 or a build): the shell's settings
         "modules": {k: os.environ.get(k, "") for k in MODULE_SETTINGS},
@@ -273,6 +275,7 @@ def _verify_cell(cell: Cell, opts: MatrixOptions, folder: Path, key: str, start:
             compiler=cell.compiler,
             sysroot=cell.sysroot,
             glibc_floor=opts.glibc_floor,
+            glibcxx_floor=opts.glibcxx_floor,
             build=opts.build,
             output=folder / "bin",
             cwd=opts.cwd,

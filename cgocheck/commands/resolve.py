@@ -30,6 +30,7 @@ def resolve_file(
     glibc_floor: str | None,
     target: Target | None,
     install_dir: str | None = None,
+    glibcxx_floor: str | None = None,
 ) -> Resolution:
     exe = read_shared_object(facts.path)
     return resolve(
@@ -41,6 +42,7 @@ def resolve_file(
         target=target,
         install_dir=install_dir,
         glibc_floor=glibc_floor,
+        glibcxx_floor=glibcxx_floor,
     )
 
 
@@ -51,15 +53,19 @@ def add_resolution(
     glibc_floor: str | None,
     target: Target | None,
     install_dir: str | None = None,
+    glibcxx_floor: str | None = None,
 ) -> None:
     """Resolve every file of REPORT in ROOT; add the resolution and its findings. A file
     whose resolution fails (a hostile sysroot, say) becomes a report error."""
     report.sysroot = str(root.top)
     if glibc_floor:
         report.options["glibc_floor"] = glibc_floor
+    if glibcxx_floor:
+        report.options["glibcxx_floor"] = glibcxx_floor
     for i, fr in enumerate(list(report.files)):
         try:
-            res = resolve_file(fr.facts, root, glibc_floor=glibc_floor, target=target, install_dir=install_dir)
+            res = resolve_file(fr.facts, root, glibc_floor=glibc_floor, target=target, install_dir=install_dir,
+                               glibcxx_floor=glibcxx_floor)
         except CgocheckError as err:
             report.errors.append(FileError(fr.facts.path, f"resolve: {err.message}"))
             continue
@@ -73,6 +79,7 @@ def resolve_report(
     glibc_floor: str | None,
     target: Target | None,
     install_dir: str | None,
+    glibcxx_floor: str | None = None,
 ) -> Report:
     """The report of `cgocheck resolve`: one file, its resolution and the L/S findings."""
     root = open_root(sysroot)
@@ -81,5 +88,6 @@ def resolve_report(
         report.options["install_dir"] = install_dir
     facts = read_elf(binary, dwarf=False)
     report.files.append(FileReport(facts=facts, findings=()))
-    add_resolution(report, root, glibc_floor=glibc_floor, target=target, install_dir=install_dir)
+    add_resolution(report, root, glibc_floor=glibc_floor, target=target, install_dir=install_dir,
+                   glibcxx_floor=glibcxx_floor)
     return report

@@ -87,6 +87,7 @@ class VerifyOptions:
     compiler: str = "gcc"
     sysroot: str | None = None
     glibc_floor: str | None = None
+    glibcxx_floor: str | None = None
     cc_path: str | None = None
     output: Path | None = None  # the binary; a folder (or a path ending in /) for several
     keep: bool = False
@@ -418,6 +419,7 @@ def _verify(p: Plan, t0: float) -> VerifyResult:
         "go": p.request.go.version,
         "compiler": p.request.compiler,
         "glibc_floor": p.request.glibc_floor,
+        "glibcxx_floor": p.opts.glibcxx_floor,
         "go_flags": list(p.request.go_flags),
     }
     for f in files:
@@ -428,7 +430,8 @@ def _verify(p: Plan, t0: float) -> VerifyResult:
                                 "(what a program using the archive needs from the target)")
     if files and p.sysroot is not None and p.opts.resolve:
         t = time.monotonic()
-        add_resolution(report, FsRoot(p.sysroot), glibc_floor=p.request.glibc_floor, target=p.opts.target)
+        add_resolution(report, FsRoot(p.sysroot), glibc_floor=p.request.glibc_floor, target=p.opts.target,
+                       glibcxx_floor=p.opts.glibcxx_floor)
         timings["resolve"] = time.monotonic() - t
     timings["total"] = time.monotonic() - t0
     return VerifyResult(report, record, facts, result, p.work if p.opts.keep else None, timings)

@@ -29,13 +29,13 @@ def key(version: str) -> tuple[int, ...]:
     return parts[1] if parts else ()
 
 
-def parse_floor(text: str) -> tuple[int, ...]:
-    """'2.31' or 'GLIBC_2.31' -> (2, 31)."""
+def parse_floor(text: str, prefix: str = "GLIBC_") -> tuple[int, ...]:
+    """'2.31' or 'GLIBC_2.31' -> (2, 31); with prefix GLIBCXX_: '3.4.28' or 'GLIBCXX_3.4.28'."""
     t = text.strip()
-    if t.upper().startswith("GLIBC_"):
-        t = t[6:]
+    if t.upper().startswith(prefix):
+        t = t[len(prefix):]
     if not re.fullmatch(r"\d+(\.\d+)*", t):
-        raise ValueError(f"not a glibc version: {text!r}")
+        raise ValueError(f"not a {prefix.rstrip('_').lower()} version: {text!r}")
     return tuple(int(x) for x in t.split("."))
 
 
@@ -61,3 +61,18 @@ def max_version_with_symbols(
         elif k == best:
             forcing.append(s.name)
     return best_name, tuple(sorted(set(forcing)))
+
+
+CXX_FAMILIES = ("GLIBCXX", "CXXABI", "GCC")
+
+
+def cxx_versions(symbols: Iterable[_HasVersion]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The newest GLIBCXX_, CXXABI_ and GCC_ version the symbols need, and those that force it
+    (the C++ runtime's and libgcc's floors, as max_version_with_symbols gives glibc's)."""
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    syms = list(symbols)
+    for family in CXX_FAMILIES:
+        newest, forcing = max_version_with_symbols(syms, prefix=f"{family}_")
+        if newest:
+            out[family] = (newest, forcing)
+    return out

@@ -31,7 +31,54 @@ def _family_newest(verdef: tuple[str, ...], version: str, n: int = 3) -> tuple[s
     return tuple(sorted(same, key=glibcver.key)[-n:])
 
 
-def finish(r: Resolver, binary: str, root: FsRoot, floor_key: tuple[int, ...] | None) -> Resolution:
+VAGUE_BINDS = ("WEAK", "GNU_UNIQUE")
+
+
+def version_need(
+    app: list[LoadedObject], objects: list[LoadedObject], prefix: str, provider: str, floor: tuple[int, ...] | None
+) -> GlibcNeed:
+    """The newest ``<prefix>x.y`` (GLIBC_, GLIBCXX_) the application needs (its executable and
+    the libraries it ships), the symbols that force it, the newest the sysroot's provider
+    (libc.so.6, libstdc++.so.6) defines, and the floor."""
+    best: tuple[int, ...] = ()
+    best_name: str | None = None
+    for o in app:
+        for vn in o.facts.verneed:
+            for v in vn.versions:
+                if v.startswith(prefix) and (k := glibcver.key(v)) and k > best:
+                    best, best_name = k, v
+    forcing: list[str] = []
+    if best_name:
+        for o in app:
+            for s in (*o.facts.undefined, *o.facts.defined):
+                if s.version == best_name and (not s.defined or s.library is not None):
+                    label = s.name if o.is_main else f"{s.name} ({o.label()})"
+                    if label not in forcing:
+                        forcing.append(label)
+    lib = next((o for o in objects if provider in o.names), None)
+    newest: str | None = None
+    if lib is not None:
+        nodes = [v for v in lib.facts.verdef if v.startswith(prefix) and glibcver.split(v)]
+        newest = max(nodes, key=glibcver.key) if nodes else None
+    return GlibcNeed(
+        required=best_name,
+        forcing=tuple(sorted(forcing)),
+        sysroot=newest,
+        sysroot_libc=lib.path if lib else None,
+        floor=glibcver.fmt(floor) if floor else None,
+        above_floor=bool(floor and best and best > floor),
+        above_sysroot=bool(best and newest and best > glibcver.key(newest)),
+        family=prefix.rstrip("_"),
+    )
+
+
+def finish(
+    r: Resolver,
+    binary: str,
+    root: FsRoot,
+    floor_key: tuple[int, ...] | None,
+    cxx_floor_key: tuple[int, ...] | None = None,
+) -> Resolution:
     missing = tuple(
         MissingLibrary(m.name, tuple(r.missing_needed_by[m.name]), m.problem, m.detail, m.candidates, m.searched)
         for m in r.missing.values()
@@ -110,53 +157,28 @@ def finish(r: Resolver, binary: str, root: FsRoot, floor_key: tuple[int, ...] | 
             u = UnresolvedSymbol(sym.name, sym.version, obj.label(), sym.library, weak, cause, detail)
             (weak_unresolved if weak else unresolved).append(u)
 
-    # The executable's own definitions that hide a library's.
+    # The executable's own definitions that hide a library's. Vague linkage (C++ inline
+    # functions, template instantiations and their guard variables: weak or GNU_UNIQUE in the
+    # executable) is the one-definition rule at work, not interposition.
     interpositions: list[Interposition] = []
     main = r.main
     for name, defs in sorted(main.defs().items()):
-        if name in LINKER_SYMBOLS or all(d.library is not None for d in defs):
+        own = [d for d in defs if d.library is None]
+        if name in LINKER_SYMBOLS or not own or all(d.binding in VAGUE_BINDS for d in own):
             continue
         shadowed = tuple(o.label() for o in objects if not o.is_main and name in o.defs())
         if shadowed:
             interpositions.append(Interposition(name, main.label(), shadowed))
 
-    # glibc: what the application needs, against the sysroot and the floor.
+    # glibc (and libstdc++): what the application needs, against the sysroot and the floor.
     app = [o for o in objects if o.is_main or o.found_via in SHIPPED_VIA]
-    best: tuple[int, ...] = ()
-    best_name: str | None = None
     private: list[PrivateRef] = []
     for o in app:
-        for vn in o.facts.verneed:
-            for v in vn.versions:
-                if v == "GLIBC_PRIVATE":
-                    continue
-                if v.startswith("GLIBC_") and (k := glibcver.key(v)) and k > best:
-                    best, best_name = k, v
         for s in (*o.facts.undefined, *o.facts.defined):
             if s.version == "GLIBC_PRIVATE" and (s.library is not None or not s.defined):
                 private.append(PrivateRef(s.name, s.version, o.label()))
-    forcing: list[str] = []
-    if best_name:
-        for o in app:
-            for s in (*o.facts.undefined, *o.facts.defined):
-                if s.version == best_name and (not s.defined or s.library is not None):
-                    label = s.name if o.is_main else f"{s.name} ({o.label()})"
-                    if label not in forcing:
-                        forcing.append(label)
-    libc = next((o for o in objects if "libc.so.6" in o.names), None)
-    sys_ver: str | None = None
-    if libc is not None:
-        nodes = [v for v in libc.facts.verdef if v.startswith("GLIBC_") and glibcver.split(v)]
-        sys_ver = max(nodes, key=glibcver.key) if nodes else None
-    glibc = GlibcNeed(
-        required=best_name,
-        forcing=tuple(sorted(forcing)),
-        sysroot=sys_ver,
-        sysroot_libc=libc.path if libc else None,
-        floor=glibcver.fmt(floor_key) if floor_key else None,
-        above_floor=bool(floor_key and best and best > floor_key),
-        above_sysroot=bool(best and sys_ver and best > glibcver.key(sys_ver)),
-    )
+    glibc = version_need(app, objects, "GLIBC_", "libc.so.6", floor_key)
+    glibcxx = version_need(app, objects, "GLIBCXX_", "libstdc++.so.6", cxx_floor_key)
 
     libraries = tuple(
         Library(
@@ -203,6 +225,7 @@ def finish(r: Resolver, binary: str, root: FsRoot, floor_key: tuple[int, ...] | 
         interpositions=tuple(interpositions),
         private_refs=tuple(private),
         glibc=glibc,
+        glibcxx=glibcxx if glibcxx.required or glibcxx.floor else None,
         notes=tuple(r.notes),
     )
 

@@ -114,15 +114,17 @@ class PrivateRef:
 
 @dataclass(frozen=True)
 class GlibcNeed:
-    """The newest GLIBC_x.y the application (executable and the libraries it ships) needs."""
+    """The newest GLIBC_x.y (or GLIBCXX_x.y) the application (executable and the libraries it
+    ships) needs."""
 
     required: str | None
     forcing: tuple[str, ...]  # "symbol" or "symbol (requester)"
-    sysroot: str | None  # newest GLIBC_x.y the sysroot's libc.so.6 defines
+    sysroot: str | None  # newest version the sysroot's libc.so.6 (libstdc++.so.6) defines
     sysroot_libc: str | None  # its path
-    floor: str | None  # --glibc-floor, as "2.31"
+    floor: str | None  # --glibc-floor (--glibcxx-floor), as "2.31" ("3.4.28")
     above_floor: bool
     above_sysroot: bool
+    family: str = "GLIBC"  # GLIBC | GLIBCXX
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ class Resolution:
     private_refs: tuple[PrivateRef, ...]  # GLIBC_PRIVATE used by the application
     glibc: GlibcNeed
     notes: tuple[str, ...] = ()
+    glibcxx: GlibcNeed | None = None  # when the application needs libstdc++ versions (or has a floor)
 
     @property
     def starts(self) -> bool:

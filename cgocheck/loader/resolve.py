@@ -77,6 +77,7 @@ def resolve(
     target: Target | None = None,
     install_dir: str | None = None,
     glibc_floor: str | None = None,
+    glibcxx_floor: str | None = None,
 ) -> Resolution:
     """Resolve BINARY's libraries and symbols as the target's loader would, inside ROOT.
 
@@ -88,6 +89,10 @@ def resolve(
         floor_key = glibcver.parse_floor(glibc_floor) if glibc_floor else None
     except ValueError as exc:
         raise BadInput(f"--glibc-floor: {exc}") from None
+    try:
+        cxx_floor_key = glibcver.parse_floor(glibcxx_floor, "GLIBCXX_") if glibcxx_floor else None
+    except ValueError as exc:
+        raise BadInput(f"--glibcxx-floor: {exc}") from None
     if exe is None or (interpreter is None and static is None):
         from cgocheck.elf import read_elf
 
@@ -129,6 +134,6 @@ def resolve(
         )
     r.setup()
     r.load_all()
-    return finish(r, binary, root, floor_key)
+    return finish(r, binary, root, floor_key, cxx_floor_key)
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
+from cgocheck.core.glibc import cxx_versions
 from cgocheck.elf.model import ElfFacts
 from cgocheck.results import SCHEMA_VERSION, Report, tool_info
 from cgocheck.results.diff import DIFF_SCHEMA_VERSION, Diff
@@ -29,6 +30,9 @@ def facts_to_json(facts: ElfFacts) -> dict[str, Any]:
     data: dict[str, Any] = plain(facts)
     top, forcing = facts.max_glibc()
     data["max_glibc"] = {"version": top, "symbols": list(forcing)}
+    data["max_versions"] = {
+        f: {"version": v, "symbols": list(syms)} for f, (v, syms) in cxx_versions(facts.undefined).items()
+    }
     return data
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from tabulate import tabulate
 
 from cgocheck.build.record import BuildRecord
+from cgocheck.core.glibc import cxx_versions
 from cgocheck.core.rules import Finding
 from cgocheck.elf.model import ElfFacts
 from cgocheck.loader.model import Resolution
@@ -50,6 +51,8 @@ def facts_rows(facts: ElfFacts, *, verbose: bool = False) -> list[tuple[str, str
     top, forcing = facts.max_glibc()
     if top:
         rows.append(("highest glibc", f"{top} forced by {_join(list(forcing))}"))
+    for family, (newest, forced_by) in cxx_versions(facts.undefined).items():
+        rows.append((f"highest {family}", f"{newest} forced by {_join(list(forced_by))}"))
     rows.append(("undefined symbols", str(len(facts.undefined))))
     if verbose:
         for s in facts.undefined:
@@ -308,6 +311,14 @@ def resolution_rows(res: Resolution, verbose: bool = False) -> list[tuple[str, s
     if g.floor:
         verdict = "above the floor" if g.above_floor else "within the floor"
         rows.append(("glibc floor", f"{g.floor}: {verdict}"))
+    cx = res.glibcxx
+    if cx is not None:
+        if cx.required:
+            rows.append(("libstdc++ needed", f"{cx.required} forced by {', '.join(cx.forcing) or '-'}"))
+        if cx.sysroot:
+            rows.append(("sysroot libstdc++", f"{cx.sysroot} ({cx.sysroot_libc})"))
+        if cx.floor:
+            rows.append(("glibcxx floor", f"GLIBCXX_{cx.floor}: {'above' if cx.above_floor else 'within'} the floor"))
     notes = (*s.notes, *res.notes)
     if verbose:
         for n in notes:

@@ -83,6 +83,7 @@ class SysrootInfo:
     pkgconfig_dirs: tuple[str, ...]
     pkgconfig: tuple[PkgConfigModule, ...]
     warnings: tuple[str, ...] = field(default=())
+    glibcxx_versions: tuple[str, ...] = ()  # GLIBCXX_x.y nodes of its libstdc++.so.6, when it has one
     creator: str | None = None  # digest of the creation code that made it (cgocheck's own only)
     creator_current: bool | None = None  # made by this cgocheck's creation code; None: not ours
 
@@ -116,6 +117,7 @@ class SysrootInfo:
             "pkgconfig_dirs": list(self.pkgconfig_dirs),
             "pkgconfig": [m.as_json() for m in self.pkgconfig],
             "warnings": list(self.warnings),
+            "glibcxx_versions": list(self.glibcxx_versions),
             "creator": self.creator,
             "creator_current": self.creator_current,
         }
@@ -367,6 +369,13 @@ def inspect_sysroot(path: str | Path, *, allow_incomplete: bool = False) -> Sysr
     h = libc.facts.header if libc else None
     pc_dirs, modules = _pkgconfig(root, triplets, h.elf_class if h else None, warnings)
     digest = meta.get("digest")
+    cxx_nodes: tuple[str, ...] = ()
+    for d in dict.fromkeys([f"/usr/lib/{triplet}", f"/lib/{triplet}"] if triplet else []):
+        cxx = _read_facts(root, f"{d}/libstdc++.so.6", warnings)
+        if cxx is not None:
+            cxx_nodes = tuple(sorted((v for v in cxx.verdef if v.startswith("GLIBCXX_") and glibc.split(v)),
+                                     key=glibc.key))
+            break
     creator = _str(meta.get("creator")) if ours else None
     current = (creator == creation_digest()) if ours else None
     if current is False:
@@ -397,6 +406,7 @@ def inspect_sysroot(path: str | Path, *, allow_incomplete: bool = False) -> Sysr
         pkgconfig_dirs=tuple(pc_dirs),
         pkgconfig=tuple(modules),
         warnings=tuple(warnings),
+        glibcxx_versions=cxx_nodes,
         creator=creator,
         creator_current=current,
     )
