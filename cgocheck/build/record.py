@@ -422,7 +422,13 @@ def producer_identity(
     return "unknown", None, flags
 
 
-def c_units(units: Iterable[DwarfUnit], zig_clang: str | None = None) -> list[CUnit]:
+def c_units(
+    units: Iterable[DwarfUnit], zig_clang: str | None = None, source_dirs: Iterable[str] = ()
+) -> list[CUnit]:
+    """The C/C++ units of the result: "user" when the build compiled them (cgo's generated
+    files in Go's work folder, or .c/.cc files of a package it built), "go" for runtime/cgo,
+    "prebuilt" for objects it took from elsewhere."""
+    sources = tuple(source_dirs)
     out = []
     for u in units:
         if u.language not in ("C", "C++"):
@@ -431,7 +437,7 @@ def c_units(units: Iterable[DwarfUnit], zig_clang: str | None = None) -> list[CU
         cd = u.comp_dir or ""
         if cd.startswith("/_/GOROOT") or "/src/runtime/cgo" in cd:
             origin = "go"
-        elif cd.startswith("/tmp/go-build") or cd.startswith("$WORK"):
+        elif cd.startswith("/tmp/go-build") or cd.startswith("$WORK") or any(_under(cd, d) for d in sources):
             origin = "user"
         else:
             origin = "prebuilt"

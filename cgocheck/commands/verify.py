@@ -140,7 +140,12 @@ def cc_machine(env: dict[str, str], timeout: float = 60) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     out = p.stdout.strip().splitlines()
-    return out[0] if p.returncode == 0 and out else None
+    machine = out[0] if p.returncode == 0 and out else None
+    if machine and Path(shlex.split(cc)[0]).name == "musl-gcc":
+        # musl-tools' wrapper runs the host gcc with a specs file for musl: -dumpmachine names
+        # the gcc (x86_64-linux-gnu), the specs make it build for musl
+        machine = machine.replace("-linux-gnu", "-linux-musl")
+    return machine
 
 
 def start_go_list(
@@ -493,7 +498,7 @@ def build_record(
         cgo_packages=tuple(cgo_pkgs),
         pkgconfig=modules,
         paths=collect_paths(paths, env=p.env, calls=calls, cgo_packages=cgo_pkgs, pkgconfig=modules, units=units),
-        c_units=tuple(c_units(units, zig_clang_producer() if r.compiler == "zig" else None)),
+        c_units=tuple(c_units(units, zig_clang_producer() if r.compiler == "zig" else None, paths.source_dirs)),
         linker_warnings=linker_warnings(result.log),
         prebuilt=find_prebuilt(calls, cgo_pkgs, syso),
         work_dir=str(p.work) if p.opts.keep else None,
