@@ -77,7 +77,7 @@ def firing_tests() -> dict[str, list[str]]:
                 out.setdefault(rid, []).append(f"{f.relative_to(REPO)}::{fn.name}")
     for expect in sorted(REPO.joinpath("fixtures", "contaminated").glob("*/expect.toml")):
         data = tomllib.loads(expect.read_text())
-        for rid in data.get("rules", []):
+        for rid in data.get("expect", []):
             out.setdefault(rid, []).append(f"fixtures/contaminated/{expect.parent.name}")
     return out
 
