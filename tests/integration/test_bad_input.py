@@ -7,18 +7,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import GO_NEW, Builder
+from tests.support.builder import GO_NEW, Builder
+from tests.support.cli import cgocheck
 
 pytestmark = pytest.mark.integration
-
-
-def cgocheck(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cgocheck", *args], capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")

@@ -26,34 +26,32 @@ from pathlib import Path
 import pytest
 
 from cgocheck.commands import matrix
-from tests.conftest import FIXTURES, go, need_tool
-from tests.faults import (
+from tests.support.cli import cgocheck, child_env
+from tests.support.faults import (
     Lines,
     alive,
     descendants,
     hanging_compiler,
     hanging_module,
     in_group,
-    private_home,
     proc_table,
     wait_until,
 )
+from tests.support.home import private_home
+from tests.support.need import go, need_tool
+from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.integration
 
 ARM64_GCC = "aarch64-linux-gnu-gcc"
 
 
-def cgocheck(*args: str, cwd: Path, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cgocheck", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
-
-
 @pytest.fixture
 def home_env(tmp_path: Path) -> dict[str, str]:
     go("newest")
     need_tool(ARM64_GCC)
-    return {**os.environ, "CGOCHECK_HOME": str(private_home(tmp_path))}
+    home = private_home(tmp_path / "cgocheck-home", share=("go", "gocache", "sysroots"))
+    return {**os.environ, "CGOCHECK_HOME": str(home)}
 
 
 def test_verify_timeout_stops_the_whole_process_group(tmp_path: Path, home_env: dict[str, str]) -> None:
@@ -83,8 +81,8 @@ def test_verify_timeout_stops_the_whole_process_group(tmp_path: Path, home_env: 
 def _matrix(mod: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
     args = ["matrix", "--format", "json", "-j", "2", "--go", "newest", "--cc", "gcc",
             "-p", "./fast", "-p", "./hang", "-t", "linux/arm64", "-t", "linux/amd64", *extra]
-    return subprocess.Popen([sys.executable, "-m", "cgocheck", *args], cwd=mod, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-m", "cgocheck", *args], cwd=mod, env=child_env(env),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _until_hanging(proc: subprocess.Popen[str], err: Lines) -> dict[int, str]:
@@ -175,7 +173,8 @@ def test_killed_verify_work_folder_is_swept(tmp_path: Path, home_env: dict[str, 
     proc = subprocess.Popen(
         [sys.executable, "-m", "cgocheck", "verify", str(FIXTURES / "clean" / "libc"), "--target", "linux/arm64",
          "--cc", "custom", "--cc-path", str(cc), "-o", str(tmp_path / "app")],
-        cwd=tmp_path, env=home_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=tmp_path, env=child_env(home_env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     wait_until(lambda: record.is_file() and record.read_text().strip() != "", 120, "the hanging compiler")
     build_group = int(record.read_text().split()[1])
@@ -219,7 +218,7 @@ def test_writer_killed_mid_write_never_tears_the_result(tmp_path: Path) -> None:
     rng = random.Random(7)
     torn_chances = 0
     for _ in range(12):
-        w = subprocess.Popen([sys.executable, "-c", WRITER, str(folder / "result.json")], env=env)
+        w = subprocess.Popen([sys.executable, "-c", WRITER, str(folder / "result.json")], env=child_env(env))
         time.sleep(0.3 + rng.random() * 0.4)
         w.kill()
         w.wait()

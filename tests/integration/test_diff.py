@@ -12,25 +12,16 @@ from typing import Any
 
 import pytest
 
-from cgocheck.core.errors import CgocheckError
 from cgocheck.core.glibc import key as glibc_key
 from cgocheck.elf import read_elf
 from cgocheck.elf.model import ElfFacts
 from cgocheck.report.formats import names
-from tests.conftest import GO_NEW, GO_OLD, Builder, need
-from tests.integration.test_formats import cgocheck, junit_counts, validate_sarif, workdir
+from tests.support.builder import GO_NEW, GO_OLD, Builder
+from tests.support.cli import cgocheck, plain_env, workdir
+from tests.support.formats import junit_counts, validate_sarif
+from tests.support.need import sysroot
 
 pytestmark = pytest.mark.integration
-
-
-def sysroot(name: str) -> Path:
-    from cgocheck.sysroot import find_sysroot
-
-    try:
-        return find_sysroot(name)
-    except CgocheckError as err:
-        need(False, f"sysroot {name} ({err.message}): cgocheck sysroot create {name}")
-        raise
 
 
 def symbols(facts: ElfFacts) -> set[str]:
@@ -38,7 +29,7 @@ def symbols(facts: ElfFacts) -> set[str]:
 
 
 def diff_json(base: Path | str, head: Path | str, cwd: Path, *extra: str, code: int | None = None) -> dict[str, Any]:
-    proc = cgocheck(["diff", str(base), str(head), "--format", "json", *extra], cwd)
+    proc = cgocheck("diff", str(base), str(head), "--format", "json", *extra, cwd=cwd, env=plain_env())
     assert proc.returncode in (0, 1), proc.stderr
     data: dict[str, Any] = json.loads(proc.stdout)
     assert data["summary"]["exit_code"] == proc.returncode
@@ -163,7 +154,7 @@ def test_json_reports_give_the_same_diff_as_binaries(builder: Builder, cwd: Path
     head = builder.build("clean/libc", "linux/arm64", GO_NEW, ldflags_c="-Wl,-rpath,/tmp/build/lib").path
     saved = []
     for i, b in enumerate((base, head)):
-        proc = cgocheck(["inspect", "--target", "linux/arm64", "--format", "json", str(b)], cwd)
+        proc = cgocheck("inspect", "--target", "linux/arm64", "--format", "json", str(b), cwd=cwd, env=plain_env())
         p = tmp_path / f"{i}.json"
         p.write_text(proc.stdout)
         saved.append(p)
@@ -181,7 +172,8 @@ def test_diff_in_every_format(builder: Builder, cwd: Path) -> None:
     regressions = [c for c in ref["changes"] if c["regression"]]
     out: dict[str, str] = {}
     for fmt in names():
-        proc = cgocheck(["diff", str(base), str(head), "--target", "linux/arm64", "--format", fmt], cwd)
+        proc = cgocheck("diff", str(base), str(head), "--target", "linux/arm64", "--format", fmt, cwd=cwd,
+                        env=plain_env())
         assert proc.returncode == 1, (fmt, proc.stderr)
         out[fmt] = proc.stdout
     log = json.loads(out["sarif"])
@@ -218,14 +210,14 @@ def test_config_suppression_applies_to_head(builder: Builder, tmp_path: Path) ->
 def test_bad_inputs_exit_2(cwd: Path, tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    proc = cgocheck(["diff", str(text), str(text)], cwd)
+    proc = cgocheck("diff", str(text), str(text), cwd=cwd, env=plain_env())
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert proc.stderr.startswith(f"cgocheck: error: {text}: neither an ELF file nor a JSON report")
     other = tmp_path / "other.json"
     other.write_text('{"a": 1}')
-    proc = cgocheck(["diff", str(other), str(other)], cwd)
+    proc = cgocheck("diff", str(other), str(other), cwd=cwd, env=plain_env())
     assert proc.returncode == 2 and "not a cgocheck JSON report" in proc.stderr
-    proc = cgocheck(["diff", str(tmp_path / "missing"), str(other)], cwd)
+    proc = cgocheck("diff", str(tmp_path / "missing"), str(other), cwd=cwd, env=plain_env())
     assert proc.returncode == 2 and "no such file" in proc.stderr
 
 

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, go, need_tool
+from tests.support.cli import cgocheck
+from tests.support.need import go, need_tool
+from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.integration
 
 
 def doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cgocheck", "doctor", "--format", "json", *args],
-        capture_output=True, text=True, timeout=900, env=env, cwd=str(FIXTURES.parent), check=False,
-    )
+    return cgocheck("doctor", "--format", "json", *args, env=env, cwd=FIXTURES.parent)
 
 
 def base_env(home: Path) -> dict[str, str]:

@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import FIXTURES, need, need_tool
-from tests.helpers import REPO, build_wheel, fresh_venv, home_sharing
+from tests.support.home import private_home
+from tests.support.install import build_wheel, fresh_venv
+from tests.support.need import need, need_tool
+from tests.support.paths import FIXTURES, REPO
 
 pytestmark = [pytest.mark.integration, pytest.mark.sysroot]
 
@@ -131,7 +133,7 @@ def test_the_example_workflow_runs_as_written(tmp_path: Path) -> None:
         (shims / "sudo").write_text('#!/bin/sh\nexec "$@"\n')
         (shims / "sudo").chmod(0o755)
     repo, base = make_repo(tmp_path)
-    home = home_sharing(tmp_path, share=("downloads", "apt", "go", "gocache"))
+    home = private_home(tmp_path / "cgocheck-home", share=("downloads", "apt", "go", "gocache"))
     runner_temp = tmp_path / "runner-temp"
     runner_temp.mkdir()
     summary = tmp_path / "summary.md"

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GO_NEW, Builder
-from tests.integration.test_formats import cgocheck, validate_sarif, workdir
+from tests.support.builder import GO_NEW, Builder
+from tests.support.cli import cgocheck, plain_env, workdir
+from tests.support.formats import validate_sarif
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +28,8 @@ def apps(builder: Builder) -> dict[str, Path]:
 
 def inspect_json(cwd: Path, *paths: Path, extra: tuple[str, ...] = (), env: dict[str, str] | None = None,
                  code: int | None = None) -> dict[str, Any]:
-    proc = cgocheck(["inspect", "--target", "linux/arm64", "--format", "json", *extra, *map(str, paths)], cwd, env)
+    proc = cgocheck("inspect", "--target", "linux/arm64", "--format", "json", *extra, *map(str, paths), cwd=cwd,
+                    env=plain_env(env))
     data: dict[str, Any] = json.loads(proc.stdout)
     if code is not None:
         assert proc.returncode == code, proc.stderr
@@ -60,13 +62,15 @@ expires = 2999-12-31
 
     # every format shows the suppressed finding and its reason
     for fmt in ("table", "markdown", "html", "junit"):
-        out = cgocheck(["inspect", "--target", "linux/arm64", "--format", fmt, str(apps["tmp"])], cwd).stdout
+        out = cgocheck("inspect", "--target", "linux/arm64", "--format", fmt, str(apps["tmp"]), cwd=cwd,
+                       env=plain_env()).stdout
         assert "ticket 42" in out, fmt
-    junit = ET.fromstring(cgocheck(["inspect", "-t", "linux/arm64", "--format", "junit", str(apps["tmp"])],
-                                   cwd).stdout)
+    junit = ET.fromstring(cgocheck("inspect", "-t", "linux/arm64", "--format", "junit", str(apps["tmp"]),
+                                   cwd=cwd, env=plain_env()).stdout)
     skipped = [c for c in junit.iter("testcase") if c.find("skipped") is not None]
     assert [c.get("name", "").split()[0] for c in skipped] == ["R002"]
-    log = json.loads(cgocheck(["inspect", "-t", "linux/arm64", "--format", "sarif", str(apps["tmp"])], cwd).stdout)
+    log = json.loads(cgocheck("inspect", "-t", "linux/arm64", "--format", "sarif", str(apps["tmp"]), cwd=cwd,
+                              env=plain_env()).stdout)
     validate_sarif(log)
     (res,) = [r for r in log["runs"][0]["results"] if r["ruleId"] == "R002"]
     assert res["suppressions"][0]["justification"].endswith("(ticket 42)")
@@ -108,7 +112,7 @@ def test_expired_suppression_is_an_error(apps: dict[str, Path], tmp_path: Path) 
     cwd = workdir(tmp_path)
     (cwd / "cgocheck.toml").write_text(
         '# accepted for the 1.0 release\n[[suppress]]\nrule = "R002"\nreason = "release 1.0"\nexpires = 2020-01-01\n')
-    proc = cgocheck(["inspect", "--target", "linux/arm64", str(apps["tmp"])], cwd)
+    proc = cgocheck("inspect", "--target", "linux/arm64", str(apps["tmp"]), cwd=cwd, env=plain_env())
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.splitlines() == [
         "cgocheck: error: cgocheck.toml:5: suppress[0].expires: the suppression of R002 expired on 2020-01-01 "

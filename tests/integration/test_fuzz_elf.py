@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from cgocheck.core.errors import BadInput
 from cgocheck.elf import read_elf, read_shared_object
 from cgocheck.elf.gobuildinfo import parse_buildinfo_blob, parse_modinfo
-from tests.conftest import GO_NEW, Builder
+from tests.support.builder import GO_NEW, Builder
+from tests.support.cli import cgocheck
 
 pytestmark = pytest.mark.integration
 
@@ -170,10 +171,9 @@ def test_atheris_time_boxed(seeds: Seeds, tmp_path: Path) -> None:
     """The coverage-guided harness (fuzz/fuzz_elf.py) for two minutes on the seeds: no crash,
     hang or out-of-memory input. Opt in with --exhaustive; needs `pip install atheris`."""
     import importlib.util
-    import subprocess
-    import sys
 
-    from tests.conftest import REPO, need
+    from tests.support.need import need
+    from tests.support.paths import REPO
 
     need(importlib.util.find_spec("atheris") is not None, "atheris (pip install atheris)")
     corpus = tmp_path / "corpus"
@@ -223,8 +223,7 @@ def test_damaged_dwarf_unit_header_is_a_warning(
     facts = read_elf(str(p))  # must not raise
     assert facts.header.machine == "EM_AARCH64"
     assert any("DWARF" in w for w in facts.warnings), (field, facts.warnings)
-    proc = subprocess.run([sys.executable, "-m", "cgocheck", "inspect", str(p), "--format", "json"],
-                          capture_output=True, text=True, timeout=60)
+    proc = cgocheck("inspect", str(p), "--format", "json", timeout=60)
     assert proc.returncode in (0, 1), proc.stderr
     assert "Traceback" not in proc.stderr
 

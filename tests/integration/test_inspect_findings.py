@@ -4,8 +4,6 @@ program on which it stays silent. JSON output is validated against the shipped s
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from importlib import resources
 
 import jsonschema
@@ -15,7 +13,8 @@ from cgocheck.commands.inspect import InspectOptions, check_facts
 from cgocheck.core.rules import Finding
 from cgocheck.core.targets import parse_target
 from cgocheck.elf import read_elf
-from tests.conftest import GO_NEW, GO_OLD, Builder
+from tests.support.builder import GO_NEW, GO_OLD, Builder
+from tests.support.cli import cgocheck
 
 pytestmark = pytest.mark.integration
 
@@ -103,10 +102,7 @@ def test_c_library_is_not_a_go_binary() -> None:
 def test_json_report_matches_schema(builder: Builder) -> None:
     good = builder.build("clean/libc", "linux/arm/v7", GO_NEW).path
     bad = builder.build("clean/libc", "linux/arm64", GO_NEW).path
-    proc = subprocess.run(
-        [sys.executable, "-m", "cgocheck", "inspect", "--format", "json", "--target", "linux/arm/v7", str(good),
-         str(bad)], capture_output=True, text=True, timeout=120,
-    )
+    proc = cgocheck("inspect", "--format", "json", "--target", "linux/arm/v7", str(good), str(bad), timeout=120)
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     schema = json.loads(resources.files("cgocheck.data").joinpath("report.schema.json").read_text())

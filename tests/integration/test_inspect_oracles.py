@@ -11,7 +11,9 @@ import pytest
 from cgocheck.commands.inspect import InspectOptions, check_facts
 from cgocheck.core.targets import parse_target
 from cgocheck.elf import read_dynamic_both, read_elf
-from tests.conftest import GO_NEW, GO_OLD, Builder, go, go_version_m, readelf
+from tests.support.builder import GO_NEW, GO_OLD, Builder
+from tests.support.need import go
+from tests.support.oracles import go_version_m, readelf
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,9 @@ import pytest
 
 from cgocheck.core import folders
 from cgocheck.sysroot.creator import creation_digest
-from tests.conftest import need, need_tool
-from tests.helpers import cgocheck, home_sharing, one_error_line
+from tests.support.cli import cgocheck, one_error_line
+from tests.support.home import private_home
+from tests.support.need import need, need_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.sysroot]
 
@@ -163,7 +164,7 @@ def test_create_refuses_a_sysroot_that_fails_its_check(tmp_path: Path) -> None:
     """zlib1g-dev without zlib1g: its libz.so link dangles. create ends in exit 3 naming the
     offending path, and leaves no sysroot behind."""
     need_tool("apt-get")
-    home = home_sharing(tmp_path)
+    home = private_home(tmp_path / "cgocheck-home")
     recipe = tmp_path / "sysroots" / "nolibc-arm64.toml"
     recipe.parent.mkdir()
     recipe.write_text(
@@ -171,7 +172,7 @@ def test_create_refuses_a_sysroot_that_fails_its_check(tmp_path: Path) -> None:
         'packages = ["libc6-dev", "zlib1g-dev"]\nexclude = ["zlib1g"]\n'
         'exclude_reason = "a test: a sysroot that must fail"\n'
     )
-    env = {"CGOCHECK_HOME": str(home)}
+    env = {**os.environ, "CGOCHECK_HOME": str(home)}
     proc = cgocheck("sysroot", "create", str(recipe), env=env)
     assert proc.returncode == 3, proc.stderr
     line = one_error_line(proc)
@@ -184,8 +185,8 @@ def test_create_refuses_a_sysroot_that_fails_its_check(tmp_path: Path) -> None:
 
 def test_other_creation_code_is_flagged_and_remade(tmp_path: Path) -> None:
     need_tool("apt-get")
-    home = home_sharing(tmp_path)
-    env = {"CGOCHECK_HOME": str(home)}
+    home = private_home(tmp_path / "cgocheck-home")
+    env = {**os.environ, "CGOCHECK_HOME": str(home)}
     first = cgocheck("sysroot", "create", "bookworm-arm64", "--format", "json", env=env)
     assert first.returncode == 0, first.stderr
     made = json.loads(first.stdout)

@@ -11,7 +11,9 @@ import pytest
 from cgocheck.commands.inspect import InspectOptions, check_facts
 from cgocheck.core.targets import all_arches, parse_target
 from cgocheck.elf import read_elf
-from tests.conftest import GO_NEW, Builder, need, run
+from tests.support.builder import GO_NEW, Builder
+from tests.support.cli import run
+from tests.support.need import need
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, need, need_tool
-from tests.helpers import REPO, build_wheel, fresh_venv, home_sharing
-from tests.helpers import run_quiet as run
+from tests.support.cli import run
+from tests.support.home import private_home
+from tests.support.install import build_wheel, fresh_venv
+from tests.support.need import need, need_tool
+from tests.support.paths import FIXTURES, REPO
 
 pytestmark = [pytest.mark.integration, pytest.mark.sysroot]
 
@@ -40,7 +42,7 @@ def test_the_installed_wheel_does_the_main_job(installed: Path, tmp_path: Path) 
     need_tool("aarch64-linux-gnu-gcc")
     # the real home's toolchains and Go build cache are downloads and Go's own cache; the
     # sysroots are made afresh by the installed code
-    home = home_sharing(tmp_path, share=("downloads", "apt", "go", "gocache"))
+    home = private_home(tmp_path / "cgocheck-home", share=("downloads", "apt", "go", "gocache"))
     work = tmp_path / "elsewhere"  # no cgocheck.toml, pyproject.toml or go.mod above it
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CGOCHECK_", "PYTHON"))}
@@ -86,7 +88,7 @@ def test_the_installed_wheel_does_the_main_job(installed: Path, tmp_path: Path) 
 
 
 def test_a_projects_own_recipes_come_first(installed: Path, tmp_path: Path) -> None:
-    home = home_sharing(tmp_path, share=("downloads", "apt"))
+    home = private_home(tmp_path / "cgocheck-home", share=("downloads", "apt"))
     project = tmp_path / "project"
     (project / "sysroots").mkdir(parents=True)
     (project / "go.mod").write_text("module example.com/p\n\ngo 1.21\n")

@@ -3,8 +3,6 @@ place; every bad key or value is one line naming the file, the line and the key.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from cgocheck.settings import (
     load_settings,
     locate,
 )
+from tests.support.cli import cgocheck
 
 TODAY = date(2026, 1, 15)
 
@@ -251,8 +250,7 @@ def test_expiry_is_inclusive(tmp_path: Path) -> None:
 @pytest.mark.parametrize("command", [["config"], ["inspect", "/bin/sh"]])
 def test_cli_exits_2_with_one_line(tmp_path: Path, command: list[str]) -> None:
     write(tmp_path, "cgocheck.toml", 'go = ["1.19"]\n\n[[suppress]]\nrule = "R001"\npath = "*.so"\n')
-    proc = subprocess.run([sys.executable, "-m", "cgocheck", *command], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[2])})
+    proc = cgocheck(*command, cwd=tmp_path, timeout=60, env={"PATH": "/usr/bin:/bin"})  # this checkout on PYTHONPATH
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
         "cgocheck: error: cgocheck.toml:3: suppress[0]: reason is required (say why the finding is accepted)"
@@ -262,9 +260,8 @@ def test_cli_exits_2_with_one_line(tmp_path: Path, command: list[str]) -> None:
 
 def test_config_command_shows_origins(tmp_path: Path) -> None:
     write(tmp_path, "cgocheck.toml", 'fail-on = "info"\ntargets = ["linux/arm64"]\n')
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[2]), "CGOCHECK_GO": "1.19"}
-    proc = subprocess.run([sys.executable, "-m", "cgocheck", "config"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=60, env=env)
+    env = {"PATH": "/usr/bin:/bin", "CGOCHECK_GO": "1.19"}  # and this checkout on PYTHONPATH
+    proc = cgocheck("config", cwd=tmp_path, timeout=60, env=env)
     assert proc.returncode == 0, proc.stderr
     rows = {line.split()[0]: line for line in proc.stdout.splitlines() if line and line.split()[0] in
             ("fail-on", "targets", "go", "compilers")}

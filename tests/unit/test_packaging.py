@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tomllib
 
-from tests.helpers import REPO
+from tests.support.paths import REPO
 
 
 def test_every_package_is_listed() -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from resolve_tree import HOST_OK, HOST_REASON, T, base_tree, put, run
 
 from cgocheck.checks.symbols import check_resolution
 from cgocheck.elf.model import DynamicSymbol, VersionNeed
 from cgocheck.loader.resolve import Resolution
+from tests.support.resolve_tree import HOST_OK, HOST_REASON, T, base_tree, put, run
 
 pytestmark = pytest.mark.skipif(not HOST_OK, reason=HOST_REASON)
 LIBXAU = Path(f"/lib/{T}/libXau.so.6")

@@ -11,11 +11,12 @@ from cgocheck.elf import read_shared_object
 from cgocheck.elf.model import SharedObjectFacts
 from cgocheck.loader.resolve import Resolution, resolve
 from cgocheck.sysroot.fsroot import FsRoot
+from tests.support.host import HOST_LIBC, HOST_LOADER, HOST_TRIPLET
 
-T = "x86_64-linux-gnu"
+T = HOST_TRIPLET
 HOST = {
-    "loader": Path("/lib64/ld-linux-x86-64.so.2"),
-    "libc": Path(f"/lib/{T}/libc.so.6"),
+    "loader": HOST_LOADER,
+    "libc": HOST_LIBC,
     "libm": Path(f"/lib/{T}/libm.so.6"),
     "libz": Path(f"/lib/{T}/libz.so.1"),
     "exe": Path("/bin/true"),
