@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,8 +25,8 @@ def base_env(home: Path) -> dict[str, str]:
     return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home)}
 
 
-def rules(data: dict[str, object]) -> set[str]:
-    return {str(f["rule"]) for f in data["findings"]}  # type: ignore[attr-defined, index]
+def rules(data: dict[str, Any]) -> set[str]:
+    return {str(f["rule"]) for f in data["findings"]}
 
 
 def test_clean_shell_is_quiet(tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ def assert_matches_go_version(path: Path, go_spec: str) -> None:
         if ref["mod"]:
             assert bi.main is not None and (bi.main.path, bi.main.version) == ref["mod"]
         mine = {s.key: s.value for s in bi.settings}
-        theirs = {k: _go_unquote(v) for k, v in ref["settings"].items()}  # type: ignore[union-attr]
+        theirs = {k: _go_unquote(v) for k, v in ref["settings"].items()}
         assert mine == theirs
 
 

@@ -10,13 +10,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cgocheck.commands.matrix import Cell, MatrixOptions, results_dir, run_matrix
+from cgocheck.commands.matrix import MatrixOptions, results_dir, run_matrix
 from cgocheck.commands.verify import VerifyOptions, verify
 from cgocheck.core.targets import parse_target
 from cgocheck.policy import report_exit as exit_code_for
+from cgocheck.results.matrix import Cell, CellResult
 from tests.support.builder import GO_NEW, GO_OLD
 from tests.support.cli import cgocheck, child_env
 from tests.support.need import need, need_tool
@@ -50,7 +52,7 @@ def matrix_args(*extra: str) -> list[str]:
     return [*args, *extra]
 
 
-def verdicts(data: dict) -> dict[str, tuple[int, frozenset[str]]]:  # type: ignore[type-arg]
+def verdicts(data: dict[str, Any]) -> dict[str, tuple[int, frozenset[str]]]:
     out = {}
     for c in data["cells"]:
         rules = frozenset(f["rule"] for fr in (c["report"] or {}).get("files", []) for f in fr["findings"])
@@ -98,7 +100,7 @@ def test_matrix_equals_single_verifies_and_fan_out(module: Path, tmp_path: Path)
     assert [x["cell"] for x in gh["include"]] == [c["id"] for c in whole["cells"]]
 
 
-def _ran(results: list) -> set[str]:  # type: ignore[type-arg]
+def _ran(results: list[CellResult]) -> set[str]:
     return {r.cell.id for r in results if not r.cached}
 
 

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def created(name: str) -> Path:
     return p
 
 
-def check_json(ref: str | Path, env: dict[str, str] | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+def check_json(ref: str | Path, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     proc = cgocheck("sysroot", "check", str(ref), "--format", "json", env=env)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, json.loads(proc.stdout)

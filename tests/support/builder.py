@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from cgocheck.build.hermetic import BuildRequest, BuildResult, go_build
+from cgocheck.build.hermetic import DEFAULT_CFLAGS, BuildRequest, BuildResult, go_build
 from cgocheck.core.targets import Target, parse_target
 from tests.support.need import go, need_tool
 from tests.support.paths import FIXTURES
@@ -69,10 +69,10 @@ class Builder:
             return self.memo[key]
         digest = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
         out = self.root / f"{Path(fixture).name}-{tgt.name.replace('/', '_')}-{gt.version}-{compiler}-{digest}"
-        kwargs = {"cflags": cflags} if cflags is not None else {}
         req = BuildRequest(
             source=FIXTURES / fixture, output=out, target=tgt, go=gt, compiler=compiler, sysroot=sysroot,
-            go_flags=flags, extra_env=extra_env or {}, ldflags_c=ldflags_c, cgo=cgo, cc=cc, **kwargs,
+            go_flags=flags, extra_env=extra_env or {}, ldflags_c=ldflags_c, cgo=cgo, cc=cc,
+            cflags=DEFAULT_CFLAGS if cflags is None else cflags,
         )
         result = go_build(req)
         if expect_ok:

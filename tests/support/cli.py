@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner, Result
 
@@ -75,8 +76,10 @@ def invoke(*args: str) -> Result:
     """``cgocheck ARGS`` in this process, through click's test runner, stderr kept apart on
     every click pyproject.toml allows (8.1 needs mix_stderr=False; 8.2 removed the parameter
     and always keeps it apart)."""
+    # a dict, not a keyword: the installed click's signature may not have the parameter
+    older: dict[str, Any] = {"mix_stderr": False}
     try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+        runner = CliRunner(**older)
     except TypeError:
         runner = CliRunner()
     return runner.invoke(main, list(args))

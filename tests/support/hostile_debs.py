@@ -20,6 +20,7 @@ import hashlib
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ class HostileArchive:
     outside: Path  # where the escapes point; must stay empty
 
 
-def _deb(work: Path, name: str, depends: str, build: callable) -> Path:  # type: ignore[valid-type]
+def _deb(work: Path, name: str, depends: str, build: Callable[[Path], None]) -> Path:
     tree = work / f"{name}-tree"
     (tree / "DEBIAN").mkdir(parents=True)
     (tree / "DEBIAN" / "control").write_text(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from cgocheck.build import toolchains
 from tests.support.cli import run
@@ -78,15 +79,24 @@ def readelf(path: Path) -> ReadelfView:
     )
 
 
-def go_version_m(go_tc: toolchains.GoToolchain, path: Path) -> dict[str, object]:
+class GoVersionM(TypedDict):
+    """What `go version -m` says of a Go binary."""
+
+    version: str
+    path: str | None
+    mod: tuple[str, str] | None  # (module path, version)
+    settings: dict[str, str]  # the build lines: key -> value as Go prints it (quoted)
+
+
+def go_version_m(go_tc: toolchains.GoToolchain, path: Path) -> GoVersionM:
     """Parse `go version -m FILE`: the differential oracle for the buildinfo parser."""
     proc = run([str(go_tc.go), "version", "-m", str(path)], env={"PATH": "/usr/bin:/bin", "HOME": "/tmp",
                                                                  "GOROOT": str(go_tc.goroot)})
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     version = lines[0].split(": ", 1)[1].strip()
-    info: dict[str, object] = {"version": version, "path": None, "mod": None, "settings": {}}
     settings: dict[str, str] = {}
+    info = GoVersionM(version=version, path=None, mod=None, settings=settings)
     for line in lines[1:]:
         parts = line.strip("\t").split("\t")
         if parts[0] == "path":
@@ -96,5 +106,4 @@ def go_version_m(go_tc: toolchains.GoToolchain, path: Path) -> dict[str, object]
         elif parts[0] == "build":
             k, _, v = parts[1].partition("=")
             settings[k] = v
-    info["settings"] = settings
     return info

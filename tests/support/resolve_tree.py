@@ -23,6 +23,8 @@ HOST = {
 }
 ARM64_LIBM = Path("/usr/aarch64-linux-gnu/lib/libm.so.6")
 
+BINARY = "/work/prog"  # where the executable is in the sysroot (its $ORIGIN)
+
 HOST_OK = all(p.exists() for p in HOST.values())
 HOST_REASON = "needs an x86-64 Debian host's loader, libc, libm and libz"
 
@@ -54,7 +56,7 @@ def exe_facts(**changes: object) -> SharedObjectFacts:
 def run(
     root: Path,
     *,
-    binary: str = "/work/prog",
+    binary: str = BINARY,
     install_dir: str | None = None,
     glibc_floor: str | None = None,
     **changes: object,

@@ -224,7 +224,7 @@ def test_compiler_identity_from_comment_without_dwarf(tmp_path: Path) -> None:
     from cgocheck.checks.provenance import check_compiler
 
     class Facts:
-        comment = ("GCC: (Debian 12.2.0-14) 12.2.0", "Debian clang version 14.0.6")
+        comment: tuple[str, ...] = ("GCC: (Debian 12.2.0-14) 12.2.0", "Debian clang version 14.0.6")
 
     assert {f.rule for f in check_compiler(record(), ARM64, Facts())} == {"C002"}  # type: ignore[arg-type]
     assert check_compiler(record(expect_producer="clang", compiler="clang"), ARM64, Facts()) == []  # type: ignore[arg-type]
