@@ -485,6 +485,7 @@ def collect_paths(
     cgo_packages: Iterable[CgoPackage],
     pkgconfig: Iterable[PkgConfigModule],
     units: Iterable[DwarfUnit],
+    diagnostics: Iterable[str] = (),
 ) -> tuple[PathUse, ...]:
     col = PathCollector(ctx)
     for var in ("CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS"):
@@ -509,7 +510,24 @@ def collect_paths(
             if f.endswith("<built-in>") or not f.startswith("/"):
                 continue
             col.add("header" if f != posixpath.join(u.comp_dir or "", u.name) else "source", f, f"DWARF {u.name}")
+    for f in diagnostics:
+        col.add("header", f, "the compiler's messages")
     return col.result()
+
+
+_DIAG_HEADER = re.compile(r"(?:^|\s)(/[^\s:,'\"]+\.(?:h|hh|hpp|hxx|inc|tcc|def))(?::\d+)", re.M)
+MAX_DIAG_HEADERS = 200
+
+
+def diagnostic_headers(log: str) -> tuple[str, ...]:
+    """Headers the compiler names in its messages ("In file included from /usr/include/zlib.h:34",
+    "/usr/include/unistd.h:371:16: error"): what a failed build read, when no DWARF says it."""
+    out: dict[str, None] = {}
+    for m in _DIAG_HEADER.finditer(log):
+        out[posixpath.normpath(m.group(1))] = None
+        if len(out) >= MAX_DIAG_HEADERS:
+            break
+    return tuple(out)
 
 
 # --- prebuilt objects -------------------------------------------------------------------------

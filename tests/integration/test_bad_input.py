@@ -7,18 +7,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import GO_NEW, Builder
+from tests.support.builder import GO_NEW, Builder
+from tests.support.cli import cgocheck
 
 pytestmark = pytest.mark.integration
-
-
-def cgocheck(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cgocheck", *args], capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +25,8 @@ def good(builder: Builder) -> Path:
 @pytest.fixture(scope="module")
 def foreign(builder: Builder) -> dict[str, Path]:
     """A real PE and a real Mach-O file, from Go's own cross compiler (no cgo needed)."""
-    pe = builder.build("clean/netuser", "linux/amd64", GO_NEW, cgo=False, link="",
-                       extra_env={"GOOS": "windows"}).path
-    macho = builder.build("clean/netuser", "linux/arm64", GO_NEW, cgo=False, link="",
-                          extra_env={"GOOS": "darwin"}).path
+    pe = builder.build("clean/netuser", "linux/amd64", GO_NEW, cgo=False, link="", extra_env={"GOOS": "windows"}).path
+    macho = builder.build("clean/netuser", "linux/arm64", GO_NEW, cgo=False, link="", extra_env={"GOOS": "darwin"}).path
     return {"pe": pe, "macho": macho}
 
 

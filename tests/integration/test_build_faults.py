@@ -26,42 +26,55 @@ from pathlib import Path
 import pytest
 
 from cgocheck.commands import matrix
-from tests.conftest import FIXTURES, go, need_tool
-from tests.faults import (
+from tests.support.cli import cgocheck, child_env
+from tests.support.faults import (
     Lines,
     alive,
     descendants,
     hanging_compiler,
     hanging_module,
     in_group,
-    private_home,
     proc_table,
     wait_until,
 )
+from tests.support.home import private_home
+from tests.support.need import go, need_tool
+from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.integration
 
 ARM64_GCC = "aarch64-linux-gnu-gcc"
 
 
-def cgocheck(*args: str, cwd: Path, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cgocheck", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
-
-
 @pytest.fixture
 def home_env(tmp_path: Path) -> dict[str, str]:
     go("newest")
     need_tool(ARM64_GCC)
-    return {**os.environ, "CGOCHECK_HOME": str(private_home(tmp_path))}
+    home = private_home(tmp_path / "cgocheck-home", share=("go", "gocache", "sysroots"))
+    return {**os.environ, "CGOCHECK_HOME": str(home)}
 
 
 def test_verify_timeout_stops_the_whole_process_group(tmp_path: Path, home_env: dict[str, str]) -> None:
     cc, record = hanging_compiler(tmp_path, ARM64_GCC)
     t0 = time.monotonic()
-    proc = cgocheck("verify", str(FIXTURES / "clean" / "libc"), "--target", "linux/arm64", "--cc", "custom",
-                    "--cc-path", str(cc), "--timeout", "4", "--format", "json", "-o", str(tmp_path / "app"),
-                    cwd=tmp_path, env=home_env)
+    proc = cgocheck(
+        "verify",
+        str(FIXTURES / "clean" / "libc"),
+        "--target",
+        "linux/arm64",
+        "--cc",
+        "custom",
+        "--cc-path",
+        str(cc),
+        "--timeout",
+        "4",
+        "--format",
+        "json",
+        "-o",
+        str(tmp_path / "app"),
+        cwd=tmp_path,
+        env=home_env,
+    )
     took = time.monotonic() - t0
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert took < 60, took
@@ -81,15 +94,40 @@ def test_verify_timeout_stops_the_whole_process_group(tmp_path: Path, home_env: 
 
 
 def _matrix(mod: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
-    args = ["matrix", "--format", "json", "-j", "2", "--go", "newest", "--cc", "gcc",
-            "-p", "./fast", "-p", "./hang", "-t", "linux/arm64", "-t", "linux/amd64", *extra]
-    return subprocess.Popen([sys.executable, "-m", "cgocheck", *args], cwd=mod, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    args = [
+        "matrix",
+        "--format",
+        "json",
+        "-j",
+        "2",
+        "--go",
+        "newest",
+        "--cc",
+        "gcc",
+        "-p",
+        "./fast",
+        "-p",
+        "./hang",
+        "-t",
+        "linux/arm64",
+        "-t",
+        "linux/amd64",
+        *extra,
+    ]
+    return subprocess.Popen(
+        [sys.executable, "-m", "cgocheck", *args],
+        cwd=mod,
+        env=child_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _until_hanging(proc: subprocess.Popen[str], err: Lines) -> dict[int, str]:
     """Wait until the two ./fast cells are done and the ./hang cell's C preprocessor blocks
     on its FIFO; return every process of the run at that moment."""
+
     def ready() -> bool:
         done = [line for line in err.lines if ": exit " in line and "_fast" in line]
         cc = [c for c in descendants(proc.pid).values() if c.startswith("cc1")]
@@ -173,9 +211,26 @@ def test_killed_verify_work_folder_is_swept(tmp_path: Path, home_env: dict[str, 
     home = Path(home_env["CGOCHECK_HOME"])
     cc, record = hanging_compiler(tmp_path, ARM64_GCC)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cgocheck", "verify", str(FIXTURES / "clean" / "libc"), "--target", "linux/arm64",
-         "--cc", "custom", "--cc-path", str(cc), "-o", str(tmp_path / "app")],
-        cwd=tmp_path, env=home_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "cgocheck",
+            "verify",
+            str(FIXTURES / "clean" / "libc"),
+            "--target",
+            "linux/arm64",
+            "--cc",
+            "custom",
+            "--cc-path",
+            str(cc),
+            "-o",
+            str(tmp_path / "app"),
+        ],
+        cwd=tmp_path,
+        env=child_env(home_env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     wait_until(lambda: record.is_file() and record.read_text().strip() != "", 120, "the hanging compiler")
     build_group = int(record.read_text().split()[1])
@@ -186,13 +241,32 @@ def test_killed_verify_work_folder_is_swept(tmp_path: Path, home_env: dict[str, 
         os.kill(pid, signal.SIGKILL)
     dead = list((home / "work").glob("verify-*"))
     assert len(dead) == 1 and (dead[0] / ".owner").is_file()
-    kept = cgocheck("verify", str(FIXTURES / "clean" / "libc"), "--target", "linux/arm64", "--keep",
-                    "-o", str(tmp_path / "app2"), "--format", "json", cwd=tmp_path, env=home_env)
+    kept = cgocheck(
+        "verify",
+        str(FIXTURES / "clean" / "libc"),
+        "--target",
+        "linux/arm64",
+        "--keep",
+        "-o",
+        str(tmp_path / "app2"),
+        "--format",
+        "json",
+        cwd=tmp_path,
+        env=home_env,
+    )
     assert kept.returncode in (0, 1), kept.stderr[-2000:]
     left = list((home / "work").glob("verify-*"))
     assert left == [Path(json.loads(kept.stdout)["build"]["work_dir"])]  # the dead one swept, the kept one kept
-    again = cgocheck("verify", str(FIXTURES / "clean" / "libc"), "--target", "linux/arm64",
-                     "-o", str(tmp_path / "app3"), cwd=tmp_path, env=home_env)
+    again = cgocheck(
+        "verify",
+        str(FIXTURES / "clean" / "libc"),
+        "--target",
+        "linux/arm64",
+        "-o",
+        str(tmp_path / "app3"),
+        cwd=tmp_path,
+        env=home_env,
+    )
     assert again.returncode in (0, 1)
     assert list((home / "work").glob("verify-*")) == left
 
@@ -219,7 +293,7 @@ def test_writer_killed_mid_write_never_tears_the_result(tmp_path: Path) -> None:
     rng = random.Random(7)
     torn_chances = 0
     for _ in range(12):
-        w = subprocess.Popen([sys.executable, "-c", WRITER, str(folder / "result.json")], env=env)
+        w = subprocess.Popen([sys.executable, "-c", WRITER, str(folder / "result.json")], env=child_env(env))
         time.sleep(0.3 + rng.random() * 0.4)
         w.kill()
         w.wait()
@@ -230,9 +304,16 @@ def test_writer_killed_mid_write_never_tears_the_result(tmp_path: Path) -> None:
     # a reader of the cache (not a writer) ignores them and, holding the lock, cleans them
     os.environ["CGOCHECK_HOME"], saved = str(home), os.environ.get("CGOCHECK_HOME")
     try:
-        (folder / "result.json").write_text(json.dumps(
-            {"cell": {"go": "1", "target": "linux/arm64", "compiler": "gcc", "package": "."}, "exit_code": 0,
-             "report": None, "key": "k"}))
+        (folder / "result.json").write_text(
+            json.dumps(
+                {
+                    "cell": {"go": "1", "target": "linux/arm64", "compiler": "gcc", "package": "."},
+                    "exit_code": 0,
+                    "report": None,
+                    "key": "k",
+                }
+            )
+        )
         (folder / ".tmp-killed").write_text("{torn")
         got = matrix._read_cached(folder)
         assert got is not None and got.cached

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES, need, need_tool
+from tests.support.need import need, need_tool
+from tests.support.paths import FIXTURES
 
 pytestmark = [pytest.mark.integration, pytest.mark.sysroot]
 
@@ -29,25 +30,46 @@ def sysroot_dir(name: str) -> Path:
 
 def verify(fixture: str, target: str, sysroot: str, out: Path, *extra: str) -> tuple[int, dict[str, Any]]:
     proc = subprocess.run(
-        [sys.executable, "-m", "cgocheck", "verify", str(FIXTURES / "clean" / fixture), "-t", target, "--sysroot",
-         sysroot, "--format", "json", "-o", str(out), *extra],
-        capture_output=True, text=True, timeout=1800, check=False,
+        [
+            sys.executable,
+            "-m",
+            "cgocheck",
+            "verify",
+            str(FIXTURES / "clean" / fixture),
+            "-t",
+            target,
+            "--sysroot",
+            sysroot,
+            "--format",
+            "json",
+            "-o",
+            str(out),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
     )
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, json.loads(proc.stdout)
 
 
 def rules(report: dict[str, Any]) -> set[str]:
-    return {f["rule"] for f in report["build_findings"]} | {
-        f["rule"] for fr in report["files"] for f in fr["findings"]
-    }
+    return {f["rule"] for f in report["build_findings"]} | {f["rule"] for fr in report["files"] for f in fr["findings"]}
 
 
 def qemu(target: str, sysroot: str, binary: Path) -> str:
     tool = {"linux/arm64": "qemu-aarch64", "linux/arm/v7": "qemu-arm"}[target]
     need_tool(tool)
-    proc = subprocess.run([tool, "-L", str(sysroot_dir(sysroot)), str(binary)], capture_output=True, text=True,
-                          timeout=120, env={"LD_BIND_NOW": "1"}, check=False)
+    proc = subprocess.run(
+        [tool, "-L", str(sysroot_dir(sysroot)), str(binary)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"LD_BIND_NOW": "1"},
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 
@@ -76,8 +98,15 @@ def test_zig_takes_the_sysroots_glibc_release(tmp_path: Path) -> None:
     assert h004 and all(f["severity"] == "warning" for f in h004)
 
 
-CXX = [(s, t, cc) for s, t in (("bookworm-arm64", "linux/arm64"), ("bullseye-arm64", "linux/arm64"),
-                               ("bullseye-armhf", "linux/arm/v7")) for cc in ("gcc", "clang")]
+CXX = [
+    (s, t, cc)
+    for s, t in (
+        ("bookworm-arm64", "linux/arm64"),
+        ("bullseye-arm64", "linux/arm64"),
+        ("bullseye-armhf", "linux/arm/v7"),
+    )
+    for cc in ("gcc", "clang")
+]
 
 
 @pytest.mark.parametrize(("sysroot", "target", "cc"), CXX, ids=[f"{s}-{c}" for s, _, c in CXX])
@@ -106,8 +135,13 @@ def test_glibcxx_floor(tmp_path: Path) -> None:
 
 
 def test_sysroot_info_lists_glibcxx_nodes() -> None:
-    proc = subprocess.run([sys.executable, "-m", "cgocheck", "sysroot", "info", "bullseye-arm64", "--format", "json"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cgocheck", "sysroot", "info", "bullseye-arm64", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     nodes = json.loads(proc.stdout)["glibcxx_versions"]
     assert nodes[0] == "GLIBCXX_3.4" and nodes[-1] == "GLIBCXX_3.4.28"  # gcc 10's libstdc++
@@ -131,18 +165,44 @@ def test_clang_for_musl_links_the_sysroots_musl(tmp_path: Path) -> None:
     crt = [a for c in links for a in c["argv"] if a.endswith("crt1.o")]
     assert not crt or all("bookworm-arm64-musl" in a for a in crt)
     need_tool("qemu-aarch64")
-    proc = subprocess.run(["qemu-aarch64", "-L", str(sysroot_dir("bookworm-arm64-musl")), str(tmp_path / "m")],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        ["qemu-aarch64", "-L", str(sysroot_dir("bookworm-arm64-musl")), str(tmp_path / "m")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0 and "pid>0=true" in proc.stdout, proc.stderr
 
 
 def test_gcc_for_musl_is_musl_gcc_on_x86_64_and_refused_elsewhere(tmp_path: Path) -> None:
     need_tool("musl-gcc")
-    proc = subprocess.run([sys.executable, "-m", "cgocheck", "verify", str(FIXTURES / "clean" / "libc"), "-t",
-                           "linux/amd64/musl", "--format", "json", "-o", str(tmp_path / "x")],
-                          capture_output=True, text=True, timeout=900, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cgocheck",
+            "verify",
+            str(FIXTURES / "clean" / "libc"),
+            "-t",
+            "linux/amd64/musl",
+            "--format",
+            "json",
+            "-o",
+            str(tmp_path / "x"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout)["files"][0]["facts"]["interpreter"] == "/lib/ld-musl-x86_64.so.1"
-    refused = subprocess.run([sys.executable, "-m", "cgocheck", "verify", str(FIXTURES / "clean" / "libc"), "-t",
-                              "linux/arm64/musl"], capture_output=True, text=True, timeout=120, check=False)
+    refused = subprocess.run(
+        [sys.executable, "-m", "cgocheck", "verify", str(FIXTURES / "clean" / "libc"), "-t", "linux/arm64/musl"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert refused.returncode == 3 and "--cc clang" in refused.stderr and "apt-get" not in refused.stderr

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from cgocheck.core import folders
-from tests.conftest import need
-from tests.helpers import REPO, fresh_venv
-from tests.helpers import run_quiet as run
+from tests.support.cli import run
+from tests.support.install import fresh_venv
+from tests.support.need import need
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.integration
 

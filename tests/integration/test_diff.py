@@ -12,25 +12,16 @@ from typing import Any
 
 import pytest
 
-from cgocheck.core.errors import CgocheckError
 from cgocheck.core.glibc import key as glibc_key
 from cgocheck.elf import read_elf
 from cgocheck.elf.model import ElfFacts
 from cgocheck.report.formats import names
-from tests.conftest import GO_NEW, GO_OLD, Builder, need
-from tests.integration.test_formats import cgocheck, junit_counts, validate_sarif, workdir
+from tests.support.builder import GO_NEW, GO_OLD, Builder
+from tests.support.cli import cgocheck, plain_env, workdir
+from tests.support.formats import junit_counts, validate_sarif
+from tests.support.need import sysroot
 
 pytestmark = pytest.mark.integration
-
-
-def sysroot(name: str) -> Path:
-    from cgocheck.sysroot import find_sysroot
-
-    try:
-        return find_sysroot(name)
-    except CgocheckError as err:
-        need(False, f"sysroot {name} ({err.message}): cgocheck sysroot create {name}")
-        raise
 
 
 def symbols(facts: ElfFacts) -> set[str]:
@@ -38,7 +29,7 @@ def symbols(facts: ElfFacts) -> set[str]:
 
 
 def diff_json(base: Path | str, head: Path | str, cwd: Path, *extra: str, code: int | None = None) -> dict[str, Any]:
-    proc = cgocheck(["diff", str(base), str(head), "--format", "json", *extra], cwd)
+    proc = cgocheck("diff", str(base), str(head), "--format", "json", *extra, cwd=cwd, env=plain_env())
     assert proc.returncode in (0, 1), proc.stderr
     data: dict[str, Any] = json.loads(proc.stdout)
     assert data["summary"]["exit_code"] == proc.returncode
@@ -59,10 +50,13 @@ def cwd(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # --- Go 1.19 against the newest Go, linux/arm64 ---------------------------------------------------
 
 
-@pytest.mark.parametrize(("base_root", "head_root"), [
-    pytest.param("bullseye-arm64", "bullseye-arm64", id="same-sysroot"),
-    pytest.param("bullseye-arm64", "bookworm-arm64", id="go-and-sysroot-upgrade"),
-])
+@pytest.mark.parametrize(
+    ("base_root", "head_root"),
+    [
+        pytest.param("bullseye-arm64", "bullseye-arm64", id="same-sysroot"),
+        pytest.param("bullseye-arm64", "bookworm-arm64", id="go-and-sysroot-upgrade"),
+    ],
+)
 def test_go_upgrade(builder: Builder, cwd: Path, base_root: str, head_root: str) -> None:
     old = builder.build("clean/libc", "linux/arm64", GO_OLD, sysroot=sysroot(base_root)).path
     new = builder.build("clean/libc", "linux/arm64", GO_NEW, sysroot=sysroot(head_root)).path
@@ -96,8 +90,9 @@ def test_go_upgrade(builder: Builder, cwd: Path, base_root: str, head_root: str)
     regressions = [c for c in data["changes"] if c["regression"]]
     assert (data["summary"]["exit_code"] == 1) == bool(regressions)
     assert {c["kind"] for c in regressions} <= {"glibc", "library", "finding"}
-    expect_regression = bool(lib_added) or any(c["change"] == "raised" for c in floor) or bool(
-        changes(data, "finding", "added"))
+    expect_regression = (
+        bool(lib_added) or any(c["change"] == "raised" for c in floor) or bool(changes(data, "finding", "added"))
+    )
     assert bool(regressions) == expect_regression
     go = {c["subject"]: c for c in changes(data, "go")}
     assert go["Go version"]["before"].startswith("go1.19") and not go["Go version"]["regression"]
@@ -117,10 +112,13 @@ def test_identical_inputs_have_no_change(builder: Builder, cwd: Path) -> None:
 # --- a binary against the same one with an added -Wl,-rpath ----------------------------------------
 
 
-@pytest.mark.parametrize(("rpath", "rule", "regress_by_default"), [
-    ("/tmp/build/lib", "R002", True),  # error: a regression at the default fail-on
-    ("/opt/vendor/lib", "R001", False),  # warning: the finding is new, a regression with --fail-on warning
-])
+@pytest.mark.parametrize(
+    ("rpath", "rule", "regress_by_default"),
+    [
+        ("/tmp/build/lib", "R002", True),  # error: a regression at the default fail-on
+        ("/opt/vendor/lib", "R001", False),  # warning: the finding is new, a regression with --fail-on warning
+    ],
+)
 def test_added_rpath(builder: Builder, cwd: Path, rpath: str, rule: str, regress_by_default: bool) -> None:
     base = builder.build("clean/libc", "linux/arm64", GO_NEW).path
     head = builder.build("clean/libc", "linux/arm64", GO_NEW, ldflags_c=f"-Wl,-rpath,{rpath}").path
@@ -128,7 +126,8 @@ def test_added_rpath(builder: Builder, cwd: Path, rpath: str, rule: str, regress
     data = diff_json(base, head, cwd, "--target", "linux/arm64", code=1)
     runpaths = changes(data, "runpath", "added")
     want = {f"DT_RUNPATH {p}" for p in set(fh.runpath) - set(fb.runpath)} | {
-        f"DT_RPATH {p}" for p in set(fh.rpath) - set(fb.rpath)}
+        f"DT_RPATH {p}" for p in set(fh.rpath) - set(fb.rpath)
+    }
     assert {c["subject"] for c in runpaths} == want and want
     assert all(c["regression"] for c in runpaths)
     (new,) = changes(data, "finding", "added")
@@ -163,7 +162,7 @@ def test_json_reports_give_the_same_diff_as_binaries(builder: Builder, cwd: Path
     head = builder.build("clean/libc", "linux/arm64", GO_NEW, ldflags_c="-Wl,-rpath,/tmp/build/lib").path
     saved = []
     for i, b in enumerate((base, head)):
-        proc = cgocheck(["inspect", "--target", "linux/arm64", "--format", "json", str(b)], cwd)
+        proc = cgocheck("inspect", "--target", "linux/arm64", "--format", "json", str(b), cwd=cwd, env=plain_env())
         p = tmp_path / f"{i}.json"
         p.write_text(proc.stdout)
         saved.append(p)
@@ -181,7 +180,9 @@ def test_diff_in_every_format(builder: Builder, cwd: Path) -> None:
     regressions = [c for c in ref["changes"] if c["regression"]]
     out: dict[str, str] = {}
     for fmt in names():
-        proc = cgocheck(["diff", str(base), str(head), "--target", "linux/arm64", "--format", fmt], cwd)
+        proc = cgocheck(
+            "diff", str(base), str(head), "--target", "linux/arm64", "--format", fmt, cwd=cwd, env=plain_env()
+        )
         assert proc.returncode == 1, (fmt, proc.stderr)
         out[fmt] = proc.stdout
     log = json.loads(out["sarif"])
@@ -206,7 +207,8 @@ def test_config_suppression_applies_to_head(builder: Builder, tmp_path: Path) ->
     base = builder.build("clean/libc", "linux/arm64", GO_NEW).path
     head = builder.build("clean/libc", "linux/arm64", GO_NEW, ldflags_c="-Wl,-rpath,/tmp/build/lib").path
     (cwd / "cgocheck.toml").write_text(
-        '[[suppress]]\nrule = "R002"\nsymbol = "/tmp/build/*"\nreason = "staging rpath, removed at install"\n')
+        '[[suppress]]\nrule = "R002"\nsymbol = "/tmp/build/*"\nreason = "staging rpath, removed at install"\n'
+    )
     data = diff_json(base, head, cwd, "--target", "linux/arm64", code=1)
     assert not changes(data, "finding")
     assert [s["finding"]["rule"] for s in data["suppressed"]] == ["R002"]
@@ -218,14 +220,14 @@ def test_config_suppression_applies_to_head(builder: Builder, tmp_path: Path) ->
 def test_bad_inputs_exit_2(cwd: Path, tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    proc = cgocheck(["diff", str(text), str(text)], cwd)
+    proc = cgocheck("diff", str(text), str(text), cwd=cwd, env=plain_env())
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert proc.stderr.startswith(f"cgocheck: error: {text}: neither an ELF file nor a JSON report")
     other = tmp_path / "other.json"
     other.write_text('{"a": 1}')
-    proc = cgocheck(["diff", str(other), str(other)], cwd)
+    proc = cgocheck("diff", str(other), str(other), cwd=cwd, env=plain_env())
     assert proc.returncode == 2 and "not a cgocheck JSON report" in proc.stderr
-    proc = cgocheck(["diff", str(tmp_path / "missing"), str(other)], cwd)
+    proc = cgocheck("diff", str(tmp_path / "missing"), str(other), cwd=cwd, env=plain_env())
     assert proc.returncode == 2 and "no such file" in proc.stderr
 
 
@@ -238,7 +240,9 @@ def test_folders_pair_by_name(builder: Builder, cwd: Path, tmp_path: Path) -> No
     shutil.copy(builder.build("clean/libc", "linux/arm64", GO_NEW).path, b / "app")
     shutil.copy(builder.build("clean/netuser", "linux/arm64", GO_NEW).path, b / "tool2")
     data = diff_json(a, b, cwd, "--target", "linux/arm64", code=0)
-    pairs = {(p["name"], Path(p["base"]).name if p["base"] else None, Path(p["head"]).name if p["head"] else None)
-             for p in data["pairs"]}
+    pairs = {
+        (p["name"], Path(p["base"]).name if p["base"] else None, Path(p["head"]).name if p["head"] else None)
+        for p in data["pairs"]
+    }
     assert pairs == {("app", "app", "app"), ("tool2", None, "tool2"), ("tool", "tool", None)}
     assert {(c["change"], c["subject"]) for c in changes(data, "file")} == {("added", "tool2"), ("removed", "tool")}

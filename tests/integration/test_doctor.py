@@ -5,29 +5,28 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES, go, need_tool
+from tests.support.cli import cgocheck
+from tests.support.need import go, need_tool
+from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.integration
 
 
 def doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cgocheck", "doctor", "--format", "json", *args],
-        capture_output=True, text=True, timeout=900, env=env, cwd=str(FIXTURES.parent), check=False,
-    )
+    return cgocheck("doctor", "--format", "json", *args, env=env, cwd=FIXTURES.parent)
 
 
 def base_env(home: Path) -> dict[str, str]:
     return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home)}
 
 
-def rules(data: dict[str, object]) -> set[str]:
-    return {str(f["rule"]) for f in data["findings"]}  # type: ignore[attr-defined, index]
+def rules(data: dict[str, Any]) -> set[str]:
+    return {str(f["rule"]) for f in data["findings"]}
 
 
 def test_clean_shell_is_quiet(tmp_path: Path) -> None:
@@ -40,8 +39,13 @@ def test_clean_shell_is_quiet(tmp_path: Path) -> None:
 @pytest.mark.fires("B004", "B005")
 def test_variables_and_misspellings(tmp_path: Path) -> None:
     go("newest")
-    env = base_env(tmp_path) | {"CC": "gcc", "CGO_FLAGS": "-O2", "CGO_LDFLAG": "-lz", "PKG_CONFIG_DIR": "/x",
-                                "LD_LIBRARY_PATH": "/opt/lib"}
+    env = base_env(tmp_path) | {
+        "CC": "gcc",
+        "CGO_FLAGS": "-O2",
+        "CGO_LDFLAG": "-lz",
+        "PKG_CONFIG_DIR": "/x",
+        "LD_LIBRARY_PATH": "/opt/lib",
+    }
     proc = doctor(env)
     assert proc.returncode == 1
     data = json.loads(proc.stdout)

@@ -25,12 +25,14 @@ from elftools.elf.elffile import ELFFile
 
 from cgocheck.elf import read_elf
 from cgocheck.elf.reader import MAX_DWARF_BYTES
-from tests.conftest import GO_NEW, Builder, need
-from tests.unit.test_gobuildinfo import build_pure, go_legacy
+from tests.support.builder import GO_NEW, Builder
+from tests.support.cli import cgocheck
+from tests.support.gobuild import build_pure, go_legacy
+from tests.support.host import HOST_LIBC
+from tests.support.need import need
 
 pytestmark = pytest.mark.integration
 
-HOST_LIBC = Path("/lib/x86_64-linux-gnu/libc.so.6")
 PEAK_MB = 300  # a child that read the edited file must stay under this
 
 
@@ -96,8 +98,9 @@ def read_in_child(path: Path) -> dict[str, object]:
         "  'go': f.go.buildinfo.go_version if f.go and f.go.buildinfo else None, 'symbols': len(s.defined),\n"
         "  'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out: dict[str, object] = json.loads(proc.stdout)
     return out
@@ -142,8 +145,7 @@ def test_decompression_bomb_is_not_inflated(compressed: Path, tmp_path: Path) ->
     assert any("declares 1073741824 bytes" in str(w) for w in got["warnings"]), got  # type: ignore[attr-defined]
     assert int(got["peak_mb"]) < PEAK_MB, got  # type: ignore[call-overload]
     # inspect says so in one warning and exits normally (no traceback, no finding from it)
-    proc = subprocess.run([sys.executable, "-m", "cgocheck", "inspect", str(bad), "--format", "json"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = cgocheck("inspect", str(bad), "--format", "json", timeout=120)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     (f,) = json.loads(proc.stdout)["files"]
     assert any(w.startswith("DWARF not read") for w in f["facts"]["warnings"])

@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import FIXTURES, need, need_tool
-from tests.helpers import REPO, build_wheel, fresh_venv, home_sharing
+from tests.support.home import private_home
+from tests.support.install import build_wheel, fresh_venv
+from tests.support.need import need, need_tool
+from tests.support.paths import FIXTURES, REPO
 
 pytestmark = [pytest.mark.integration, pytest.mark.sysroot]
 
@@ -36,8 +38,13 @@ packages = ["./cmd/app"]
 
 
 def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
     proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, env=env, check=True)
     return proc.stdout.strip()
 
@@ -105,8 +112,14 @@ class Runner:
             out.write_text("")
             env = {**self.env, "GITHUB_OUTPUT": str(out)}
             script = self.expr(step["run"])
-            proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-                                  cwd=self.repo, env=env, capture_output=True, text=True, timeout=1800)
+            proc = subprocess.run(
+                ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+                cwd=self.repo,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=1800,
+            )
             label = f"{name}: {step.get('name', step.get('id', script.splitlines()[0]))}"
             self.ran.append(label)
             tail = f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
@@ -131,7 +144,7 @@ def test_the_example_workflow_runs_as_written(tmp_path: Path) -> None:
         (shims / "sudo").write_text('#!/bin/sh\nexec "$@"\n')
         (shims / "sudo").chmod(0o755)
     repo, base = make_repo(tmp_path)
-    home = home_sharing(tmp_path, share=("downloads", "apt", "go", "gocache"))
+    home = private_home(tmp_path / "cgocheck-home", share=("downloads", "apt", "go", "gocache"))
     runner_temp = tmp_path / "runner-temp"
     runner_temp.mkdir()
     summary = tmp_path / "summary.md"
@@ -140,8 +153,11 @@ def test_the_example_workflow_runs_as_written(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CGOCHECK_", "PYTHON", "VIRTUAL_ENV"))}
     env.update({k: str(v) for k, v in doc["env"].items()})
     env.update(
-        CGOCHECK=str(wheel), CGOCHECK_HOME=str(home), RUNNER_TEMP=str(runner_temp),
-        GITHUB_STEP_SUMMARY=str(summary), PATH=f"{bin_dir}:{shims}:{env.get('PATH', '/usr/bin:/bin')}",
+        CGOCHECK=str(wheel),
+        CGOCHECK_HOME=str(home),
+        RUNNER_TEMP=str(runner_temp),
+        GITHUB_STEP_SUMMARY=str(summary),
+        PATH=f"{bin_dir}:{shims}:{env.get('PATH', '/usr/bin:/bin')}",
         DEBIAN_FRONTEND="noninteractive",
     )
     runner = Runner(repo, env, {"github.event.pull_request.base.sha": base})

@@ -6,16 +6,9 @@ DOM searched for every finding and its screenshot decoded and checked for real c
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import struct
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
-import zlib
 from collections import Counter
-from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,7 +19,10 @@ import pytest
 
 from cgocheck.core.rules import rules
 from cgocheck.report.formats import names
-from tests.conftest import GO_NEW, REPO, Builder, need, need_tool
+from tests.support.builder import GO_NEW, Builder
+from tests.support.cli import cgocheck, plain_env, workdir
+from tests.support.formats import DomIndex, chromium_run, junit_counts, png_pixels, validate_sarif
+from tests.support.need import need, need_tool
 
 pytestmark = pytest.mark.integration
 
@@ -34,43 +30,7 @@ LIBC_ARM64 = "/usr/aarch64-linux-gnu/lib/libc.so.6"
 RANK = {"info": 0, "warning": 1, "error": 2}
 
 
-# --- helpers shared with test_diff*.py ----------------------------------------------------
-
-
-def cgocheck(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
-            "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "cgocheck", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env=full)
-
-
-def workdir(tmp_path: Path) -> Path:
-    """A folder to run in whose configuration lookup stops at once (a fake repository root)."""
-    (tmp_path / ".git").mkdir(exist_ok=True)
-    return tmp_path
-
-
-def sarif_validator() -> jsonschema.Draft4Validator:
-    schema = json.loads(resources.files("cgocheck.data").joinpath("sarif-2.1.0.schema.json").read_text())
-    assert schema["id"].endswith("/sarif-schema-2.1.0.json")
-    checker = jsonschema.FormatChecker()
-    checker.checks("uri")(_is_uri)
-    checker.checks("uri-reference")(_is_uri_reference)
-    return jsonschema.Draft4Validator(schema, format_checker=checker)
-
-
-def _is_uri(value: object) -> bool:
-    """RFC 3986 absolute URI: a scheme, no spaces (jsonschema checks "uri" only with rfc3987)."""
-    return not isinstance(value, str) or (bool(urlsplit(value).scheme) and not re.search(r"\s", value))
-
-
-def _is_uri_reference(value: object) -> bool:
-    return not isinstance(value, str) or not re.search(r"\s", value)
-
-
-def validate_sarif(log: dict[str, Any]) -> None:
-    errors = sorted(sarif_validator().iter_errors(log), key=lambda e: list(e.absolute_path))
-    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:10])
+# --- helpers ------------------------------------------------------------------------------
 
 
 def artifact_path(loc: dict[str, Any], base_ids: dict[str, Any]) -> str:
@@ -81,103 +41,6 @@ def artifact_path(loc: dict[str, Any], base_ids: dict[str, Any]) -> str:
     parts = urlsplit(uri)
     assert parts.scheme == "file", uri
     return unquote(parts.path)
-
-
-def junit_counts(xml_text: str) -> ET.Element:
-    root = ET.fromstring(xml_text)
-    assert root.tag == "testsuites"
-    for suite in root.iter("testsuite"):
-        cases = suite.findall("testcase")
-        assert int(suite.get("tests", "-1")) == len(cases)
-        assert int(suite.get("failures", "-1")) == sum(1 for c in cases if c.find("failure") is not None)
-        assert int(suite.get("errors", "-1")) == sum(1 for c in cases if c.find("error") is not None)
-        assert int(suite.get("skipped", "-1")) == sum(1 for c in cases if c.find("skipped") is not None)
-    for attr in ("tests", "failures", "errors", "skipped"):
-        assert int(root.get(attr, "-1")) == sum(int(s.get(attr, "0")) for s in root.iter("testsuite"))
-    return root
-
-
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    need(False, "chromium (Debian's chromium package)")
-    raise AssertionError
-
-
-def chromium_run(page: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
-    profile.mkdir()
-    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={profile}", *extra, page.as_uri()]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp)
-
-
-def png_pixels(data: bytes, rows: int) -> tuple[int, int, list[bytes]]:
-    """Width, height and the first ROWS decoded rows of an 8-bit RGB/RGBA, non-interlaced PNG."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    pos, idat, head = 8, b"", b""
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind = data[pos + 4:pos + 8]
-        body = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            head = body
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", head)
-    assert depth == 8 and colour in (2, 6) and interlace == 0, (depth, colour, interlace)
-    bpp = 4 if colour == 6 else 3
-    stride = width * bpp
-    raw = zlib.decompress(idat)
-    assert len(raw) == height * (stride + 1)
-    out: list[bytes] = []
-    prev = bytearray(stride)
-    for y in range(min(rows, height)):
-        ftype = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            if ftype == 1:
-                line[i] = (line[i] + a) & 0xFF
-            elif ftype == 2:
-                line[i] = (line[i] + b) & 0xFF
-            elif ftype == 3:
-                line[i] = (line[i] + ((a + b) >> 1)) & 0xFF
-            elif ftype == 4:
-                c = prev[i - bpp] if i >= bpp else 0
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
-        out.append(bytes(line))
-        prev = line
-    return width, height, out
-
-
-class DomIndex(HTMLParser):
-    """Which section each finding card is in, and the page's text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.section: str | None = None
-        self.cards: Counter[tuple[str | None, str]] = Counter()
-        self.text: list[str] = []
-        self.tags: Counter[str] = Counter()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        self.tags[tag] += 1
-        if tag == "section":
-            self.section = a.get("id")
-        if tag == "div" and "finding" in (a.get("class") or "").split():
-            self.cards[(self.section, a.get("data-rule") or "")] += 1
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
 
 
 # --- the reports --------------------------------------------------------------------------
@@ -207,7 +70,7 @@ def outputs(binaries: dict[str, Path], run_dir: Path) -> dict[str, str]:
     args = ["inspect", "--target", "linux/arm64", *(str(p) for p in binaries.values())]
     out: dict[str, str] = {}
     for fmt in names():
-        proc = cgocheck([*args, "--format", fmt], run_dir)
+        proc = cgocheck(*args, "--format", fmt, cwd=run_dir, env=plain_env())
         assert proc.returncode == 1, proc.stderr
         out[fmt] = proc.stdout
     return out
@@ -232,18 +95,26 @@ def test_every_format_is_registered_and_reachable(outputs: dict[str, str]) -> No
     assert all(outputs[f].strip() for f in names())
 
 
-def test_report_option_writes_every_format_in_one_run(binaries: dict[str, Path], run_dir: Path,
-                                                      outputs: dict[str, str]) -> None:
+def test_report_option_writes_every_format_in_one_run(
+    binaries: dict[str, Path], run_dir: Path, outputs: dict[str, str]
+) -> None:
     out = run_dir / "multi"
     out.mkdir()
     specs = [f"{fmt}={out / ('r.' + fmt)}" for fmt in names()]
-    proc = cgocheck(["inspect", "--target", "linux/arm64", *(str(p) for p in binaries.values()),
-                     *(x for s in specs for x in ("--report", s))], run_dir)
+    proc = cgocheck(
+        "inspect",
+        "--target",
+        "linux/arm64",
+        *(str(p) for p in binaries.values()),
+        *(x for s in specs for x in ("--report", s)),
+        cwd=run_dir,
+        env=plain_env(),
+    )
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == outputs["table"]
     for fmt in names():
         assert (out / f"r.{fmt}").read_text() == outputs[fmt], fmt
-    bad = cgocheck(["inspect", "--report", "pdf=x.pdf", str(binaries["clean"])], run_dir)
+    bad = cgocheck("inspect", "--report", "pdf=x.pdf", str(binaries["clean"]), cwd=run_dir, env=plain_env())
     assert bad.returncode == 2 and bad.stderr.startswith("cgocheck: error: --report 'pdf=x.pdf'"), bad.stderr
 
 
@@ -252,8 +123,10 @@ def test_report_option_writes_every_format_in_one_run(binaries: dict[str, Path],
 
 def test_junit_structure_and_counts(outputs: dict[str, str], reference: dict[str, Any]) -> None:
     root = junit_counts(outputs["junit"])
-    suites = {s.find("properties/property[@name='path']").get("value"): s  # type: ignore[union-attr]
-              for s in root.iter("testsuite")}
+    suites = {
+        s.find("properties/property[@name='path']").get("value"): s  # type: ignore[union-attr]
+        for s in root.iter("testsuite")
+    }
     assert set(suites) == {fr["path"] for fr in reference["files"]}
     for fr in reference["files"]:
         suite = suites[fr["path"]]
@@ -272,10 +145,21 @@ def test_junit_structure_and_counts(outputs: dict[str, str], reference: dict[str
             assert f["message"] in text and all(e in text for e in f["evidence"])
 
 
-def test_junit_fail_on_warning_turns_warnings_into_failures(binaries: dict[str, Path], run_dir: Path,
-                                                             reference: dict[str, Any]) -> None:
-    proc = cgocheck(["inspect", "--target", "linux/arm64", "--fail-on", "warning", "--format", "junit",
-                     *(str(p) for p in binaries.values())], run_dir)
+def test_junit_fail_on_warning_turns_warnings_into_failures(
+    binaries: dict[str, Path], run_dir: Path, reference: dict[str, Any]
+) -> None:
+    proc = cgocheck(
+        "inspect",
+        "--target",
+        "linux/arm64",
+        "--fail-on",
+        "warning",
+        "--format",
+        "junit",
+        *(str(p) for p in binaries.values()),
+        cwd=run_dir,
+        env=plain_env(),
+    )
     assert proc.returncode == 1
     root = junit_counts(proc.stdout)
     want = {(fr["path"], f["rule"]) for fr in reference["files"] for f in fr["findings"] if f["severity"] != "info"}
@@ -285,8 +169,9 @@ def test_junit_fail_on_warning_turns_warnings_into_failures(binaries: dict[str, 
 # --- SARIF -----------------------------------------------------------------------------------
 
 
-def test_sarif_validates_and_matches_the_report(outputs: dict[str, str], reference: dict[str, Any],
-                                                run_dir: Path) -> None:
+def test_sarif_validates_and_matches_the_report(
+    outputs: dict[str, str], reference: dict[str, Any], run_dir: Path
+) -> None:
     log = json.loads(outputs["sarif"])
     validate_sarif(log)
     (run,) = log["runs"]
@@ -295,14 +180,17 @@ def test_sarif_validates_and_matches_the_report(outputs: dict[str, str], referen
     assert ids == sorted(rules())
     for r in driver["rules"]:
         assert r["helpUri"].endswith(f"docs/rules.md#{r['id']}")
-        assert r["defaultConfiguration"]["level"] == {"error": "error", "warning": "warning", "info": "note"}[
-            rules()[r["id"]].severity]
+        assert (
+            r["defaultConfiguration"]["level"]
+            == {"error": "error", "warning": "warning", "info": "note"}[rules()[r["id"]].severity]
+        )
     results = run["results"]
     expected = findings_of(reference)
     assert len(results) == len(expected)
     level = {"error": "error", "warning": "warning", "info": "note"}
-    got = Counter((artifact_path(r["locations"][0], run["originalUriBaseIds"]), r["ruleId"], r["level"])
-                  for r in results)
+    got = Counter(
+        (artifact_path(r["locations"][0], run["originalUriBaseIds"]), r["ruleId"], r["level"]) for r in results
+    )
     want = Counter((str(Path(f.get("file") or p).resolve()), f["rule"], level[f["severity"]]) for p, f in expected)
     assert got == want
     for r in results:
@@ -320,17 +208,21 @@ def test_sarif_validates_and_matches_the_report(outputs: dict[str, str], referen
         validate_sarif(bad)
 
 
-def test_sarif_relative_paths_and_stable_fingerprints(binaries: dict[str, Path], run_dir: Path,
-                                                     tmp_path: Path) -> None:
+def test_sarif_relative_paths_and_stable_fingerprints(binaries: dict[str, Path], run_dir: Path, tmp_path: Path) -> None:
     rel = run_dir / "dist"
     rel.mkdir(exist_ok=True)
     shutil.copy(binaries["rpath-tmp"], rel / "app")
     elsewhere = tmp_path / "other" / "build"
     elsewhere.mkdir(parents=True)
     shutil.copy(binaries["rpath-tmp"], elsewhere / "app")
-    a = json.loads(cgocheck(["inspect", "-t", "linux/arm64", "--format", "sarif", "dist/app"], run_dir).stdout)
-    b = json.loads(cgocheck(["inspect", "-t", "linux/arm64", "--format", "sarif", str(elsewhere / "app")],
-                            run_dir).stdout)
+    a = json.loads(
+        cgocheck("inspect", "-t", "linux/arm64", "--format", "sarif", "dist/app", cwd=run_dir, env=plain_env()).stdout
+    )
+    b = json.loads(
+        cgocheck(
+            "inspect", "-t", "linux/arm64", "--format", "sarif", str(elsewhere / "app"), cwd=run_dir, env=plain_env()
+        ).stdout
+    )
     validate_sarif(a)
     validate_sarif(b)
     (ra,), (rb,) = a["runs"], b["runs"]
@@ -351,7 +243,7 @@ def test_sarif_points_dwarf_evidence_at_the_go_source(tmp_path: Path) -> None:
     line; the binary and the header are related locations."""
     from cgocheck.report.formats import RenderContext
     from cgocheck.report.sarif import render_report
-    from tests.integration.test_contamination import run as run_scenario
+    from tests.support.contamination import run_scenario
 
     need_tool("aarch64-linux-gnu-gcc")
     result = run_scenario("host-include", tmp_path, clean=False)
@@ -433,7 +325,7 @@ def test_html_renders_in_chromium(outputs: dict[str, str], reference: dict[str, 
     width, height, rows = png_pixels(data, rows=500)
     assert (width, height) == (1280, 1600)
     bpp = len(rows[0]) // width
-    colours = Counter(r[i:i + 3] for r in rows for i in range(0, len(r), bpp))
+    colours = Counter(r[i : i + 3] for r in rows for i in range(0, len(r), bpp))
     assert len(colours) > 50, len(colours)  # text, badges and tiles, not one flat colour
     _, n = colours.most_common(1)[0]
     assert n < 0.95 * width * len(rows)

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GO_NEW, Builder
-from tests.integration.test_formats import cgocheck, validate_sarif, workdir
+from tests.support.builder import GO_NEW, Builder
+from tests.support.cli import cgocheck, plain_env, workdir
+from tests.support.formats import validate_sarif
 
 pytestmark = pytest.mark.integration
 
@@ -25,9 +26,12 @@ def apps(builder: Builder) -> dict[str, Path]:
     }
 
 
-def inspect_json(cwd: Path, *paths: Path, extra: tuple[str, ...] = (), env: dict[str, str] | None = None,
-                 code: int | None = None) -> dict[str, Any]:
-    proc = cgocheck(["inspect", "--target", "linux/arm64", "--format", "json", *extra, *map(str, paths)], cwd, env)
+def inspect_json(
+    cwd: Path, *paths: Path, extra: tuple[str, ...] = (), env: dict[str, str] | None = None, code: int | None = None
+) -> dict[str, Any]:
+    proc = cgocheck(
+        "inspect", "--target", "linux/arm64", "--format", "json", *extra, *map(str, paths), cwd=cwd, env=plain_env(env)
+    )
     data: dict[str, Any] = json.loads(proc.stdout)
     if code is not None:
         assert proc.returncode == code, proc.stderr
@@ -60,13 +64,18 @@ expires = 2999-12-31
 
     # every format shows the suppressed finding and its reason
     for fmt in ("table", "markdown", "html", "junit"):
-        out = cgocheck(["inspect", "--target", "linux/arm64", "--format", fmt, str(apps["tmp"])], cwd).stdout
+        out = cgocheck(
+            "inspect", "--target", "linux/arm64", "--format", fmt, str(apps["tmp"]), cwd=cwd, env=plain_env()
+        ).stdout
         assert "ticket 42" in out, fmt
-    junit = ET.fromstring(cgocheck(["inspect", "-t", "linux/arm64", "--format", "junit", str(apps["tmp"])],
-                                   cwd).stdout)
+    junit = ET.fromstring(
+        cgocheck("inspect", "-t", "linux/arm64", "--format", "junit", str(apps["tmp"]), cwd=cwd, env=plain_env()).stdout
+    )
     skipped = [c for c in junit.iter("testcase") if c.find("skipped") is not None]
     assert [c.get("name", "").split()[0] for c in skipped] == ["R002"]
-    log = json.loads(cgocheck(["inspect", "-t", "linux/arm64", "--format", "sarif", str(apps["tmp"])], cwd).stdout)
+    log = json.loads(
+        cgocheck("inspect", "-t", "linux/arm64", "--format", "sarif", str(apps["tmp"]), cwd=cwd, env=plain_env()).stdout
+    )
     validate_sarif(log)
     (res,) = [r for r in log["runs"][0]["results"] if r["ruleId"] == "R002"]
     assert res["suppressions"][0]["justification"].endswith("(ticket 42)")
@@ -82,7 +91,8 @@ def test_symbol_glob_must_match_every_evidence_item(apps: dict[str, Path], tmp_p
     cwd = workdir(tmp_path)
     (cwd / "cgocheck.toml").write_text(
         '[[suppress]]\nrule = "R002"\nsymbol = "/tmp/build/*"\nreason = "known"\n'
-        '[[suppress]]\nrule = "R001"\nsymbol = "/srv/*"\nreason = "does not match /opt"\n')
+        '[[suppress]]\nrule = "R001"\nsymbol = "/srv/*"\nreason = "does not match /opt"\n'
+    )
     data = inspect_json(cwd, apps["tmp"], apps["opt"], code=0)
     assert rules_in(data) == ["R001"]
     assert [s["finding"]["rule"] for s in data["suppressed"]] == ["R002"]
@@ -107,8 +117,9 @@ def test_baseline_accepts_known_findings_only(apps: dict[str, Path], tmp_path: P
 def test_expired_suppression_is_an_error(apps: dict[str, Path], tmp_path: Path) -> None:
     cwd = workdir(tmp_path)
     (cwd / "cgocheck.toml").write_text(
-        '# accepted for the 1.0 release\n[[suppress]]\nrule = "R002"\nreason = "release 1.0"\nexpires = 2020-01-01\n')
-    proc = cgocheck(["inspect", "--target", "linux/arm64", str(apps["tmp"])], cwd)
+        '# accepted for the 1.0 release\n[[suppress]]\nrule = "R002"\nreason = "release 1.0"\nexpires = 2020-01-01\n'
+    )
+    proc = cgocheck("inspect", "--target", "linux/arm64", str(apps["tmp"]), cwd=cwd, env=plain_env())
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.splitlines() == [
         "cgocheck: error: cgocheck.toml:5: suppress[0].expires: the suppression of R002 expired on 2020-01-01 "

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from cgocheck.core.errors import BadInput
 from cgocheck.elf import read_elf, read_shared_object
 from cgocheck.elf.gobuildinfo import parse_buildinfo_blob, parse_modinfo
-from tests.conftest import GO_NEW, Builder
+from tests.support.builder import GO_NEW, Builder
+from tests.support.cli import cgocheck
 
 pytestmark = pytest.mark.integration
 
@@ -148,8 +149,10 @@ def test_mutated_buildinfo_never_crashes(
     if cut is not None:  # a file that ends inside the build info
         del data[region.start + int(cut * region.size) :]
     check_one(bytes(data), tmp_path)
-    for parse in (lambda: parse_buildinfo_blob(blob, None, 4 if which == 0 else 8, False),
-                  lambda: parse_modinfo(blob.decode("utf-8", "replace"))):
+    for parse in (
+        lambda: parse_buildinfo_blob(blob, None, 4 if which == 0 else 8, False),
+        lambda: parse_modinfo(blob.decode("utf-8", "replace")),
+    ):
         try:
             parse()
         except BadInput as err:
@@ -170,10 +173,9 @@ def test_atheris_time_boxed(seeds: Seeds, tmp_path: Path) -> None:
     """The coverage-guided harness (fuzz/fuzz_elf.py) for two minutes on the seeds: no crash,
     hang or out-of-memory input. Opt in with --exhaustive; needs `pip install atheris`."""
     import importlib.util
-    import subprocess
-    import sys
 
-    from tests.conftest import REPO, need
+    from tests.support.need import need
+    from tests.support.paths import REPO
 
     need(importlib.util.find_spec("atheris") is not None, "atheris (pip install atheris)")
     corpus = tmp_path / "corpus"
@@ -181,9 +183,20 @@ def test_atheris_time_boxed(seeds: Seeds, tmp_path: Path) -> None:
     for i, data in enumerate(seeds):
         (corpus / f"seed-{i}").write_bytes(data)
     proc = subprocess.run(
-        [sys.executable, str(REPO / "fuzz" / "fuzz_elf.py"), str(corpus), "-max_total_time=120",
-         f"-max_len={max(map(len, seeds))}", "-rss_limit_mb=4096", "-timeout=20", f"-artifact_prefix={tmp_path}/"],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            str(REPO / "fuzz" / "fuzz_elf.py"),
+            str(corpus),
+            "-max_total_time=120",
+            f"-max_len={max(map(len, seeds))}",
+            "-rss_limit_mb=4096",
+            "-timeout=20",
+            f"-artifact_prefix={tmp_path}/",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     found = [p.name for p in tmp_path.iterdir() if p.name.startswith(("crash-", "timeout-", "oom-", "leak-"))]
     assert proc.returncode == 0 and not found, (found, proc.stderr[-3000:])
@@ -223,8 +236,7 @@ def test_damaged_dwarf_unit_header_is_a_warning(
     facts = read_elf(str(p))  # must not raise
     assert facts.header.machine == "EM_AARCH64"
     assert any("DWARF" in w for w in facts.warnings), (field, facts.warnings)
-    proc = subprocess.run([sys.executable, "-m", "cgocheck", "inspect", str(p), "--format", "json"],
-                          capture_output=True, text=True, timeout=60)
+    proc = cgocheck("inspect", str(p), "--format", "json", timeout=60)
     assert proc.returncode in (0, 1), proc.stderr
     assert "Traceback" not in proc.stderr
 

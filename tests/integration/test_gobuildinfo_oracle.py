@@ -17,7 +17,6 @@ A missing toolchain or compiler skips the case (fails under CI=1 or CGOCHECK_STR
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -30,35 +29,13 @@ from elftools.elf.elffile import ELFFile
 from cgocheck.core import folders
 from cgocheck.elf.gobuildinfo import read_go_facts
 from cgocheck.elf.model import GoBuildInfo, GoFacts, GoModule
-from tests.conftest import goroot
+from tests.support.gobuild import go_119, go_legacy, go_new
+from tests.support.need import need
 
 pytestmark = pytest.mark.integration
 
-STRICT = os.environ.get("CI", "").lower() in ("1", "true", "yes") or os.environ.get("CGOCHECK_STRICT") == "1"
-
-
-def need(condition: bool, what: str) -> None:
-    if condition:
-        return
-    msg = f"{what} is missing (see `cgocheck toolchains install 1.15` and the CGOCHECK_GO_* variables)"
-    if STRICT:
-        pytest.fail(msg)
-    pytest.skip(msg)
-
-
-# --- toolchains (found by cgocheck's own registry: tests/conftest.py goroot) ----------------
-
-
-def go_new() -> Path | None:
-    return goroot("newest", "CGOCHECK_GO_NEW")
-
-
-def go_119() -> Path | None:
-    return goroot("1.19", "CGOCHECK_GO_119")
-
-
-def go_legacy() -> Path | None:
-    return goroot("1.15", "CGOCHECK_GO_LEGACY")
+# what to do when a toolchain or compiler is missing (need()'s message)
+HOW = "see `cgocheck toolchains install 1.15` and the CGOCHECK_GO_* variables"
 
 
 GOROOTS = {"new": go_new, "1.19": go_119, "legacy": go_legacy}
@@ -257,14 +234,14 @@ _built: dict[str, Path] = {}
 def build(case: Case, workdir: Path) -> tuple[Path, Path]:
     """Build the case (once per session); returns (binary, GOROOT)."""
     goroot = GOROOTS[case.go]()
-    need(goroot is not None, f"Go toolchain {case.go!r}")
+    need(goroot is not None, f"Go toolchain {case.go!r}", HOW)
     assert goroot is not None
     cc = CC.get(case.target, "gcc")
     if case.cgo:
         if cc == "clang-arm64":
-            need(shutil.which("clang") is not None and shutil.which("ld.lld") is not None, "clang + lld")
+            need(shutil.which("clang") is not None and shutil.which("ld.lld") is not None, "clang + lld", HOW)
         else:
-            need(shutil.which(cc) is not None, cc)
+            need(shutil.which(cc) is not None, cc, HOW)
     if case.id in _built:
         return _built[case.id], goroot
     goarch, goarm = GOARCH.get(case.target, (case.target, ""))
@@ -431,7 +408,7 @@ def test_buildinfo_matches_go(case: Case, workdir: Path) -> None:
 
     # the newest Go, structurally (-json unquotes build settings itself)
     newest = go_new()
-    need(newest is not None, "the newest Go toolchain")
+    need(newest is not None, "the newest Go toolchain", HOW)
     assert newest is not None
     assert as_go_json(bi) == go_json(newest, binary, workdir)
 

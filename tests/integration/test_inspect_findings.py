@@ -4,8 +4,6 @@ program on which it stays silent. JSON output is validated against the shipped s
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from importlib import resources
 
 import jsonschema
@@ -15,7 +13,8 @@ from cgocheck.checks import check_file
 from cgocheck.core.rules import Finding
 from cgocheck.core.targets import parse_target
 from cgocheck.elf import read_elf
-from tests.conftest import GO_NEW, GO_OLD, Builder
+from tests.support.builder import GO_NEW, GO_OLD, Builder
+from tests.support.cli import cgocheck
 
 pytestmark = pytest.mark.integration
 
@@ -34,24 +33,49 @@ def rules_of(findings: list[Finding], at_least: str = "info") -> set[str]:
 SCENARIOS = [
     ("arm64-binary-for-armhf", dict(fixture="clean/libc", target="linux/arm64"), "linux/arm/v7", {"A001"}),
     ("amd64-binary-for-arm64", dict(fixture="clean/libc", target="linux/amd64"), "linux/arm64", {"A001"}),
-    ("armhf-compiler-for-armel", dict(fixture="clean/libc", target="linux/arm/v5", cc="arm-linux-gnueabihf-gcc"),
-     "linux/arm/v5", {"A004", "A005", "A008"}),
+    (
+        "armhf-compiler-for-armel",
+        dict(fixture="clean/libc", target="linux/arm/v5", cc="arm-linux-gnueabihf-gcc"),
+        "linux/arm/v5",
+        {"A004", "A005", "A008"},
+    ),
     ("goarm7-for-armel", dict(fixture="clean/libc", target="linux/arm/v7"), "linux/arm/v5", {"A004", "A005", "G004"}),
-    ("armv7-c-code-for-armel", dict(fixture="clean/libc", target="linux/arm/v5", cflags="-O2 -g -march=armv7-a"),
-     "linux/arm/v5", {"A009"}),
+    (
+        "armv7-c-code-for-armel",
+        dict(fixture="clean/libc", target="linux/arm/v5", cflags="-O2 -g -march=armv7-a"),
+        "linux/arm/v5",
+        {"A009"},
+    ),
     ("glibc-binary-for-musl", dict(fixture="clean/libc", target="linux/arm64"), "linux/arm64/musl", {"A005", "A006"}),
     ("cgo-off", dict(fixture="clean/netuser", target="linux/arm64", cgo=False, link=""), "linux/arm64", {"G001"}),
     # With cgo, Go's internal linker takes the loader the C compiler reported
     # (//go:cgo_dynamic_linker), so only G006 fires, not A005.
-    ("internal-link-armhf", dict(fixture="clean/libc", target="linux/arm/v7", link="internal"), "linux/arm/v7",
-     {"G006"}),
-    ("rpath-tmp", dict(fixture="clean/libc", target="linux/arm64", ldflags_c="-Wl,-rpath,/tmp/build/lib"),
-     "linux/arm64", {"R002"}),
-    ("rpath-opt", dict(fixture="clean/libc", target="linux/arm64", ldflags_c="-Wl,-rpath,/opt/vendor/lib"),
-     "linux/arm64", {"R001"}),
-    ("old-dtags", dict(fixture="clean/libc", target="linux/arm64",
-                       ldflags_c="-Wl,--disable-new-dtags -Wl,-rpath,/opt/vendor/lib"),
-     "linux/arm64", {"R001", "R003"}),
+    (
+        "internal-link-armhf",
+        dict(fixture="clean/libc", target="linux/arm/v7", link="internal"),
+        "linux/arm/v7",
+        {"G006"},
+    ),
+    (
+        "rpath-tmp",
+        dict(fixture="clean/libc", target="linux/arm64", ldflags_c="-Wl,-rpath,/tmp/build/lib"),
+        "linux/arm64",
+        {"R002"},
+    ),
+    (
+        "rpath-opt",
+        dict(fixture="clean/libc", target="linux/arm64", ldflags_c="-Wl,-rpath,/opt/vendor/lib"),
+        "linux/arm64",
+        {"R001"},
+    ),
+    (
+        "old-dtags",
+        dict(
+            fixture="clean/libc", target="linux/arm64", ldflags_c="-Wl,--disable-new-dtags -Wl,-rpath,/opt/vendor/lib"
+        ),
+        "linux/arm64",
+        {"R001", "R003"},
+    ),
 ]
 
 
@@ -107,10 +131,7 @@ def test_c_library_is_not_a_go_binary() -> None:
 def test_json_report_matches_schema(builder: Builder) -> None:
     good = builder.build("clean/libc", "linux/arm/v7", GO_NEW).path
     bad = builder.build("clean/libc", "linux/arm64", GO_NEW).path
-    proc = subprocess.run(
-        [sys.executable, "-m", "cgocheck", "inspect", "--format", "json", "--target", "linux/arm/v7", str(good),
-         str(bad)], capture_output=True, text=True, timeout=120,
-    )
+    proc = cgocheck("inspect", "--format", "json", "--target", "linux/arm/v7", str(good), str(bad), timeout=120)
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     schema = json.loads(resources.files("cgocheck.data").joinpath("report.schema.json").read_text())

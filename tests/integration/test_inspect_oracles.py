@@ -11,7 +11,9 @@ import pytest
 from cgocheck.checks import check_file
 from cgocheck.core.targets import parse_target
 from cgocheck.elf import read_dynamic_both, read_elf
-from tests.conftest import GO_NEW, GO_OLD, Builder, go, go_version_m, readelf
+from tests.support.builder import GO_NEW, GO_OLD, Builder
+from tests.support.need import go
+from tests.support.oracles import go_version_m, readelf
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +73,7 @@ def assert_matches_go_version(path: Path, go_spec: str) -> None:
         if ref["mod"]:
             assert bi.main is not None and (bi.main.path, bi.main.version) == ref["mod"]
         mine = {s.key: s.value for s in bi.settings}
-        theirs = {k: _go_unquote(v) for k, v in ref["settings"].items()}  # type: ignore[union-attr]
+        theirs = {k: _go_unquote(v) for k, v in ref["settings"].items()}
         assert mine == theirs
 
 

@@ -19,7 +19,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -28,7 +27,10 @@ import pytest
 
 from cgocheck.core import folders
 from cgocheck.report.formats import names as format_names
-from tests.conftest import FIXTURES, go, need, need_tool
+from tests.support.cli import cgocheck
+from tests.support.home import private_home
+from tests.support.need import go, need, need_tool
+from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.integration
 
@@ -72,13 +74,18 @@ class World:
     env: dict[str, str]
     runs: dict[str, Run] = field(default_factory=dict)
 
-    def run(self, name: str, *args: str, extra: dict[str, str] | None = None, reports: bool = True,
-            cwd: Path | None = None, ok: tuple[int, ...] = (0, 1)) -> Run:
+    def run(
+        self,
+        name: str,
+        *args: str,
+        extra: dict[str, str] | None = None,
+        reports: bool = True,
+        cwd: Path | None = None,
+        ok: tuple[int, ...] = (0, 1),
+    ) -> Run:
         files = {f: self.out / f"{name}.{f}" for f in FORMATS if f != "json"} if reports else {}
         argv = [*args, *(a for f, p in files.items() for a in ("--report", f"{f}={p}"))]
-        proc = subprocess.run([sys.executable, "-m", "cgocheck", *argv], cwd=cwd or self.proj,
-                              env={**self.env, **(extra or {})}, capture_output=True, text=True, timeout=900,
-                              check=False)
+        proc = cgocheck(*argv, cwd=cwd or self.proj, env={**self.env, **(extra or {})})
         assert proc.returncode in ok, f"{name}: exit {proc.returncode}\n{proc.stderr[-3000:]}"
         run = Run(name, proc, files)
         self.runs[name] = run
@@ -88,14 +95,13 @@ class World:
 def make_home(top: Path, name: str) -> tuple[Path, dict[str, str]]:
     """HOME=top/name with cgocheck's cache at its default place in it (~/.cache/cgocheck)."""
     home = top / name
-    cache = home / ".cache" / "cgocheck"
-    cache.mkdir(parents=True)
+    private_home(home / ".cache" / "cgocheck", share=("go", "gocache", "sysroots"))
     real = folders.home()
-    for sub in ("go", "gocache", "sysroots"):
-        if (real / sub).exists():
-            os.symlink(real / sub, cache / sub)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CGOCHECK_", "XDG_")) and k not in KNOBS and k not in SECRETS}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CGOCHECK_", "XDG_")) and k not in KNOBS and k not in SECRETS
+    }
     env["HOME"] = str(home)
     # the shell build of `doctor --build` uses Go's default cache under HOME: keep it warm
     env["GOCACHE"] = str(real / "gocache" / "shell-build")
@@ -120,20 +126,60 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     w = World(home, proj, out, env)
     dirty = {**SECRETS, **KNOBS}
     app = proj / "app"
-    w.run("verify", "verify", ".", "--target", "linux/arm64", "--sysroot", SYSROOT, "--go", GO,
-          "--ldflags=-linkmode=external", "--keep", "-o", str(app), "--format", "json", extra=dirty)
+    w.run(
+        "verify",
+        "verify",
+        ".",
+        "--target",
+        "linux/arm64",
+        "--sysroot",
+        SYSROOT,
+        "--go",
+        GO,
+        "--ldflags=-linkmode=external",
+        "--keep",
+        "-o",
+        str(app),
+        "--format",
+        "json",
+        extra=dirty,
+    )
     w.run("matrix", "matrix", "--format", "json", extra=dirty)
     (cell,) = json.loads(w.run("list", "matrix", "--list", "--format", "json", reports=False).proc.stdout)
     w.run("cell", "matrix", "--cell", cell["id"], "-o", str(out / "cell.json"), extra=dirty)
     w.run("merge", "report", "merge", str(out / "cell.json"), "--format", "json", extra=dirty)
-    w.run("inspect", "inspect", str(app), "--target", "linux/arm64", "--sysroot", SYSROOT, "--format", "json",
-          extra=SECRETS)
+    w.run(
+        "inspect",
+        "inspect",
+        str(app),
+        "--target",
+        "linux/arm64",
+        "--sysroot",
+        SYSROOT,
+        "--format",
+        "json",
+        extra=SECRETS,
+    )
     (out / "base.json").write_text(w.runs["inspect"].proc.stdout)
     w.run("resolve", "resolve", str(app), "--sysroot", SYSROOT, "--format", "json", extra=SECRETS)
-    w.run("diff", "diff", str(out / "base.json"), str(app), "--target", "linux/arm64", "--format", "json",
-          extra=SECRETS)
-    w.run("doctor", "doctor", "--build", ".", "--target", "linux/arm64", "--sysroot", SYSROOT, "--go", GO,
-          "--format", "json", extra=SECRETS)
+    w.run(
+        "diff", "diff", str(out / "base.json"), str(app), "--target", "linux/arm64", "--format", "json", extra=SECRETS
+    )
+    w.run(
+        "doctor",
+        "doctor",
+        "--build",
+        ".",
+        "--target",
+        "linux/arm64",
+        "--sysroot",
+        SYSROOT,
+        "--go",
+        GO,
+        "--format",
+        "json",
+        extra=SECRETS,
+    )
     w.run("error", "inspect", str(home / "no-such-binary"), reports=False, ok=(2,))
     return w
 

@@ -10,31 +10,26 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cgocheck.commands.matrix import Cell, MatrixOptions, results_dir, run_matrix
+from cgocheck.commands.matrix import MatrixOptions, results_dir, run_matrix
 from cgocheck.commands.verify import VerifyOptions, verify
 from cgocheck.core.targets import parse_target
 from cgocheck.policy import report_exit as exit_code_for
-from tests.conftest import FIXTURES, GO_NEW, GO_OLD, need, need_tool
+from cgocheck.results.matrix import Cell, CellResult
+from tests.support.builder import GO_NEW, GO_OLD
+from tests.support.cli import cgocheck, child_env
+from tests.support.need import need, need_tool
+from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.integration
 
 TARGETS = ["linux/arm64", "linux/arm/v7", "linux/amd64"]
 COMPILERS = ["gcc", "clang"]
 GOS = [GO_OLD, GO_NEW]
-
-
-def cgocheck(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cgocheck", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        env={**os.environ, **(env or {})},
-    )
+MATRIX_TIMEOUT = 1800  # seconds: a whole matrix of real builds
 
 
 @pytest.fixture
@@ -57,7 +52,7 @@ def matrix_args(*extra: str) -> list[str]:
     return [*args, *extra]
 
 
-def verdicts(data: dict) -> dict[str, tuple[int, frozenset[str]]]:  # type: ignore[type-arg]
+def verdicts(data: dict[str, Any]) -> dict[str, tuple[int, frozenset[str]]]:
     out = {}
     for c in data["cells"]:
         rules = frozenset(f["rule"] for fr in (c["report"] or {}).get("files", []) for f in fr["findings"])
@@ -67,7 +62,7 @@ def verdicts(data: dict) -> dict[str, tuple[int, frozenset[str]]]:  # type: igno
 
 def test_matrix_equals_single_verifies_and_fan_out(module: Path, tmp_path: Path) -> None:
     need_tool("clang")
-    proc = cgocheck(*matrix_args(), cwd=module)
+    proc = cgocheck(*matrix_args(), cwd=module, timeout=MATRIX_TIMEOUT)
     assert proc.returncode in (0, 1), proc.stderr
     whole = json.loads(proc.stdout)
     assert len(whole["cells"]) == len(GOS) * len(TARGETS) * len(COMPILERS) == 12
@@ -90,22 +85,22 @@ def test_matrix_equals_single_verifies_and_fan_out(module: Path, tmp_path: Path)
         rules = frozenset(f.rule for f in res.report.findings)
         assert mine[c["id"]] == (code, rules), c["id"]
     # fan-out: list, one process per cell, merge
-    listing = json.loads(cgocheck(*matrix_args("--list"), cwd=module).stdout)
+    listing = json.loads(cgocheck(*matrix_args("--list"), cwd=module, timeout=MATRIX_TIMEOUT).stdout)
     assert [x["id"] for x in listing] == [c["id"] for c in whole["cells"]]
     parts = []
     for x in listing:
         out = tmp_path / f"{x['id']}.json"
-        p = cgocheck(*matrix_args("--cell", x["id"], "-o", str(out)), cwd=module)
+        p = cgocheck(*matrix_args("--cell", x["id"], "-o", str(out)), cwd=module, timeout=MATRIX_TIMEOUT)
         assert p.returncode in (0, 1), p.stderr
         parts.append(str(out))
-    merged = cgocheck("report", "merge", "--format", "json", *parts, cwd=module)
+    merged = cgocheck("report", "merge", "--format", "json", *parts, cwd=module, timeout=MATRIX_TIMEOUT)
     assert merged.returncode == proc.returncode
     assert verdicts(json.loads(merged.stdout)) == mine
-    gh = json.loads(cgocheck(*matrix_args("--list"), "--format", "github", cwd=module).stdout)
+    gh = json.loads(cgocheck(*matrix_args("--list"), "--format", "github", cwd=module, timeout=MATRIX_TIMEOUT).stdout)
     assert [x["cell"] for x in gh["include"]] == [c["id"] for c in whole["cells"]]
 
 
-def _ran(results: list) -> set[str]:  # type: ignore[type-arg]
+def _ran(results: list[CellResult]) -> set[str]:
     return {r.cell.id for r in results if not r.cached}
 
 
@@ -156,10 +151,11 @@ def test_concurrent_runs_share_one_cache(module: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=child_env(),
         )
         for _ in range(2)
     ]
-    outs = [p.communicate(timeout=1800) for p in procs]
+    outs = [p.communicate(timeout=MATRIX_TIMEOUT) for p in procs]
     assert all(p.returncode in (0, 1) for p in procs), [o[1] for o in outs]
     first, second = (json.loads(o[0]) for o in outs)
     assert verdicts(first) == verdicts(second)
@@ -171,7 +167,19 @@ def test_concurrent_runs_share_one_cache(module: Path) -> None:
 
 def test_a_failing_cell_is_a_result_not_a_crash(module: Path) -> None:
     (module / "broken.go").write_text("package main\n\nfunc broken( {\n")
-    proc = cgocheck("matrix", "--format", "json", "--go", GO_NEW, "--go", "0.1", "-t", "linux/arm64", cwd=module)
+    proc = cgocheck(
+        "matrix",
+        "--format",
+        "json",
+        "--go",
+        GO_NEW,
+        "--go",
+        "0.1",
+        "-t",
+        "linux/arm64",
+        cwd=module,
+        timeout=MATRIX_TIMEOUT,
+    )
     data = json.loads(proc.stdout)
     codes = {c["cell"]["go"]: c for c in data["cells"]}
     assert (codes["0.1"]["exit_code"] == 2 and "not a Go version" in (codes["0.1"]["error"] or "")) or codes["0.1"][

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES, GO_NEW, GO_OLD
-from tests.integration.test_formats import DomIndex, chromium_run, png_pixels, validate_sarif
-from tests.integration.test_matrix import cgocheck
+from tests.support.builder import GO_NEW, GO_OLD
+from tests.support.cli import cgocheck
+from tests.support.formats import DomIndex, chromium_run, png_pixels, validate_sarif
+from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +48,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         str(out["json"]),
     ]
     args += [f"--report={f}={p}" for f, p in out.items() if f != "json"]
-    proc = cgocheck(*args, cwd=mod)
+    proc = cgocheck(*args, cwd=mod, timeout=1800)
     assert proc.returncode == 1, proc.stderr
     texts = {f: p.read_text() for f, p in out.items()}
     return {"texts": texts, "ref": json.loads(texts["json"]), "tmp": tmp}

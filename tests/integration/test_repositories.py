@@ -17,11 +17,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES, GO_NEW, go, need_tool
+from tests.support.builder import GO_NEW
+from tests.support.need import go, need_tool
+from tests.support.paths import FIXTURES
 
 pytestmark = [pytest.mark.integration, pytest.mark.sysroot]
 
-CGO_GREET = '''package greet
+CGO_GREET = """package greet
 
 /*
 #include <string.h>
@@ -31,8 +33,8 @@ import "C"
 
 // Len counts with the C library.
 func Len(s string) int { return int(C.greet_len(C.CString(s))) }
-'''
-MAIN_USING_GREET = '''package main
+"""
+MAIN_USING_GREET = """package main
 
 import (
 	"fmt"
@@ -41,16 +43,34 @@ import (
 )
 
 func main() { fmt.Println(greet.Len("hello")) }
-'''
+"""
 DEP = "example.com/greet"
 
 
 def verify(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith(("GOPROXY", "GOFLAGS", "GONOSUMDB", "GOSUMDB"))}
     full.update(env or {})
-    proc = subprocess.run([sys.executable, "-m", "cgocheck", "verify", *args, "-t", "linux/arm64", "--sysroot",
-                           "bookworm-arm64", "--format", "json"], cwd=cwd, capture_output=True, text=True,
-                          timeout=1200, env=full, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cgocheck",
+            "verify",
+            *args,
+            "-t",
+            "linux/arm64",
+            "--sysroot",
+            "bookworm-arm64",
+            "--format",
+            "json",
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env=full,
+        check=False,
+    )
     assert "Traceback" not in proc.stderr, proc.stderr
     try:
         data = json.loads(proc.stdout)
@@ -90,9 +110,16 @@ def app_module(top: Path, proxy: Path) -> Path:
     (app / "go.mod").write_text(f"module example.com/app\n\ngo 1.21\n\nrequire {DEP} v1.0.0\n")
     (app / "main.go").write_text(MAIN_USING_GREET)
     tc = go(GO_NEW)
-    env = {"PATH": f"{tc.goroot}/bin:/usr/bin:/bin", "HOME": str(top / "h"), "GOPROXY": f"file://{proxy}",
-           "GOSUMDB": "off", "GOFLAGS": "-mod=mod", "GOMODCACHE": str(top / "modcache"), "GOTOOLCHAIN": "local",
-           "GOCACHE": str(top / "gocache")}
+    env = {
+        "PATH": f"{tc.goroot}/bin:/usr/bin:/bin",
+        "HOME": str(top / "h"),
+        "GOPROXY": f"file://{proxy}",
+        "GOSUMDB": "off",
+        "GOFLAGS": "-mod=mod",
+        "GOMODCACHE": str(top / "modcache"),
+        "GOTOOLCHAIN": "local",
+        "GOCACHE": str(top / "gocache"),
+    }
     proc = subprocess.run([str(tc.go), "mod", "download", DEP], cwd=app, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     proc = subprocess.run([str(tc.go), "mod", "tidy"], cwd=app, env=env, capture_output=True, text=True)
@@ -136,9 +163,27 @@ def test_module_dependency_fetched_then_built_offline(repo: tuple[Path, Path], t
     code, report, _ = verify(".", "-o", str(tmp_path / "c"), cwd=app, env=off)
     assert code == 1 and "B008" in rules(report)
     # and the table names the dependency and the module carrying C code
-    table = subprocess.run([sys.executable, "-m", "cgocheck", "verify", ".", "-t", "linux/arm64", "--sysroot",
-                            "bookworm-arm64", "-o", str(tmp_path / "d")], cwd=app, capture_output=True, text=True,
-                           env={**os.environ, **with_proxy}, timeout=1200, check=False)
+    table = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cgocheck",
+            "verify",
+            ".",
+            "-t",
+            "linux/arm64",
+            "--sysroot",
+            "bookworm-arm64",
+            "-o",
+            str(tmp_path / "d"),
+        ],
+        cwd=app,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **with_proxy},
+        timeout=1200,
+        check=False,
+    )
     assert re.search(rf"go dep\s+{re.escape(DEP)} v1\.0\.0", table.stdout), table.stdout[-3000:]
     assert "C code from" in table.stdout and f"module {DEP}@v1.0.0" in table.stdout
 
@@ -146,7 +191,10 @@ def test_module_dependency_fetched_then_built_offline(repo: tuple[Path, Path], t
 def test_credentials_in_module_settings_are_redacted() -> None:
     from cgocheck.build.modules import redact
 
-    assert redact("GOPROXY", "https://bob:s3cret@proxy.example.com,direct") == "https://<redacted>@proxy.example.com,direct"
+    assert (
+        redact("GOPROXY", "https://bob:s3cret@proxy.example.com,direct")
+        == "https://<redacted>@proxy.example.com,direct"
+    )
     assert redact("GOAUTH", "netrc") == "<redacted>"
     assert redact("GOPRIVATE", "example.com/*") == "example.com/*"
 
@@ -156,9 +204,15 @@ def test_vendor_tree_builds_with_no_proxy(repo: tuple[Path, Path], tmp_path: Pat
     vendored = tmp_path / "vendored"
     shutil.copytree(app, vendored)
     tc = go(GO_NEW)
-    env = {"PATH": f"{tc.goroot}/bin:/usr/bin:/bin", "HOME": str(tmp_path / "h"), "GOPROXY": f"file://{proxy}",
-           "GOSUMDB": "off", "GOMODCACHE": str(tmp_path / "mc"), "GOTOOLCHAIN": "local",
-           "GOCACHE": str(tmp_path / "gc")}
+    env = {
+        "PATH": f"{tc.goroot}/bin:/usr/bin:/bin",
+        "HOME": str(tmp_path / "h"),
+        "GOPROXY": f"file://{proxy}",
+        "GOSUMDB": "off",
+        "GOMODCACHE": str(tmp_path / "mc"),
+        "GOTOOLCHAIN": "local",
+        "GOCACHE": str(tmp_path / "gc"),
+    }
     subprocess.run([str(tc.go), "mod", "vendor"], cwd=vendored, env=env, check=True, capture_output=True)
     code, report, err = verify(".", "-o", str(tmp_path / "v"), cwd=vendored, env={"GOPROXY": "off"})
     assert code == 0, (err, report.get("build_findings"))
@@ -238,8 +292,14 @@ def test_matrix_cells_take_patterns(tmp_path: Path) -> None:
         'tags = "netgo"\n'
         '[sysroots]\n"linux/arm64" = "bookworm-arm64"\n'
     )
-    proc = subprocess.run([sys.executable, "-m", "cgocheck", "matrix", "--format", "json"], cwd=mod,
-                          capture_output=True, text=True, timeout=1800, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cgocheck", "matrix", "--format", "json"],
+        cwd=mod,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     (cell,) = json.loads(proc.stdout)["cells"]
     assert len(cell["report"]["files"]) == 3
@@ -247,8 +307,9 @@ def test_matrix_cells_take_patterns(tmp_path: Path) -> None:
 
 
 def test_c_archive_is_checked_through_a_program_linking_it(tmp_path: Path) -> None:
-    code, report, err = verify(str(FIXTURES / "clean" / "cshared"), "--buildmode", "c-archive",
-                               "-o", str(tmp_path / "libx.a"), cwd=tmp_path)
+    code, report, err = verify(
+        str(FIXTURES / "clean" / "cshared"), "--buildmode", "c-archive", "-o", str(tmp_path / "libx.a"), cwd=tmp_path
+    )
     assert code == 0, (err, report.get("errors"), report.get("build_findings"))
     (fr,) = report["files"]
     facts = fr["facts"]
@@ -261,9 +322,21 @@ def test_c_archive_is_checked_through_a_program_linking_it(tmp_path: Path) -> No
 
 def test_build_options_are_passed_recorded_and_quoted(tmp_path: Path) -> None:
     src = FIXTURES / "clean" / "libc"
-    code, report, err = verify(str(src), "--ldflags", "-s -w -X main.version=1.2", "--tags", "netgo,osusergo",
-                               "--trimpath", "--buildvcs", "false", "--pgo", "off", "-o", str(tmp_path / "o1"),
-                               cwd=tmp_path)
+    code, report, err = verify(
+        str(src),
+        "--ldflags",
+        "-s -w -X main.version=1.2",
+        "--tags",
+        "netgo,osusergo",
+        "--trimpath",
+        "--buildvcs",
+        "false",
+        "--pgo",
+        "off",
+        "-o",
+        str(tmp_path / "o1"),
+        cwd=tmp_path,
+    )
     assert code == 0, err
     flags = report["build"]["go_flags"]
     assert "-ldflags=-s -w -X main.version=1.2" in flags and "-tags=netgo,osusergo" in flags
@@ -271,26 +344,86 @@ def test_build_options_are_passed_recorded_and_quoted(tmp_path: Path) -> None:
     settings = build_settings(report)
     assert settings["-tags"] == "netgo,osusergo" and settings["-trimpath"] == "true"
     assert "-ldflags" not in settings  # go records no -ldflags in a -trimpath build (they may hold paths)
-    table = subprocess.run([sys.executable, "-m", "cgocheck", "verify", str(src), "-t", "linux/arm64",
-                            "--ldflags", "-s -w", "-o", str(tmp_path / "o2")], capture_output=True, text=True,
-                           timeout=900, check=False)
+    table = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cgocheck",
+            "verify",
+            str(src),
+            "-t",
+            "linux/arm64",
+            "--ldflags",
+            "-s -w",
+            "-o",
+            str(tmp_path / "o2"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert "'-ldflags=-s -w'" in table.stdout  # the recorded command is the command that ran
     # GOEXPERIMENT and an amd64 level reach the build and its build info
-    proc = subprocess.run([sys.executable, "-m", "cgocheck", "verify", str(src), "-t", "linux/amd64", "--sysroot",
-                           "bookworm-amd64", "--goamd64", "v3", "--format", "json", "-o", str(tmp_path / "o3")],
-                          capture_output=True, text=True, timeout=900, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cgocheck",
+            "verify",
+            str(src),
+            "-t",
+            "linux/amd64",
+            "--sysroot",
+            "bookworm-amd64",
+            "--goamd64",
+            "v3",
+            "--format",
+            "json",
+            "-o",
+            str(tmp_path / "o3"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     settings = build_settings(json.loads(proc.stdout))
     assert settings["GOAMD64"] == "v3"
 
 
 def test_race_where_the_target_supports_it(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "cgocheck", "verify", str(FIXTURES / "clean" / "libc"), "-t",
-                           "linux/amd64", "--sysroot", "bookworm-amd64", "--race", "--format", "json",
-                           "-o", str(tmp_path / "r")], capture_output=True, text=True, timeout=900, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cgocheck",
+            "verify",
+            str(FIXTURES / "clean" / "libc"),
+            "-t",
+            "linux/amd64",
+            "--sysroot",
+            "bookworm-amd64",
+            "--race",
+            "--format",
+            "json",
+            "-o",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     settings = build_settings(json.loads(proc.stdout))
     assert settings["-race"] == "true"
-    refused = subprocess.run([sys.executable, "-m", "cgocheck", "verify", str(FIXTURES / "clean" / "libc"), "-t",
-                              "linux/arm/v7", "--race"], capture_output=True, text=True, timeout=120, check=False)
+    refused = subprocess.run(
+        [sys.executable, "-m", "cgocheck", "verify", str(FIXTURES / "clean" / "libc"), "-t", "linux/arm/v7", "--race"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "-race" in refused.stderr

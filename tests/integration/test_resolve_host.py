@@ -20,7 +20,7 @@ from cgocheck.core.targets import parse_target
 from cgocheck.elf import read_elf
 from cgocheck.loader.resolve import resolve
 from cgocheck.sysroot.fsroot import FsRoot
-from tests.conftest import need
+from tests.support.need import need
 
 pytestmark = pytest.mark.integration
 
@@ -78,9 +78,21 @@ def test_the_cli_gives_no_l001_for_origin_libraries() -> None:
     need(os.path.exists("/usr/lib/x86_64-linux-gnu/gconv/EUC-KR.so"), "glibc's gconv modules")
     for sysroot in ("/", "//", "/."):
         proc = subprocess.run(
-            [sys.executable, "-m", "cgocheck", "resolve", "/usr/lib/x86_64-linux-gnu/gconv/EUC-KR.so",
-             "--sysroot", sysroot, "--format", "json"],
-            capture_output=True, text=True, timeout=120, check=False,
+            [
+                sys.executable,
+                "-m",
+                "cgocheck",
+                "resolve",
+                "/usr/lib/x86_64-linux-gnu/gconv/EUC-KR.so",
+                "--sysroot",
+                sysroot,
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
         assert '"L001"' not in proc.stdout

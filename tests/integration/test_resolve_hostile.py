@@ -1,45 +1,26 @@
-"""A hostile sysroot (tests/resolve_hostile.py) gives findings, never a read outside it,
+"""A hostile sysroot (tests/support/resolve_hostile.py) gives findings, never a read outside it,
 never a hang, never a traceback, proved by tracing every file system call under strace."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
 import sys
 import sysconfig
 from pathlib import Path
 
 import pytest
 
-import cgocheck
-from tests.conftest import need, need_tool
-from tests.resolve_hostile import HOST_BAIT, HOST_LIBC, HOST_LOADER, Hostile, build
+import cgocheck as cgocheck_package
+from tests.support.cli import cgocheck
+from tests.support.host import HOST_LIBC, HOST_LOADER
+from tests.support.need import need, need_tool
+from tests.support.resolve_hostile import HOST_BAIT, Hostile, build
+from tests.support.strace import bytes_read, trace, traced_paths, under
 
 pytestmark = pytest.mark.integration
 
-MARKER = "/cgocheck-resolve-strace-marker"
-# Everything the command needs from Python is imported before the marker, so that every
-# file system call after it is resolve's own.
-DRIVER = f"""
-import os, sys
-import cgocheck.cli, cgocheck.cli.inspect, cgocheck.cli.resolve, cgocheck.loader.resolve, cgocheck.checks.symbols
-import cgocheck.commands.resolve, cgocheck.report.jsonfmt, cgocheck.report.table, cgocheck.sysroot
-import cgocheck.sysroot.recipe, cgocheck.elf.gobuildinfo, json, tabulate
-from cgocheck.elf import dynamic
-dynamic._lief_module()
-[cgocheck.cli.main.get_command(None, n) for n in cgocheck.cli.COMMANDS]  # every command module before the marker
-import cgocheck.core.redact
-cgocheck.core.redact.home_prefixes()  # the home folder's real path, for the output's redaction
-try:
-    os.stat({MARKER!r})
-except FileNotFoundError:
-    pass
-cgocheck.cli.main(sys.argv[1:])
-"""
-_CALL = re.compile(r"^\d+\s+(\w+)\((.*)$")
-_ARG = re.compile(r'^(?:(?:AT_FDCWD|-?\d+)(?:<([^>]*)>)?,\s*)?"((?:[^"\\]|\\.)*)"')
+HANG = 120  # seconds: a hostile sysroot must not make cgocheck hang
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +30,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
     return build(tmp_path_factory.mktemp("hostile"))
 
 
-def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cgocheck", *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
 def test_hostile_sysroot_gives_findings_not_tracebacks(hostile: Hostile) -> None:
-    proc = cli("resolve", str(hostile.binary), "--sysroot", str(hostile.root), "--format", "json")
+    proc = cgocheck("resolve", str(hostile.binary), "--sysroot", str(hostile.root), "--format", "json", timeout=HANG)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr == ""
     data = json.loads(proc.stdout)
@@ -77,101 +52,29 @@ def test_hostile_sysroot_gives_findings_not_tracebacks(hostile: Hostile) -> None
     assert libs["libc.so.6"]["real_path"] == "/usr/lib/x86_64-linux-gnu/libc.so.6"
     assert f["resolution"]["loader_path"] == "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
     # the table and inspect --sysroot survive it too
-    table = cli("resolve", str(hostile.binary), "--sysroot", str(hostile.root), "-v")
+    table = cgocheck("resolve", str(hostile.binary), "--sysroot", str(hostile.root), "-v", timeout=HANG)
     assert table.returncode == 1 and "Traceback" not in table.stderr
-    insp = cli("inspect", str(hostile.binary), "--sysroot", str(hostile.root), "--format", "json")
+    insp = cgocheck("inspect", str(hostile.binary), "--sysroot", str(hostile.root), "--format", "json", timeout=HANG)
     assert insp.returncode == 1 and "Traceback" not in insp.stderr
     assert {x["rule"] for x in json.loads(insp.stdout)["files"][0]["findings"]} >= {"L001", "L003"}
-
-
-def _paths(log: Path) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
-    """(before, after) the marker: (syscall, absolute path, line) of every path-taking call."""
-    before: list[tuple[str, str, str]] = []
-    after: list[tuple[str, str, str]] = []
-    seen_marker = False
-    for line in log.read_text(errors="replace").splitlines():
-        m = _CALL.match(line)
-        if not m:
-            continue
-        call, args = m.groups()
-        if call in ("read", "pread64"):
-            continue
-        a = _ARG.match(args)
-        if not a:
-            continue
-        dirpath, path = a.groups()
-        if path == "" and dirpath:
-            path = dirpath
-        elif not path.startswith("/"):
-            path = os.path.join(dirpath or os.getcwd(), path)
-        path = os.path.normpath(path)
-        if path == MARKER:
-            seen_marker = True
-            continue
-        (after if seen_marker else before).append((call, path, line))
-    assert seen_marker, "the marker never reached strace"
-    return before, after
-
-
-_READ = re.compile(r"^\d+\s+p?read(?:64)?\(\d+<([^>]*)>,.*\)\s+=\s+(\d+)")
-
-
-def _bytes_read(log: Path) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for line in log.read_text(errors="replace").splitlines():
-        m = _READ.match(line)
-        if m:
-            total[m.group(1)] = total.get(m.group(1), 0) + int(m.group(2))
-    return total
-
-
-def _under(path: str, top: str) -> bool:
-    return path == top or path.startswith(top.rstrip("/") + "/")
 
 
 def test_no_file_outside_the_sysroot_is_touched(hostile: Hostile, tmp_path: Path) -> None:
     """strace -f -e trace=%file: after the marker, every path the command touches is inside
     the sysroot, the binary itself, a parent folder of either (realpath), or Python code."""
     need_tool("strace")
-    driver = tmp_path / "driver.py"
-    driver.write_text(DRIVER)
-    log = tmp_path / "strace.log"
-    proc = subprocess.run(
-        [
-            "strace",
-            "-f",
-            "-qq",
-            "-y",
-            "-e",
-            "trace=%file,read,pread64",
-            "-o",
-            str(log),
-            sys.executable,
-            str(driver),
-            "resolve",
-            str(hostile.binary),
-            "--sysroot",
-            str(hostile.root),
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=tmp_path,
-    )
+    proc, log = trace(tmp_path, "resolve", str(hostile.binary), "--sysroot", str(hostile.root), "--format", "json")
     assert proc.returncode == 1, proc.stderr[-2000:]
-    before, after = _paths(log)
+    before, after = traced_paths(log)
     root = os.path.realpath(hostile.root)
     code = {
         sys.prefix,
         sys.base_prefix,
         sysconfig.get_paths()["purelib"],
         sysconfig.get_paths()["platlib"],
-        os.path.dirname(cgocheck.__file__),
+        os.path.dirname(cgocheck_package.__file__),
     }
-    inside = [p for _, p, _ in after if _under(p, root)]
+    inside = [p for _, p, _ in after if under(p, root)]
     # the settings look for their file from the working folder up (cgocheck.toml,
     # pyproject.toml, up to a .git): the user's folders, not the sysroot's outside
     folders = [str(tmp_path), *map(str, tmp_path.parents)]
@@ -180,11 +83,11 @@ def test_no_file_outside_the_sysroot_is_touched(hostile: Hostile, tmp_path: Path
     outside = [
         line
         for _, p, line in after
-        if not _under(p, root)
-        and not _under(root, p)
-        and not _under(str(hostile.binary), p)
+        if not under(p, root)
+        and not under(root, p)
+        and not under(str(hostile.binary), p)
         and p != str(hostile.binary)
-        and not any(_under(p, c) for c in code)
+        and not any(under(p, c) for c in code)
         and p not in settings
     ]
     assert not outside, "\n".join(outside[:40])
@@ -197,7 +100,7 @@ def test_no_file_outside_the_sysroot_is_touched(hostile: Hostile, tmp_path: Path
     opened = [p for call, p, _ in after if call in ("open", "openat", "openat2")]
     for name in ("libfifo.so.1", "libdir.so.1"):
         assert f"{lib}/{name}" not in opened, name
-    got = _bytes_read(log)
+    got = bytes_read(log)
     for name in ("libhuge.so.1", "libsparse.so.1", "libzero.so.1"):
         assert got.get(f"{lib}/{name}", 0) <= 4096, (name, got.get(f"{lib}/{name}"))
     for bait in HOST_BAIT:
@@ -209,6 +112,6 @@ def test_hostile_run_is_fast(hostile: Hostile) -> None:
     import time
 
     t0 = time.monotonic()
-    proc = cli("resolve", str(hostile.binary), "--sysroot", str(hostile.root), timeout=60)
+    proc = cgocheck("resolve", str(hostile.binary), "--sysroot", str(hostile.root), timeout=60)
     assert proc.returncode == 1
     assert time.monotonic() - t0 < 30

@@ -22,8 +22,9 @@ from cgocheck.checks import check_resolution
 from cgocheck.core.targets import parse_target
 from cgocheck.loader.resolve import resolve
 from cgocheck.sysroot.fsroot import FsRoot
-from tests.conftest import GO_NEW, Builder, need, need_tool
-from tests.integration.test_resolve_oracle import compare, oracle, sysroot
+from tests.support.builder import GO_NEW, Builder
+from tests.support.need import need, need_tool, sysroot
+from tests.support.resolve import compare, oracle
 
 pytestmark = pytest.mark.integration
 

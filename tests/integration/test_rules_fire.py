@@ -16,7 +16,9 @@ from cgocheck.checks import check_file
 from cgocheck.core.rules import Finding
 from cgocheck.core.targets import parse_target
 from cgocheck.elf import read_elf
-from tests.conftest import FIXTURES, GO_NEW, Builder, go, need_tool
+from tests.support.builder import GO_NEW, Builder
+from tests.support.need import go, need_tool
+from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.integration
 
@@ -29,11 +31,26 @@ def pure_go(goos: str, goarch: str, out: Path) -> Path:
     """A pure-Go build of clean/netuser for any GOOS/GOARCH Go supports (no C compiler needed)."""
     tc = go(GO_NEW)
     home = out.parent / "gohome"
-    env = {"PATH": f"{tc.goroot}/bin:/usr/bin:/bin", "HOME": str(home), "GOCACHE": str(home / "cache"),
-           "GOPATH": str(home / "path"), "GOTOOLCHAIN": "local", "GOPROXY": "off", "CGO_ENABLED": "0",
-           "GOOS": goos, "GOARCH": goarch}
-    proc = subprocess.run([str(tc.go), "build", "-o", str(out), "."], cwd=FIXTURES / "clean" / "netuser", env=env,
-                          capture_output=True, text=True, timeout=900, check=False)
+    env = {
+        "PATH": f"{tc.goroot}/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "GOCACHE": str(home / "cache"),
+        "GOPATH": str(home / "path"),
+        "GOTOOLCHAIN": "local",
+        "GOPROXY": "off",
+        "CGO_ENABLED": "0",
+        "GOOS": goos,
+        "GOARCH": goarch,
+    }
+    proc = subprocess.run(
+        [str(tc.go), "build", "-o", str(out), "."],
+        cwd=FIXTURES / "clean" / "netuser",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out
 
@@ -114,9 +131,25 @@ def test_c_units_without_debug_info(tmp_path: Path) -> None:
 
     def verify(*extra: str) -> set[str]:
         proc = subprocess.run(
-            [sys.executable, "-m", "cgocheck", "verify", str(src), "-t", "linux/arm64", "--format", "json",
-             "-o", str(tmp_path / f"out{len(extra)}"), *extra],
-            capture_output=True, text=True, timeout=900, check=False, env=dict(os.environ),
+            [
+                sys.executable,
+                "-m",
+                "cgocheck",
+                "verify",
+                str(src),
+                "-t",
+                "linux/arm64",
+                "--format",
+                "json",
+                "-o",
+                str(tmp_path / f"out{len(extra)}"),
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+            env=dict(os.environ),
         )
         assert proc.returncode in (0, 1), proc.stderr[-2000:]
         data = json.loads(proc.stdout)
@@ -147,9 +180,24 @@ def test_explicit_environment_is_listed(tmp_path: Path) -> None:
 
     def build_findings(*extra: str) -> dict[str, list[str]]:
         proc = subprocess.run(
-            [sys.executable, "-m", "cgocheck", "verify", str(FIXTURES / "clean" / "libc"), "-t", "linux/arm64",
-             "--format", "json", "-o", str(tmp_path / f"out{len(extra)}"), *extra],
-            capture_output=True, text=True, timeout=900, check=False,
+            [
+                sys.executable,
+                "-m",
+                "cgocheck",
+                "verify",
+                str(FIXTURES / "clean" / "libc"),
+                "-t",
+                "linux/arm64",
+                "--format",
+                "json",
+                "-o",
+                str(tmp_path / f"out{len(extra)}"),
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
         )
         assert proc.returncode in (0, 1), proc.stderr[-2000:]
         return {f["rule"]: f["evidence"] for f in json.loads(proc.stdout)["build_findings"]}

@@ -10,19 +10,29 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cgocheck.core import folders
 from cgocheck.sysroot.creator import creation_digest
-from tests.conftest import need, need_tool
-from tests.helpers import cgocheck, home_sharing, one_error_line
+from tests.support.cli import cgocheck, one_error_line
+from tests.support.home import private_home
+from tests.support.need import need, need_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.sysroot]
 
 # what scripts/bootstrap creates for the tests, each must pass as created
-TEST_SYSROOTS = ["bookworm-arm64", "bullseye-arm64", "bookworm-armhf", "bullseye-armhf", "bookworm-armel",
-                 "bookworm-amd64", "bookworm-arm64-musl", "trixie-arm64"]
+TEST_SYSROOTS = [
+    "bookworm-arm64",
+    "bullseye-arm64",
+    "bookworm-armhf",
+    "bullseye-armhf",
+    "bookworm-armel",
+    "bookworm-amd64",
+    "bookworm-arm64-musl",
+    "trixie-arm64",
+]
 
 
 def created(name: str) -> Path:
@@ -31,7 +41,7 @@ def created(name: str) -> Path:
     return p
 
 
-def check_json(ref: str | Path, env: dict[str, str] | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+def check_json(ref: str | Path, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     proc = cgocheck("sysroot", "check", str(ref), "--format", "json", env=env)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, json.loads(proc.stdout)
@@ -119,8 +129,16 @@ def _wrong_loader(root: Path) -> tuple[str, str]:
 
 @pytest.mark.parametrize(
     "breakage",
-    [_dangle_loader, _absolute_link, _escaping_link, _dangling_link, _no_crti, _script_names_missing, _bad_pc,
-     _wrong_loader],
+    [
+        _dangle_loader,
+        _absolute_link,
+        _escaping_link,
+        _dangling_link,
+        _no_crti,
+        _script_names_missing,
+        _bad_pc,
+        _wrong_loader,
+    ],
     ids=lambda f: f.__name__.strip("_"),
 )
 def test_a_broken_sysroot_fails_naming_the_path(arm64_copy: Path, tmp_path: Path, breakage) -> None:  # type: ignore[no-untyped-def]
@@ -145,9 +163,26 @@ def test_check_reads_nothing_outside(arm64_copy: Path, tmp_path: Path) -> None:
     log = tmp_path / "trace"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     proc = subprocess.run(
-        [strace, "-f", "-qq", "-e", "trace=open,openat,stat,lstat,newfstatat,readlink,readlinkat", "-o", str(log),
-         sys.executable, "-m", "cgocheck", "sysroot", "check", str(root)],
-        capture_output=True, text=True, env=env, check=False, timeout=300,
+        [
+            strace,
+            "-f",
+            "-qq",
+            "-e",
+            "trace=open,openat,stat,lstat,newfstatat,readlink,readlinkat",
+            "-o",
+            str(log),
+            sys.executable,
+            "-m",
+            "cgocheck",
+            "sysroot",
+            "check",
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
     )
     assert proc.returncode == 1 and "escape" in proc.stdout, proc.stderr  # it ran and judged the links
     trace = log.read_text().splitlines()
@@ -163,7 +198,7 @@ def test_create_refuses_a_sysroot_that_fails_its_check(tmp_path: Path) -> None:
     """zlib1g-dev without zlib1g: its libz.so link dangles. create ends in exit 3 naming the
     offending path, and leaves no sysroot behind."""
     need_tool("apt-get")
-    home = home_sharing(tmp_path)
+    home = private_home(tmp_path / "cgocheck-home")
     recipe = tmp_path / "sysroots" / "nolibc-arm64.toml"
     recipe.parent.mkdir()
     recipe.write_text(
@@ -171,7 +206,7 @@ def test_create_refuses_a_sysroot_that_fails_its_check(tmp_path: Path) -> None:
         'packages = ["libc6-dev", "zlib1g-dev"]\nexclude = ["zlib1g"]\n'
         'exclude_reason = "a test: a sysroot that must fail"\n'
     )
-    env = {"CGOCHECK_HOME": str(home)}
+    env = {**os.environ, "CGOCHECK_HOME": str(home)}
     proc = cgocheck("sysroot", "create", str(recipe), env=env)
     assert proc.returncode == 3, proc.stderr
     line = one_error_line(proc)
@@ -184,8 +219,8 @@ def test_create_refuses_a_sysroot_that_fails_its_check(tmp_path: Path) -> None:
 
 def test_other_creation_code_is_flagged_and_remade(tmp_path: Path) -> None:
     need_tool("apt-get")
-    home = home_sharing(tmp_path)
-    env = {"CGOCHECK_HOME": str(home)}
+    home = private_home(tmp_path / "cgocheck-home")
+    env = {**os.environ, "CGOCHECK_HOME": str(home)}
     first = cgocheck("sysroot", "create", "bookworm-arm64", "--format", "json", env=env)
     assert first.returncode == 0, first.stderr
     made = json.loads(first.stdout)

@@ -24,11 +24,11 @@ from cgocheck.sysroot import find_sysroot
 from cgocheck.sysroot.create import CreateResult, content_digest, create, debs_dir, read_lock
 from cgocheck.sysroot.info import inspect_sysroot, list_sysroots
 from cgocheck.sysroot.recipe import Recipe, find_recipe, recipes_dir
-from tests.conftest import need_tool
+from tests.support.cli import cgocheck, child_env
+from tests.support.home import private_home
+from tests.support.need import need_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.sysroot]
-
-CLI = [sys.executable, "-c", "from cgocheck.cli import main; main()"]
 
 CASES = {
     # name: (glibc version, loader, zlib version, gcc, qemu)
@@ -51,20 +51,6 @@ def ensure(name: str) -> CreateResult:
     if name not in _made:
         _made[name] = create(recipe(name))
     return _made[name]
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, check=False, timeout=600)
-
-
-def private_home(tmp_path: Path) -> dict[str, str]:
-    """An empty CGOCHECK_HOME sharing the download cache and apt lists with the real one."""
-    home = tmp_path / "home"
-    home.mkdir()
-    for sub in ("downloads", "apt"):
-        (folders.home() / sub).mkdir(parents=True, exist_ok=True)
-        os.symlink(folders.home() / sub, home / sub)
-    return dict(os.environ, CGOCHECK_HOME=str(home))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -173,7 +159,7 @@ def test_locked_recreates_the_same_sysroot(tmp_path: Path) -> None:
     lock_path.write_text(json.dumps(data))
     with pytest.raises(EnvironmentProblem, match=r"no longer has zlib1g 1:1.2.11.dfsg-0nosuch1"):
         create(r, force=True, locked=True)
-    out = cli("sysroot", "create", str(rfile), "--locked", "--force")
+    out = cgocheck("sysroot", "create", str(rfile), "--locked", "--force")
     assert out.returncode == 3, out.stderr
     assert out.stderr.count("\n") == 1 and "zlib1g 1:1.2.11.dfsg-0nosuch1" in out.stderr
     assert "Traceback" not in out.stderr
@@ -183,10 +169,13 @@ def test_locked_recreates_the_same_sysroot(tmp_path: Path) -> None:
 
 def test_interrupted_creation_is_never_listed(tmp_path: Path) -> None:
     ensure("bookworm-arm64")  # warm the shared download cache
-    env = private_home(tmp_path)
+    env = dict(os.environ, CGOCHECK_HOME=str(private_home(tmp_path / "home")))  # downloads and apt lists shared
     home = Path(env["CGOCHECK_HOME"])
     proc = subprocess.Popen(
-        [*CLI, "sysroot", "create", "bookworm-arm64"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-m", "cgocheck", "sysroot", "create", "bookworm-arm64"],
+        env=child_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
     tmps: list[Path] = []
@@ -200,31 +189,31 @@ def test_interrupted_creation_is_never_listed(tmp_path: Path) -> None:
     proc.wait()
     assert tmps and tmps[0].is_dir()  # the half-made folder is still there ...
     # ... and nothing reports it
-    out = cli("sysroot", "list", "--format", "json", env=env)
+    out = cgocheck("sysroot", "list", "--format", "json", env=env)
     assert out.returncode == 0 and json.loads(out.stdout) == []
     assert list_sysroots(home / "sysroots") == []
-    out = cli("sysroot", "info", "bookworm-arm64", env=env)
+    out = cgocheck("sysroot", "info", "bookworm-arm64", env=env)
     assert out.returncode == 3 and "run: cgocheck sysroot create bookworm-arm64" in out.stderr
-    out = cli("sysroot", "info", str(tmps[0]), env=env)  # even by path
+    out = cgocheck("sysroot", "info", str(tmps[0]), env=env)  # even by path
     assert out.returncode == 3 and "incomplete" in out.stderr
     # the next create cleans it up (and any other name's leftovers no process holds) and finishes
     other = home / "sysroots" / ".tmp-bullseye-armhf-0123abcd"
     (other / "usr").mkdir(parents=True)
-    out = cli("sysroot", "create", "bookworm-arm64", "--format", "json", env=env)
+    out = cgocheck("sysroot", "create", "bookworm-arm64", "--format", "json", env=env)
     assert out.returncode == 0, out.stderr
     done = json.loads(out.stdout)
     assert not tmps[0].exists() and not other.exists()
     assert done["digest"] == ensure("bookworm-arm64").digest  # same content in another home
-    listed = json.loads(cli("sysroot", "list", "--format", "json", env=env).stdout)
+    listed = json.loads(cgocheck("sysroot", "list", "--format", "json", env=env).stdout)
     assert [e["name"] for e in listed] == ["bookworm-arm64"]
 
 
 def test_failed_creation_leaves_nothing(tmp_path: Path) -> None:
     ensure("bookworm-arm64")
-    env = private_home(tmp_path)
+    env = dict(os.environ, CGOCHECK_HOME=str(private_home(tmp_path / "home")))  # downloads and apt lists shared
     rfile = tmp_path / "bookworm-arm64.toml"
     rfile.write_text((recipes_dir() / "bookworm-arm64.toml").read_text().replace('"2.36"', '"2.99"'))
-    out = cli("sysroot", "create", str(rfile), env=env)
+    out = cgocheck("sysroot", "create", str(rfile), env=env)
     assert out.returncode == 3
     assert "expects glibc 2.99, the packages gave 2.36" in out.stderr
     sysroots = Path(env["CGOCHECK_HOME"]) / "sysroots"
@@ -240,7 +229,7 @@ def test_unreachable_archive_is_an_environment_problem(tmp_path: Path) -> None:
         + '[source]\nuris = ["http://127.0.0.1:9/debian"]\ncomponents = ["main"]\n'
         + 'signed_by = "/usr/share/keyrings/debian-archive-keyring.gpg"\n'
     )
-    out = cli("sysroot", "create", str(rfile), env=env)
+    out = cgocheck("sysroot", "create", str(rfile), env=env)
     assert out.returncode == 3, out.stderr
     assert out.stderr.startswith("cgocheck: error: apt-get update for bookworm/arm64 failed")
     assert out.stderr.count("\n") == 1
@@ -295,13 +284,13 @@ def test_musl_sysroot() -> None:
 
 def test_cli_list_and_info() -> None:
     res = ensure("bookworm-arm64")
-    out = cli("sysroot", "list")
+    out = cgocheck("sysroot", "list")
     assert out.returncode == 0
     row = [ln for ln in out.stdout.splitlines() if ln.startswith("bookworm-arm64 ")]
     assert row and "glibc 2.36" in row[0] and res.digest[:12] in row[0]
     assert str(res.path) in row[0].replace("~/", os.path.expanduser("~/"))  # the home folder is shown as ~
-    out = cli("sysroot", "info", "bookworm-arm64", "--format", "json")
+    out = cgocheck("sysroot", "info", "bookworm-arm64", "--format", "json")
     data = json.loads(out.stdout)
     assert data["libc_version"] == "2.36" and data["targets"] == ["linux/arm64"]
-    out = cli("sysroot", "info", "bookworm-arm64")
+    out = cgocheck("sysroot", "info", "bookworm-arm64")
     assert "zlib" in out.stdout and "1.2.13" in out.stdout

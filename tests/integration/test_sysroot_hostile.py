@@ -6,7 +6,7 @@ to the host's /etc, /dev and /proc, a folder link to the host's '/'): findings a
 warnings, never a hang or a traceback, and under strace nothing outside the sysroot is
 touched, the FIFO is never opened, no byte of the sparse file is read.
 
-`sysroot create` against a Debian mirror served on 127.0.0.1 (tests/mirror.py: the real
+`sysroot create` against a Debian mirror served on 127.0.0.1 (tests/support/mirror.py: the real
 signed InRelease and Packages index, the real .debs):
 - a recipe naming a package that does not exist: one line, exit 2, nothing left;
 - a .deb cut off halfway by the server, and one corrupted in flight: one line, exit 3,
@@ -14,7 +14,7 @@ signed InRelease and Packages index, the real .debs):
 - a truncated .deb already in the download cache: the sha256 check catches it, it is
   downloaded again and the sysroot is created;
 - an archive signed by its own key (a recipe's [source] may name any keyring) whose
-  packages ship links out of the sysroot and then files through them (tests/hostile_debs.py):
+  packages ship links out of the sysroot and then files through them (tests/support/hostile_debs.py):
   no byte is written outside.
 """
 
@@ -34,29 +34,16 @@ from pathlib import Path
 import pytest
 
 from cgocheck.core import folders
-from tests import hostile_debs
-from tests.conftest import need, need_tool
-from tests.integration.test_resolve_hostile import DRIVER, _bytes_read, _paths, _under
-from tests.mirror import Mirror, load, serve, serve_tree
+from tests.support import hostile_debs
+from tests.support.cli import cgocheck, one_error_line
+from tests.support.host import HOST_LIBC, HOST_LOADER, HOST_TRIPLET
+from tests.support.mirror import Mirror, load, serve, serve_tree
+from tests.support.need import need, need_tool
+from tests.support.strace import DRIVER, bytes_read, trace, traced_paths, under
 
 pytestmark = pytest.mark.integration
 
-HOST_TRIPLET = "x86_64-linux-gnu"
-HOST_LIBC = Path(f"/lib/{HOST_TRIPLET}/libc.so.6")
-HOST_LOADER = Path("/lib64/ld-linux-x86-64.so.2")
 BAIT = ("/etc/passwd", "/etc/shadow", "/dev/zero", "/proc/self/exe", f"/usr/lib/{HOST_TRIPLET}/libc.so.6")
-
-
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cgocheck", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, check=False)
-
-
-def one_line(proc: subprocess.CompletedProcess[str]) -> str:
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("cgocheck: error: "), proc.stderr
-    assert "Traceback" not in proc.stderr
-    return lines[0]
 
 
 # --- sysroot info ----------------------------------------------------------------------
@@ -127,7 +114,7 @@ def info_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_info_on_a_hostile_sysroot(info_root: Path) -> None:
     t0 = time.monotonic()
-    proc = cli("sysroot", "info", str(info_root), "--format", "json", timeout=60)
+    proc = cgocheck("sysroot", "info", str(info_root), "--format", "json", timeout=60)
     assert time.monotonic() - t0 < 30
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     info = json.loads(proc.stdout)
@@ -138,34 +125,36 @@ def test_info_on_a_hostile_sysroot(info_root: Path) -> None:
     assert f"/usr/lib/s390x-linux-gnu/libc.so.6: {8 << 30} bytes" in warnings and "not read" in warnings
     assert [m["module"] for m in info["pkgconfig"]] == ["huge", "zz-real"]  # read up to 1 MiB; traps skipped
     assert info["digest"] is None and info["recipe"] is None  # the metadata traps give nothing
-    table = cli("sysroot", "info", str(info_root), timeout=60)
+    table = cgocheck("sysroot", "info", str(info_root), timeout=60)
     assert table.returncode == 0 and "Traceback" not in table.stderr and "glibc" in table.stdout
 
 
 def test_info_touches_nothing_outside(info_root: Path, tmp_path: Path) -> None:
     need_tool("strace")
-    driver = tmp_path / "driver.py"
     more = "import cgocheck.sysroot.info, cgocheck.cli.sysroot, cgocheck.commands.resolve"
-    driver.write_text(DRIVER.replace("import cgocheck.commands.resolve", more))
-    log = tmp_path / "strace.log"
-    proc = subprocess.run(
-        ["strace", "-f", "-qq", "-y", "-e", "trace=%file,read,pread64", "-o", str(log), sys.executable, str(driver),
-         "sysroot", "info", str(info_root), "--format", "json"],
-        capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
+    proc, log = trace(
+        tmp_path,
+        "sysroot",
+        "info",
+        str(info_root),
+        "--format",
+        "json",
+        driver=DRIVER.replace("import cgocheck.commands.resolve", more),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    _, after = _paths(log)
+    _, after = traced_paths(log)
     root = os.path.realpath(info_root)
     code = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(os.path.abspath(json.__file__)))}
-    import cgocheck
+    import cgocheck as cgocheck_package
 
-    code.add(os.path.dirname(cgocheck.__file__))
-    outside = [line for _, p, line in after
-               if not _under(p, root) and not _under(root, p) and not any(_under(p, c) for c in code)]
+    code.add(os.path.dirname(cgocheck_package.__file__))
+    outside = [
+        line for _, p, line in after if not under(p, root) and not under(root, p) and not any(under(p, c) for c in code)
+    ]
     assert not outside, "\n".join(outside[:40])
     lib = f"{root}/usr/lib"
     opens = [(p, line) for call, p, line in after if call in ("open", "openat", "openat2")]
-    got = _bytes_read(log)
+    got = bytes_read(log)
     # libc candidates that are FIFOs or devices are never opened; a .pc file or metadata
     # that is a FIFO is opened non-blocking (it cannot block), found not regular, never read
     for trap in ("aarch64-linux-gnu/libc.so.6", "ld-musl-aarch64.so.1", "i686-linux-gnu/libc.so.6"):
@@ -182,9 +171,9 @@ def test_info_touches_nothing_outside(info_root: Path, tmp_path: Path) -> None:
 def test_info_on_a_looping_path(tmp_path: Path) -> None:
     os.symlink("b", tmp_path / "a")
     os.symlink("a", tmp_path / "b")
-    proc = cli("sysroot", "info", str(tmp_path / "a"), timeout=60)
+    proc = cgocheck("sysroot", "info", str(tmp_path / "a"), timeout=60)
     assert proc.returncode == 2
-    one_line(proc)
+    one_error_line(proc, alone=True)
 
 
 # --- sysroot create against a local mirror ----------------------------------------------
@@ -218,13 +207,13 @@ def home(tmp_path: Path) -> dict[str, str]:
 def create(m: Mirror, tmp: Path, env: dict[str, str], packages: list[str]) -> subprocess.CompletedProcess[str]:
     recipe = tmp / "t-libc.toml"
     recipe.write_text(m.recipe("t-libc", packages, "2.36"))
-    return cli("sysroot", "create", str(recipe), env=env, timeout=300)
+    return cgocheck("sysroot", "create", str(recipe), env=env, timeout=300)
 
 
 def nothing_left(env: dict[str, str], *, downloads: bool = True) -> None:
     """No sysroot listed, no folder (half-made or temporary) in sysroots/, and (DOWNLOADS)
     no file, whole or partial, in the download cache."""
-    listed = cli("sysroot", "list", "--format", "json", env=env)
+    listed = cgocheck("sysroot", "list", "--format", "json", env=env)
     assert listed.returncode == 0 and json.loads(listed.stdout) == []
     home = Path(env["CGOCHECK_HOME"])
     assert not [p for p in (home / "sysroots").glob("*") if p.name != ".locks"]
@@ -238,23 +227,25 @@ def libc_deb(m: Mirror) -> str:
 
 
 @pytest.mark.parametrize("packages", [["cgocheck-no-such-package"], ["libc6", "cgocheck-no-such-package"]])
-def test_recipe_naming_a_missing_package(served: Mirror, tmp_path: Path, home: dict[str, str],
-                                         packages: list[str]) -> None:
+def test_recipe_naming_a_missing_package(
+    served: Mirror, tmp_path: Path, home: dict[str, str], packages: list[str]
+) -> None:
     proc = create(served, tmp_path, home, packages)
     assert proc.returncode == 2, proc.stderr
-    assert "cgocheck-no-such-package not available for bookworm/arm64" in one_line(proc)
+    assert "cgocheck-no-such-package not available for bookworm/arm64" in one_error_line(proc, alone=True)
     assert not [p for p, _ in served.requests if "/pool/" in p]  # nothing was downloaded
     nothing_left(home)
 
 
 @pytest.mark.parametrize(("fault", "apt_says"), [("cut", "Failed to fetch"), ("corrupt", "Hash Sum mismatch")])
-def test_download_that_fails_halfway(served: Mirror, tmp_path: Path, home: dict[str, str], fault: str,
-                                     apt_says: str) -> None:
+def test_download_that_fails_halfway(
+    served: Mirror, tmp_path: Path, home: dict[str, str], fault: str, apt_says: str
+) -> None:
     name = libc_deb(served)
     served.faults[name] = fault
     proc = create(served, tmp_path, home, ["libc6"])
     assert proc.returncode == 3, proc.stderr
-    line = one_line(proc)
+    line = one_error_line(proc, alone=True)
     assert "apt-get download failed" in line and apt_says in line
     assert served.fetched(name) and all(code == 200 for code in served.fetched(name))  # the fault was served
     nothing_left(home)
@@ -262,7 +253,7 @@ def test_download_that_fails_halfway(served: Mirror, tmp_path: Path, home: dict[
     served.faults.clear()
     ok = create(served, tmp_path, home, ["libc6"])
     assert ok.returncode == 0, ok.stderr
-    assert "t-libc" in cli("sysroot", "list", env=home).stdout
+    assert "t-libc" in cgocheck("sysroot", "list", env=home).stdout
 
 
 def test_truncated_deb_in_the_cache_is_caught(served: Mirror, tmp_path: Path, home: dict[str, str]) -> None:
@@ -275,7 +266,7 @@ def test_truncated_deb_in_the_cache_is_caught(served: Mirror, tmp_path: Path, ho
     assert proc.returncode == 0, proc.stderr
     assert served.fetched(name) == [200]  # downloaded again: the cached half did not pass the sha256 check
     assert (cache / name).read_bytes() == whole
-    info = json.loads(cli("sysroot", "info", "t-libc", "--format", "json", env=home).stdout)
+    info = json.loads(cgocheck("sysroot", "info", "t-libc", "--format", "json", env=home).stdout)
     assert info["libc"] == "glibc" and info["libc_version"] == "2.36"
 
 
@@ -292,7 +283,7 @@ def test_archive_whose_packages_link_out(tmp_path: Path) -> None:
             f'packages = ["cgocheck-evil-d-file"]\n[source]\nuris = ["{uri}"]\ncomponents = ["main"]\n'
             f'signed_by = "{archive.keyring}"\n'
         )
-        proc = cli("sysroot", "create", str(recipe), "-v", env=env)
+        proc = cgocheck("sysroot", "create", str(recipe), "-v", env=env)
     assert "unpacking 4 packages" in proc.stderr, proc.stderr  # all four really got unpacked
     assert os.listdir(archive.outside) == []  # not one file written through the links
     assert proc.returncode == 3 and "found libc none" in proc.stderr.splitlines()[-1]
@@ -309,11 +300,12 @@ def test_real_recipe_through_the_mirror_is_unchanged(served: Mirror, tmp_path: P
     packages = tomllib.loads(recipe_file.read_text())["packages"]
     recipe = tmp_path / "bookworm-arm64.toml"
     recipe.write_text(served.recipe("bookworm-arm64", packages, "2.36"))
-    proc = cli("sysroot", "create", str(recipe), env=home)
+    proc = cgocheck("sysroot", "create", str(recipe), env=home)
     assert proc.returncode == 0, proc.stderr
     made = Path(home["CGOCHECK_HOME"]) / "sysroots" / "bookworm-arm64" / ".cgocheck"
-    versions = [[(p["name"], p["version"]) for p in json.loads((d / "lock.json").read_text())["packages"]]
-                for d in (made, real)]
+    versions = [
+        [(p["name"], p["version"]) for p in json.loads((d / "lock.json").read_text())["packages"]] for d in (made, real)
+    ]
     if versions[0] != versions[1]:
         pytest.skip("the archive moved on since bookworm-arm64 was created: digests differ for that reason")
     assert (made / "digest").read_text() == (real / "digest").read_text()

@@ -11,7 +11,9 @@ import pytest
 from cgocheck.checks import check_file
 from cgocheck.core.targets import all_arches, parse_target
 from cgocheck.elf import read_elf
-from tests.conftest import GO_NEW, Builder, need, run
+from tests.support.builder import GO_NEW, Builder
+from tests.support.cli import run
+from tests.support.need import need
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +29,11 @@ def test_glibc_row_matches_real_build(builder: Builder, name: str) -> None:
     facts = read_elf(str(built.path))
     h = facts.header
     assert (h.machine, h.machine_code, h.elf_class, h.endian) == (
-        arch.machine, arch.machine_code, arch.elf_class, arch.endian)
+        arch.machine,
+        arch.machine_code,
+        arch.elf_class,
+        arch.endian,
+    )
     if arch.float_abi:
         assert h.float_abi == arch.float_abi
     assert facts.interpreter == target.loader
@@ -44,8 +50,7 @@ def test_glibc_row_matches_real_build(builder: Builder, name: str) -> None:
         cmd = [str(built.path)]
     elif arch.goarch == "386":
         need(libroot.is_dir(), f"libc6-dev cross package for {target.triplet}")
-        cmd = [str(libroot / "lib" / Path(target.loader).name), "--library-path", str(libroot / "lib"),
-               str(built.path)]
+        cmd = [str(libroot / "lib" / Path(target.loader).name), "--library-path", str(libroot / "lib"), str(built.path)]
     else:
         qemu = shutil.which(arch.qemu)
         need(qemu is not None, arch.qemu)
@@ -53,6 +58,7 @@ def test_glibc_row_matches_real_build(builder: Builder, name: str) -> None:
         cmd = [str(qemu), "-L", str(libroot), str(built.path)]
     proc = run(cmd, timeout=120)
     assert proc.returncode == 0 and "pid>0=true" in proc.stdout, proc.stderr[-2000:]
+
 
 def test_musl_row_amd64(builder: Builder) -> None:
     """The musl flavour's loader, with Debian's musl-gcc (x86_64 only)."""

@@ -12,7 +12,9 @@ from cgocheck.build.options import GoBuildOptions
 from cgocheck.commands.verify import VerifyOptions, verify
 from cgocheck.core.errors import CgocheckError
 from cgocheck.core.targets import parse_target
-from tests.conftest import FIXTURES, GO_NEW, GO_OLD, go, need, need_tool
+from tests.support.builder import GO_NEW, GO_OLD
+from tests.support.need import go, need, need_tool
+from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, need, need_tool
-from tests.helpers import REPO, build_wheel, fresh_venv, home_sharing
-from tests.helpers import run_quiet as run
+from tests.support.cli import run
+from tests.support.home import private_home
+from tests.support.install import build_wheel, fresh_venv
+from tests.support.need import need, need_tool
+from tests.support.paths import FIXTURES, REPO
 
 pytestmark = [pytest.mark.integration, pytest.mark.sysroot]
 
@@ -40,7 +42,7 @@ def test_the_installed_wheel_does_the_main_job(installed: Path, tmp_path: Path) 
     need_tool("aarch64-linux-gnu-gcc")
     # the real home's toolchains and Go build cache are downloads and Go's own cache; the
     # sysroots are made afresh by the installed code
-    home = home_sharing(tmp_path, share=("downloads", "apt", "go", "gocache"))
+    home = private_home(tmp_path / "cgocheck-home", share=("downloads", "apt", "go", "gocache"))
     work = tmp_path / "elsewhere"  # no cgocheck.toml, pyproject.toml or go.mod above it
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CGOCHECK_", "PYTHON"))}
@@ -75,8 +77,18 @@ def test_the_installed_wheel_does_the_main_job(installed: Path, tmp_path: Path) 
     assert json.loads(locked.stdout)["digest"] == res["digest"]
 
     out = work / "zlib-arm64"
-    verify = cg("verify", str(FIXTURES / "clean" / "zlib"), "-t", "linux/arm64", "--sysroot", "bookworm-arm64",
-                "-o", str(out), "--format", "json")
+    verify = cg(
+        "verify",
+        str(FIXTURES / "clean" / "zlib"),
+        "-t",
+        "linux/arm64",
+        "--sysroot",
+        "bookworm-arm64",
+        "-o",
+        str(out),
+        "--format",
+        "json",
+    )
     assert verify.returncode == 0, verify.stdout[-3000:] + verify.stderr
     report = json.loads(verify.stdout)
     assert report["files"][0]["facts"]["header"]["machine"] == "EM_AARCH64"
@@ -86,7 +98,7 @@ def test_the_installed_wheel_does_the_main_job(installed: Path, tmp_path: Path) 
 
 
 def test_a_projects_own_recipes_come_first(installed: Path, tmp_path: Path) -> None:
-    home = home_sharing(tmp_path, share=("downloads", "apt"))
+    home = private_home(tmp_path / "cgocheck-home", share=("downloads", "apt"))
     project = tmp_path / "project"
     (project / "sysroots").mkdir(parents=True)
     (project / "go.mod").write_text("module example.com/p\n\ngo 1.21\n")
@@ -105,12 +117,16 @@ def test_a_projects_own_recipes_come_first(installed: Path, tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr
     rows = {r["name"]: r for r in json.loads(proc.stdout)}
     assert "mine-arm64" in rows and "bullseye-armhf" in rows  # the project's and the shipped ones
-    made = run([str(installed / "cgocheck"), "sysroot", "create", "mine-arm64", "--write-lock", "--format", "json"],
-               cwd=sub, env=env)
+    made = run(
+        [str(installed / "cgocheck"), "sysroot", "create", "mine-arm64", "--write-lock", "--format", "json"],
+        cwd=sub,
+        env=env,
+    )
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["lock_written"] == str(project / "sysroots" / "mine-arm64.lock.json")
-    shadow = run([str(installed / "cgocheck"), "sysroot", "create", "bookworm-arm64", "--format", "json"],
-                 cwd=sub, env=env)
+    shadow = run(
+        [str(installed / "cgocheck"), "sysroot", "create", "bookworm-arm64", "--format", "json"], cwd=sub, env=env
+    )
     assert shadow.returncode == 0, shadow.stderr
     meta = json.loads((home / "sysroots" / "bookworm-arm64" / ".cgocheck" / "meta.json").read_text())
     assert meta["requested"] == ["libc6-dev"]  # the project's recipe, not the shipped one (zlib, sqlite3...)

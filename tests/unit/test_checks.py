@@ -25,7 +25,7 @@ from cgocheck.elf.model import ElfFacts, GoSetting
 from cgocheck.loader.model import MissingLibrary
 from cgocheck.loader.resolve import resolve
 from cgocheck.sysroot.fsroot import FsRoot
-from tests.conftest import need
+from tests.support.need import need
 
 AMD64 = parse_target("linux/amd64")
 

@@ -3,8 +3,6 @@ place; every bad key or value is one line naming the file, the line and the key.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from cgocheck.settings import (
     load_settings,
     locate,
 )
+from tests.support.cli import cgocheck
 
 TODAY = date(2026, 1, 15)
 
@@ -110,7 +109,10 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
 
 def test_full_file_is_read_and_normalised(tmp_path: Path) -> None:
     write(tmp_path, "base.json", '{"schema_version": "1.0", "files": []}')
-    write(tmp_path, "cgocheck.toml", """
+    write(
+        tmp_path,
+        "cgocheck.toml",
+        """
 go = ["1.19", "newest"]
 targets = ["arm64", "linux/arm/v5", "linux/arm64/musl"]
 compilers = ["gcc", "clang"]
@@ -129,7 +131,8 @@ path = "*.so"
 symbol = "pthread_*"
 reason = "vendor library"
 expires = 2026-01-15
-""")
+""",
+    )
     cfg = load(tmp_path)
     assert cfg.go == ("1.19", "newest")
     assert cfg.targets == ("linux/arm64", "linux/arm/v5", "linux/arm64/musl")
@@ -193,32 +196,57 @@ def test_env_sysroots_and_config_file_variable(tmp_path: Path) -> None:
 # --- errors name the file, the line and the key ---------------------------------------------
 
 BAD = [
-    ("unknown-key", 'go = ["1.19"]\nfail_on = "error"\n',
-     "cgocheck.toml:2: fail_on: unknown key (did you mean 'fail-on'?)"),
-    ("wrong-type", 'fail-on = 3\n', "cgocheck.toml:1: fail-on: must be a string, not an integer"),
+    (
+        "unknown-key",
+        'go = ["1.19"]\nfail_on = "error"\n',
+        "cgocheck.toml:2: fail_on: unknown key (did you mean 'fail-on'?)",
+    ),
+    ("wrong-type", "fail-on = 3\n", "cgocheck.toml:1: fail-on: must be a string, not an integer"),
     ("bad-severity", '\n\nfail-on = "fatal"\n', "cgocheck.toml:3: fail-on: 'fatal' is not a severity"),
-    ("unknown-target", 'targets = [\n  "linux/arm64",\n  "linux/sparc",\n]\n',
-     "cgocheck.toml:3: targets[1]: unknown target 'linux/sparc'"),
-    ("targets-not-list", 'targets = {a = 1}\n', "cgocheck.toml:1: targets: must be a list of targets, not a table"),
+    (
+        "unknown-target",
+        'targets = [\n  "linux/arm64",\n  "linux/sparc",\n]\n',
+        "cgocheck.toml:3: targets[1]: unknown target 'linux/sparc'",
+    ),
+    ("targets-not-list", "targets = {a = 1}\n", "cgocheck.toml:1: targets: must be a list of targets, not a table"),
     ("bad-go", 'go = ["1.19", "tip"]\n', "cgocheck.toml:1: go[1]: 'tip' is not a Go version"),
     ("bad-compiler", 'compilers = ["gcc", "icc"]\n', "cgocheck.toml:1: compilers[1]: unknown compiler preset 'icc'"),
-    ("float-floor", 'glibc-floor = 2.30\n', "cgocheck.toml:1: glibc-floor: write the version as a string"),
+    ("float-floor", "glibc-floor = 2.30\n", "cgocheck.toml:1: glibc-floor: write the version as a string"),
     ("bad-floor", 'glibc-floor = "two"\n', "cgocheck.toml:1: glibc-floor: not a glibc version"),
-    ("sysroot-target", '[sysroots]\n"linux/vax" = "x"\n', "cgocheck.toml:2: sysroots.\"linux/vax\": unknown target"),
-    ("no-reason", '[[suppress]]\nrule = "R001"\nreason = "ok"\n\n[[suppress]]\nrule = "R002"\npath = "*.so"\n',
-     "cgocheck.toml:5: suppress[1]: reason is required"),
-    ("empty-reason", '[[suppress]]\nrule = "R001"\nreason = "  "\n',
-     "cgocheck.toml:3: suppress[0].reason: must not be empty"),
-    ("unknown-rule", '[[suppress]]\nrule = "R0001"\nreason = "x"\n',
-     "cgocheck.toml:2: suppress[0].rule: unknown rule 'R0001'"),
-    ("suppress-key", '[[suppress]]\nrule = "R001"\nreason = "x"\nfiles = "*.so"\n',
-     "cgocheck.toml:4: suppress[0].files: unknown key"),
-    ("expired", '[[suppress]]\nrule = "R001"\nreason = "vendor blob"\nexpires = 2026-01-14\n',
-     "cgocheck.toml:4: suppress[0].expires: the suppression of R001 expired on 2026-01-14 (reason given: vendor blob)"),
-    ("bad-date", '[[suppress]]\nrule = "R001"\nreason = "x"\nexpires = "soon"\n',
-     "cgocheck.toml:4: suppress[0].expires: must be a date"),
+    ("sysroot-target", '[sysroots]\n"linux/vax" = "x"\n', 'cgocheck.toml:2: sysroots."linux/vax": unknown target'),
+    (
+        "no-reason",
+        '[[suppress]]\nrule = "R001"\nreason = "ok"\n\n[[suppress]]\nrule = "R002"\npath = "*.so"\n',
+        "cgocheck.toml:5: suppress[1]: reason is required",
+    ),
+    (
+        "empty-reason",
+        '[[suppress]]\nrule = "R001"\nreason = "  "\n',
+        "cgocheck.toml:3: suppress[0].reason: must not be empty",
+    ),
+    (
+        "unknown-rule",
+        '[[suppress]]\nrule = "R0001"\nreason = "x"\n',
+        "cgocheck.toml:2: suppress[0].rule: unknown rule 'R0001'",
+    ),
+    (
+        "suppress-key",
+        '[[suppress]]\nrule = "R001"\nreason = "x"\nfiles = "*.so"\n',
+        "cgocheck.toml:4: suppress[0].files: unknown key",
+    ),
+    (
+        "expired",
+        '[[suppress]]\nrule = "R001"\nreason = "vendor blob"\nexpires = 2026-01-14\n',
+        "cgocheck.toml:4: suppress[0].expires: the suppression of R001 expired on 2026-01-14"
+        " (reason given: vendor blob)",
+    ),
+    (
+        "bad-date",
+        '[[suppress]]\nrule = "R001"\nreason = "x"\nexpires = "soon"\n',
+        "cgocheck.toml:4: suppress[0].expires: must be a date",
+    ),
     ("missing-baseline", '\nbaseline = "nope.json"\n', "cgocheck.toml:2: baseline: "),
-    ("not-toml", 'fail-on = \n', "cgocheck.toml: not valid TOML"),
+    ("not-toml", "fail-on = \n", "cgocheck.toml: not valid TOML"),
 ]
 
 
@@ -238,7 +266,8 @@ def test_env_and_cli_errors_name_the_variable_or_option(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     assert error_of(tmp_path, {"CGOCHECK_FAIL_ON": "loud"}).startswith("environment variable CGOCHECK_FAIL_ON=loud:")
     assert error_of(tmp_path, {"CGOCHECK_SYSROOTS": "linux/arm64=a,b"}).startswith(
-        "environment variable CGOCHECK_SYSROOTS: 'b' is not TARGET=SYSROOT")
+        "environment variable CGOCHECK_SYSROOTS: 'b' is not TARGET=SYSROOT"
+    )
     assert error_of(tmp_path, glibc_floor="2.x").startswith("--glibc-floor: ")
     assert error_of(tmp_path, config="missing.toml").endswith("missing.toml: configuration file not found")
 
@@ -251,8 +280,7 @@ def test_expiry_is_inclusive(tmp_path: Path) -> None:
 @pytest.mark.parametrize("command", [["config"], ["inspect", "/bin/sh"]])
 def test_cli_exits_2_with_one_line(tmp_path: Path, command: list[str]) -> None:
     write(tmp_path, "cgocheck.toml", 'go = ["1.19"]\n\n[[suppress]]\nrule = "R001"\npath = "*.so"\n')
-    proc = subprocess.run([sys.executable, "-m", "cgocheck", *command], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[2])})
+    proc = cgocheck(*command, cwd=tmp_path, timeout=60, env={"PATH": "/usr/bin:/bin"})  # this checkout on PYTHONPATH
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
         "cgocheck: error: cgocheck.toml:3: suppress[0]: reason is required (say why the finding is accepted)"
@@ -262,12 +290,14 @@ def test_cli_exits_2_with_one_line(tmp_path: Path, command: list[str]) -> None:
 
 def test_config_command_shows_origins(tmp_path: Path) -> None:
     write(tmp_path, "cgocheck.toml", 'fail-on = "info"\ntargets = ["linux/arm64"]\n')
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[2]), "CGOCHECK_GO": "1.19"}
-    proc = subprocess.run([sys.executable, "-m", "cgocheck", "config"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=60, env=env)
+    env = {"PATH": "/usr/bin:/bin", "CGOCHECK_GO": "1.19"}  # and this checkout on PYTHONPATH
+    proc = cgocheck("config", cwd=tmp_path, timeout=60, env=env)
     assert proc.returncode == 0, proc.stderr
-    rows = {line.split()[0]: line for line in proc.stdout.splitlines() if line and line.split()[0] in
-            ("fail-on", "targets", "go", "compilers")}
+    rows = {
+        line.split()[0]: line
+        for line in proc.stdout.splitlines()
+        if line and line.split()[0] in ("fail-on", "targets", "go", "compilers")
+    }
     assert rows["fail-on"].split()[1:] == ["info", "cgocheck.toml:1"]
     assert rows["targets"].split()[1:] == ["linux/arm64", "cgocheck.toml:2"]
     assert rows["go"].split()[1:] == ["1.19", "env", "CGOCHECK_GO"]

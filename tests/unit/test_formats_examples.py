@@ -4,15 +4,15 @@ GitHub Actions workflow and in the pre-commit hooks names a command and options 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, need
+from tests.support.cli import cgocheck
+from tests.support.need import need
+from tests.support.paths import REPO
 
 WORKFLOW = REPO / "examples" / "github-actions.yml"
 HOOKS = REPO / ".pre-commit-hooks.yaml"
@@ -30,8 +30,7 @@ def yaml_load(path: Path) -> Any:
 
 @cache
 def help_text(*words: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "cgocheck", *words, "--help"], capture_output=True, text=True,
-                          timeout=60, cwd=REPO)
+    proc = cgocheck(*words, "--help", timeout=60, cwd=REPO)
     assert proc.returncode == 0, f"cgocheck {' '.join(words)}: {proc.stderr}"
     return proc.stdout
 
@@ -77,10 +76,17 @@ def test_workflow_calls_exist() -> None:
 def test_workflow_fan_out_jobs_call_real_commands() -> None:
     jobs = yaml_load(WORKFLOW)["jobs"]
     assert jobs["matrix-cell"]["needs"] == "matrix-list" and jobs["matrix-report"]["needs"] == "matrix-cell"
-    calls = [c for j in ("matrix-list", "matrix-cell", "matrix-report") for s in jobs[j]["steps"]
-             for c in shell_calls(s.get("run", ""))]
-    assert {(c, a[0] if a else "") for c, a in calls} >= {("matrix", "--list"), ("matrix", "--cell"),
-                                                          ("report", "merge")}
+    calls = [
+        c
+        for j in ("matrix-list", "matrix-cell", "matrix-report")
+        for s in jobs[j]["steps"]
+        for c in shell_calls(s.get("run", ""))
+    ]
+    assert {(c, a[0] if a else "") for c, a in calls} >= {
+        ("matrix", "--list"),
+        ("matrix", "--cell"),
+        ("report", "merge"),
+    }
     for command, args in calls:
         check_call(command, list(args))
 

@@ -21,11 +21,14 @@ def test_every_command_offers_every_format() -> None:
     assert tuple(FORMATS) == formats.names()
 
 
-@pytest.mark.parametrize(("spec", "want"), [
-    ("sarif=out.sarif", ("sarif", "out.sarif")),
-    ("markdown:/tmp/summary.md", ("markdown", "/tmp/summary.md")),
-    ("json=a=b.json", ("json", "a=b.json")),
-])
+@pytest.mark.parametrize(
+    ("spec", "want"),
+    [
+        ("sarif=out.sarif", ("sarif", "out.sarif")),
+        ("markdown:/tmp/summary.md", ("markdown", "/tmp/summary.md")),
+        ("json=a=b.json", ("json", "a=b.json")),
+    ],
+)
 def test_parse_output(spec: str, want: tuple[str, str]) -> None:
     assert formats.parse_output(spec) == want
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 import io
 import os
 import random
-import subprocess
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -23,62 +21,11 @@ from elftools.elf.elffile import ELFFile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cgocheck.core import folders
 from cgocheck.core.errors import BadInput
 from cgocheck.elf.damage import PARSE_ERRORS
 from cgocheck.elf.gobuildinfo import BUILDINFO_MAGIC, parse_buildinfo_blob, parse_modinfo, read_go_facts
 from cgocheck.elf.model import GoBuildInfo, GoModule, GoSetting
-from tests.conftest import goroot
-
-# --- toolchains (found by cgocheck's own registry: tests/conftest.py goroot) ----------------
-
-
-def go_new() -> Path | None:
-    return goroot("newest", "CGOCHECK_GO_NEW")
-
-
-def go_legacy() -> Path | None:
-    return goroot("1.15", "CGOCHECK_GO_LEGACY")
-
-
-_cache: dict[tuple[str, str], bytes] = {}
-
-
-def build_pure(goroot: Path | None, goarch: str, tmp: Path, what: str) -> bytes:
-    """A CGO_ENABLED=0 hello world for linux/goarch, as bytes."""
-    if goroot is None:
-        pytest.skip(f"{what} is missing (CGOCHECK_GO_NEW / CGOCHECK_GO_LEGACY, cgocheck toolchains install 1.15)")
-    key = (str(goroot), goarch)
-    if key in _cache:
-        return _cache[key]
-    src = tmp / f"src-{goarch}-{abs(hash(key))}"
-    src.mkdir(parents=True)
-    (src / "go.mod").write_text("module example.com/blob\n\ngo 1.15\n")
-    (src / "main.go").write_text('package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hi") }\n')
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp),
-        "GOROOT": str(goroot),
-        "GOPATH": str(tmp / "gopath"),
-        "GOCACHE": str(folders.work() / "gocache-tests"),
-        "GOPROXY": "off",
-        "CGO_ENABLED": "0",
-        "GOOS": "linux",
-        "GOARCH": goarch,
-    }
-    env["GO111MODULE" if "1.15" in str(goroot) else "GOTOOLCHAIN"] = "on" if "1.15" in str(goroot) else "local"
-    out = src / "out"
-    r = subprocess.run(
-        [str(goroot / "bin" / "go"), "build", "-o", str(out), "."],
-        cwd=src,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert r.returncode == 0, r.stderr
-    _cache[key] = out.read_bytes()
-    return _cache[key]
+from tests.support.gobuild import build_pure, go_legacy, go_new
 
 
 class Image:
@@ -480,10 +427,18 @@ def test_real_modinfo_parses_as_the_blob_does(images: dict[str, Image]) -> None:
 _EDIT_TEXT = st.text(alphabet=st.sampled_from(list('\t\n="`\\ xu0aZ\u00e9\U0001f600\x00\r=>')), max_size=6)
 
 
-@settings(max_examples=int(os.environ.get("CGOCHECK_FUZZ_EXAMPLES", "300")), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(edits=st.lists(st.tuples(st.integers(0, 1 << 16), st.sampled_from(["replace", "insert", "delete", "dup"]),
-                                _EDIT_TEXT), min_size=1, max_size=8))
+@settings(
+    max_examples=int(os.environ.get("CGOCHECK_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, 1 << 16), st.sampled_from(["replace", "insert", "delete", "dup"]), _EDIT_TEXT),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_modinfo_mutations_of_real_text(images: dict[str, Image], edits: list[tuple[int, str, str]]) -> None:
     """parse_modinfo on the real modinfo of each binary, edited where its grammar lives: a
     result or one BadInput line, fast, whatever the edit."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cgocheck.core import hints
-from tests.conftest import need
+from tests.support.need import need
 
 PACKAGE_DIR = Path(hints.__file__).resolve().parent
 

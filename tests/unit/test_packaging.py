@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import tomllib
 
-from tests.helpers import REPO
+from tests.support.paths import REPO
 
 
 def test_every_package_is_listed() -> None:
     conf = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(conf["packages"])
-    found = {
-        ".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "cgocheck").rglob("__init__.py")
-    }
+    found = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "cgocheck").rglob("__init__.py")}
     assert found <= listed, f"not in pyproject.toml's packages: {sorted(found - listed)}"
     assert conf["package-dir"]["cgocheck.recipes"] == "sysroots"
     assert "*.toml" in conf["package-data"]["cgocheck.recipes"]

@@ -49,11 +49,35 @@ on_x86 = pytest.mark.skipif("x86_64-linux-gnu" not in host_triplets(), reason="h
 
 def record(**kw: object) -> BuildRecord:
     base = BuildRecord(
-        package=".", source_dir="/home/u/src/app", output="/tmp/o", go_version="1.27.3", goroot="/opt/go",
-        compiler="gcc", cc="aarch64-linux-gnu-gcc", cc_machine="aarch64-linux-gnu", expect_producer="GNU",
-        sysroot=S, glibc_floor=None, target="linux/arm64", env=(), extra_env=(), unset=(), argv=(), go_flags=(),
-        returncode=0, seconds=1.0, log_tail="", link_mode="external", calls=(), cgo_packages=(), pkgconfig=(),
-        paths=(), c_units=(), linker_warnings=(), prebuilt=(), work_dir=None,
+        package=".",
+        source_dir="/home/u/src/app",
+        output="/tmp/o",
+        go_version="1.27.3",
+        goroot="/opt/go",
+        compiler="gcc",
+        cc="aarch64-linux-gnu-gcc",
+        cc_machine="aarch64-linux-gnu",
+        expect_producer="GNU",
+        sysroot=S,
+        glibc_floor=None,
+        target="linux/arm64",
+        env=(),
+        extra_env=(),
+        unset=(),
+        argv=(),
+        go_flags=(),
+        returncode=0,
+        seconds=1.0,
+        log_tail="",
+        link_mode="external",
+        calls=(),
+        cgo_packages=(),
+        pkgconfig=(),
+        paths=(),
+        c_units=(),
+        linker_warnings=(),
+        prebuilt=(),
+        work_dir=None,
     )
     return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
 
@@ -63,8 +87,26 @@ def rules(rec: BuildRecord) -> set[str]:
 
 
 def test_path_flags() -> None:
-    argv = ["-I", "/a", "-I/b", "-isystem", "/c", "--sysroot=/s", "-L/l", "-Wl,-rpath,/r1", "-Wl,-rpath=/r2",
-            "-Wl,-rpath-link,/r3", "/x/libfoo.a", "-lz", "-o", "/o", "-Xlinker", "-rpath", "-Xlinker", "/r4"]
+    argv = [
+        "-I",
+        "/a",
+        "-I/b",
+        "-isystem",
+        "/c",
+        "--sysroot=/s",
+        "-L/l",
+        "-Wl,-rpath,/r1",
+        "-Wl,-rpath=/r2",
+        "-Wl,-rpath-link,/r3",
+        "/x/libfoo.a",
+        "-lz",
+        "-o",
+        "/o",
+        "-Xlinker",
+        "-rpath",
+        "-Xlinker",
+        "/r4",
+    ]
     got = path_flags(argv)
     assert ("-I", "/a") in got and ("-I", "/b") in got and ("-isystem", "/c") in got
     assert ("--sysroot", "/s") in got and ("-L", "/l") in got
@@ -154,9 +196,18 @@ def test_host_path_rules() -> None:
 
 def pcmod(**kw: object) -> PkgConfigModule:
     base = PkgConfigModule(
-        module="zlib", version="1.2.11", pc_path=f"{S}/usr/lib/aarch64-linux-gnu/pkgconfig/zlib.pc", in_sysroot=True,
-        klass=SYSROOT, cflags="", libs="-lz", replayed=False, sysroot_pc=f"{S}/x/zlib.pc", sysroot_version="1.2.11",
-        host_pc="/usr/lib/x86_64-linux-gnu/pkgconfig/zlib.pc", host_version="1.2.11",
+        module="zlib",
+        version="1.2.11",
+        pc_path=f"{S}/usr/lib/aarch64-linux-gnu/pkgconfig/zlib.pc",
+        in_sysroot=True,
+        klass=SYSROOT,
+        cflags="",
+        libs="-lz",
+        replayed=False,
+        sysroot_pc=f"{S}/x/zlib.pc",
+        sysroot_version="1.2.11",
+        host_pc="/usr/lib/x86_64-linux-gnu/pkgconfig/zlib.pc",
+        host_version="1.2.11",
         env=(("PKG_CONFIG_LIBDIR", f"{S}/usr/lib/aarch64-linux-gnu/pkgconfig"), ("PKG_CONFIG_SYSROOT_DIR", S)),
     )
     return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
@@ -168,8 +219,9 @@ def test_pkgconfig_rules() -> None:
     drift = pcmod(host_version="1.2.13")
     assert drift.drift == "sysroot 1.2.11 vs host 1.2.13"
     assert rules(record(pkgconfig=(drift,))) == {"P003"}
-    leaked = pcmod(version="1.2.13", pc_path="/usr/lib/x86_64-linux-gnu/pkgconfig/zlib.pc", in_sysroot=False,
-                   klass=HOST, env=())
+    leaked = pcmod(
+        version="1.2.13", pc_path="/usr/lib/x86_64-linux-gnu/pkgconfig/zlib.pc", in_sysroot=False, klass=HOST, env=()
+    )
     assert rules(record(pkgconfig=(leaked,))) == {"P001", "P002", "P004"}
     path_leak = pcmod(env=(*pcmod().env, ("PKG_CONFIG_PATH", "/home/u/pc")))
     assert rules(record(pkgconfig=(path_leak,))) == {"P004"}
@@ -179,8 +231,10 @@ def test_pkgconfig_rules() -> None:
 def test_build_rules() -> None:
     assert "B001" in rules(record(returncode=1, log_tail="ld: error: boom\n"))
     assert "B003" in rules(record(extra_env=(("CPATH", "/x"),)))
-    warn = ("/usr/bin/ld: x.o: in function `f': warning: Using 'getaddrinfo' in statically linked applications "
-            "requires at runtime the shared libraries from the glibc version used for linking",)
+    warn = (
+        "/usr/bin/ld: x.o: in function `f': warning: Using 'getaddrinfo' in statically linked applications "
+        "requires at runtime the shared libraries from the glibc version used for linking",
+    )
     assert static_nss_functions(warn) == ("getaddrinfo",)
     assert "B002" in rules(record(linker_warnings=warn, go_flags=("-ldflags=-extldflags=-static",)))
     assert linker_warnings("a\n" + warn[0] + "\nb") == warn
@@ -218,11 +272,27 @@ def test_pkgconfig_shim_module_parsing() -> None:
 
 
 def test_doctor_shell_findings() -> None:
-    got = {(f.rule, f.message.split()[0]) for f in shell_findings(
-        {"CC": "gcc", "CGO_FLAGS": "-O2", "CGO_LDFLAG": "-lz", "PKG_CONFIG_DIR": "/x", "HOME": "/root",
-         "CGO_WHATEVER": "1", "PATH": "/bin"})}
-    assert got == {("B004", "CC"), ("B005", "CGO_FLAGS"), ("B005", "CGO_LDFLAG"), ("B005", "PKG_CONFIG_DIR"),
-                   ("B005", "CGO_WHATEVER")}
+    got = {
+        (f.rule, f.message.split()[0])
+        for f in shell_findings(
+            {
+                "CC": "gcc",
+                "CGO_FLAGS": "-O2",
+                "CGO_LDFLAG": "-lz",
+                "PKG_CONFIG_DIR": "/x",
+                "HOME": "/root",
+                "CGO_WHATEVER": "1",
+                "PATH": "/bin",
+            }
+        )
+    }
+    assert got == {
+        ("B004", "CC"),
+        ("B005", "CGO_FLAGS"),
+        ("B005", "CGO_LDFLAG"),
+        ("B005", "PKG_CONFIG_DIR"),
+        ("B005", "CGO_WHATEVER"),
+    }
 
 
 def test_compiler_identity_from_comment_without_dwarf(tmp_path: Path) -> None:
@@ -230,7 +300,7 @@ def test_compiler_identity_from_comment_without_dwarf(tmp_path: Path) -> None:
     from cgocheck.checks.compiler import check_compiler
 
     class Facts:
-        comment = ("GCC: (Debian 12.2.0-14) 12.2.0", "Debian clang version 14.0.6")
+        comment: tuple[str, ...] = ("GCC: (Debian 12.2.0-14) 12.2.0", "Debian clang version 14.0.6")
 
     assert {f.rule for f in check_compiler(record(), ARM64, Facts())} == {"C002"}  # type: ignore[arg-type]
     assert check_compiler(record(expect_producer="clang", compiler="clang"), ARM64, Facts()) == []  # type: ignore[arg-type]

@@ -10,32 +10,26 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from click.testing import Result
-from resolve_tree import HOST, HOST_OK, HOST_REASON, T, base_tree
 
-from cgocheck.cli import main
-from tests.helpers import cli_runner
+from tests.support.cli import invoke
+from tests.support.resolve_tree import HOST, HOST_OK, HOST_REASON, T, base_tree
 
 pytestmark = pytest.mark.skipif(not HOST_OK, reason=HOST_REASON)
 TRUE = str(HOST["exe"])
 
 
-def cgocheck(*args: str) -> Result:
-    return cli_runner().invoke(main, list(args))
-
-
 def test_clean_binary_exits_0_and_fail_on_info_exits_1(tmp_path: Path) -> None:
     root = base_tree(tmp_path)
-    ok = cgocheck("resolve", TRUE, "--sysroot", str(root))
+    ok = invoke("resolve", TRUE, "--sysroot", str(root))
     assert ok.exit_code == 0, ok.output
     assert "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 [default]" in ok.output
-    assert cgocheck("resolve", TRUE, "--sysroot", str(root), "--fail-on", "info").exit_code == 1
+    assert invoke("resolve", TRUE, "--sysroot", str(root), "--fail-on", "info").exit_code == 1
 
 
 @pytest.mark.fires("L001")
 def test_missing_library_exits_1_with_l001(tmp_path: Path) -> None:
     root = base_tree(tmp_path, libc_dir=None)
-    res = cgocheck("resolve", TRUE, "--sysroot", str(root), "--format", "json")
+    res = invoke("resolve", TRUE, "--sysroot", str(root), "--format", "json")
     assert res.exit_code == 1
     data = json.loads(res.stdout)
     assert [f["rule"] for f in data["files"][0]["findings"] if f["severity"] != "info"] == ["L001"]
@@ -46,7 +40,7 @@ def test_missing_library_exits_1_with_l001(tmp_path: Path) -> None:
 
 def test_glibc_floor_is_applied(tmp_path: Path) -> None:
     root = base_tree(tmp_path)
-    res = cgocheck("resolve", TRUE, "--sysroot", str(root), "--glibc-floor", "2.17", "--format", "json")
+    res = invoke("resolve", TRUE, "--sysroot", str(root), "--glibc-floor", "2.17", "--format", "json")
     needs = json.loads(res.stdout)["files"][0]["resolution"]["glibc"]
     if needs["required"] and needs["above_floor"]:
         assert res.exit_code == 1 and "S003" in res.stdout
@@ -56,7 +50,7 @@ def test_glibc_floor_is_applied(tmp_path: Path) -> None:
 
 def test_missing_sysroot_exits_3_naming_sysroot_create(tmp_path: Path) -> None:
     for value in (str(tmp_path / "nowhere"), "no-such-recipe-xyz"):
-        res = cgocheck("resolve", TRUE, "--sysroot", value)
+        res = invoke("resolve", TRUE, "--sysroot", value)
         assert res.exit_code == 3
         (line,) = [x for x in res.stderr.splitlines() if x.strip()]
         assert line.startswith("cgocheck: error: ") and "cgocheck sysroot create" in line
@@ -66,21 +60,21 @@ def test_bad_inputs_exit_2(tmp_path: Path) -> None:
     root = base_tree(tmp_path)
     text = tmp_path / "notelf"
     text.write_text("hello\n")
-    assert cgocheck("resolve", str(text), "--sysroot", str(root)).exit_code == 2
-    assert cgocheck("resolve", str(tmp_path / "missing"), "--sysroot", str(root)).exit_code == 2
-    bad_floor = cgocheck("resolve", TRUE, "--sysroot", str(root), "--glibc-floor", "new")
+    assert invoke("resolve", str(text), "--sysroot", str(root)).exit_code == 2
+    assert invoke("resolve", str(tmp_path / "missing"), "--sysroot", str(root)).exit_code == 2
+    bad_floor = invoke("resolve", TRUE, "--sysroot", str(root), "--glibc-floor", "new")
     assert bad_floor.exit_code == 2 and "--glibc-floor" in bad_floor.stderr
-    assert cgocheck("resolve", TRUE, "--sysroot", str(root), "--install-dir", "rel/dir").exit_code == 2
+    assert invoke("resolve", TRUE, "--sysroot", str(root), "--install-dir", "rel/dir").exit_code == 2
 
 
 def test_inspect_with_sysroot_adds_the_resolution(tmp_path: Path) -> None:
     root = base_tree(tmp_path, libc_dir=None)
-    res = cgocheck("inspect", TRUE, "--sysroot", str(root), "--format", "json")
+    res = invoke("inspect", TRUE, "--sysroot", str(root), "--format", "json")
     assert res.exit_code == 1
     f = json.loads(res.stdout)["files"][0]
     assert f["resolution"]["loader"] == "/lib64/ld-linux-x86-64.so.2"
     assert "L001" in {x["rule"] for x in f["findings"]}
-    table = cgocheck("inspect", TRUE, "--sysroot", str(root))
+    table = invoke("inspect", TRUE, "--sysroot", str(root))
     assert "search order" in table.output and "libc.so.6 (not-found" in table.output
 
 
@@ -88,7 +82,7 @@ def test_static_binary_has_nothing_to_resolve(tmp_path: Path) -> None:
     static = [p for p in ("/usr/bin/ldconfig", "/sbin/ldconfig") if os.path.exists(p)]
     if not static:
         pytest.skip("no static binary on this host")
-    res = cgocheck("resolve", static[0], "--sysroot", str(base_tree(tmp_path)), "--format", "json")
+    res = invoke("resolve", static[0], "--sysroot", str(base_tree(tmp_path)), "--format", "json")
     assert res.exit_code == 0
     assert json.loads(res.stdout)["files"][0]["resolution"]["setup"]["flavour"] == "static"
     assert T  # the host triplet the tree uses

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from resolve_tree import ARM64_LIBM, HOST, HOST_OK, HOST_REASON, T, base_tree, put, run
 
 from cgocheck.checks import check_resolution
 from cgocheck.elf import read_shared_object
@@ -19,6 +18,7 @@ from cgocheck.loader import search as search_mod
 from cgocheck.loader.ldconf import glob_in_root, read_ld_so_conf, read_musl_path
 from cgocheck.loader.model import Resolution
 from cgocheck.sysroot.fsroot import FsRoot
+from tests.support.resolve_tree import ARM64_LIBM, HOST, HOST_OK, HOST_REASON, T, base_tree, put, run
 
 pytestmark = pytest.mark.skipif(not HOST_OK, reason=HOST_REASON)
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from resolve_tree import HOST_OK, HOST_REASON, T, base_tree, put, run
 
 from cgocheck.checks import check_resolution
 from cgocheck.elf.model import DynamicSymbol, VersionNeed
 from cgocheck.loader.model import Resolution
+from tests.support.resolve_tree import BINARY, HOST_OK, HOST_REASON, T, base_tree, put, run
 
 pytestmark = pytest.mark.skipif(not HOST_OK, reason=HOST_REASON)
 LIBXAU = Path(f"/lib/{T}/libXau.so.6")
@@ -20,13 +20,31 @@ def und(name: str, version: str | None = None, library: str | None = "libc.so.6"
     return DynamicSymbol(name, version, library if version else None, "WEAK" if weak else "GLOBAL", "FUNC", False)
 
 
-def refs(root: Path, *symbols: DynamicSymbol, needed: tuple[str, ...] = ("libc.so.6",), **kw: object) -> Resolution:
+def refs(
+    root: Path,
+    *symbols: DynamicSymbol,
+    needed: tuple[str, ...] = ("libc.so.6",),
+    glibc_floor: str | None = None,
+    **changes: object,
+) -> Resolution:
+    """Resolve the executable with SYMBOLS undefined (and their version needs), CHANGES to its
+    other facts."""
     vn: dict[str, list[str]] = {}
     for s in symbols:
         if s.version and s.library and s.version not in vn.setdefault(s.library, []):
             vn[s.library].append(s.version)
     verneed = tuple(VersionNeed(lib, tuple(vs)) for lib, vs in vn.items())
-    return run(root, needed=needed, undefined=symbols, verneed=verneed, **kw)
+    # every keyword of run() named, so that CHANGES can only be its **changes
+    return run(
+        root,
+        binary=BINARY,
+        install_dir=None,
+        glibc_floor=glibc_floor,
+        needed=needed,
+        undefined=symbols,
+        verneed=verneed,
+        **changes,
+    )
 
 
 def binding(res: Resolution, symbol: str) -> tuple[str, str | None, bool | None]:

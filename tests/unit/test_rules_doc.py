@@ -13,8 +13,17 @@ from cgocheck.core.rules import FAMILY_TITLES, SEVERITIES, rules
 
 REPO = Path(__file__).resolve().parents[2]
 # rule family -> the module of cgocheck/checks/ that produces it (cgocheck/checks/__init__.py)
-FAMILY_MODULE = {"A": "abi", "G": "gobuild", "R": "runpath", "L": "libraries", "S": "symbols",
-                 "P": "pkgconfig", "H": "host", "C": "compiler", "B": "build"}
+FAMILY_MODULE = {
+    "A": "abi",
+    "G": "gobuild",
+    "R": "runpath",
+    "L": "libraries",
+    "S": "symbols",
+    "P": "pkgconfig",
+    "H": "host",
+    "C": "compiler",
+    "B": "build",
+}
 
 
 def gen() -> ModuleType:

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck.cli import main
 from cgocheck.core.errors import BadInput
 from cgocheck.sysroot.recipe import all_recipes, find_recipe, load_recipe, recipes_dir
-from tests.helpers import cli_runner
+from tests.support.cli import invoke
 
 GOOD = """\
 name = "bookworm-arm64"
@@ -115,12 +114,11 @@ def test_find_recipe() -> None:
 
 
 def test_cli_bad_recipe_is_one_line_exit_2(tmp_path: Path) -> None:
-    runner = cli_runner()
-    res = runner.invoke(main, ["sysroot", "create", "no-such-recipe"])
+    res = invoke("sysroot", "create", "no-such-recipe")
     assert res.exit_code == 2
     assert "unknown sysroot recipe 'no-such-recipe'" in res.stderr
     assert "Traceback" not in res.stderr
     p = write(tmp_path, GOOD + "colour = 1\n", name="mine")
-    res = runner.invoke(main, ["sysroot", "create", str(p)])
+    res = invoke("sysroot", "create", str(p))
     assert res.exit_code == 2
     assert "unknown key 'colour'" in res.stderr and len(res.stderr.strip().splitlines()) == 1

@@ -16,9 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-HOST_TRIPLET = "x86_64-linux-gnu"
-HOST_LIBC = Path(f"/lib/{HOST_TRIPLET}/libc.so.6")
-HOST_LOADER = Path("/lib64/ld-linux-x86-64.so.2")
+from tests.support.host import HOST_LIBC, HOST_LOADER, HOST_TRIPLET
 
 # name -> what the file in the sysroot is, and the rule resolve must report for it.
 TRAPS: dict[str, str] = {

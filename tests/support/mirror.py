@@ -108,8 +108,9 @@ def serve(mirror: Mirror) -> Iterator[Mirror]:
                     return self._send(200, data[: len(data) // 2], length=len(data), cut=True)
                 if fault == "corrupt":  # the right length, the wrong bytes
                     mid = len(data) // 2
-                    return self._send(200, data[:mid] + bytes(b ^ 0xFF for b in data[mid : mid + 64])
-                                      + data[mid + 64 :])
+                    return self._send(
+                        200, data[:mid] + bytes(b ^ 0xFF for b in data[mid : mid + 64]) + data[mid + 64 :]
+                    )
                 return self._send(200, data)
             return self._send(404, b"not here\n")
 

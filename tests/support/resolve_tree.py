@@ -12,16 +12,19 @@ from cgocheck.elf.model import SharedObjectFacts
 from cgocheck.loader.model import Resolution
 from cgocheck.loader.resolve import resolve
 from cgocheck.sysroot.fsroot import FsRoot
+from tests.support.host import HOST_LIBC, HOST_LOADER, HOST_TRIPLET
 
-T = "x86_64-linux-gnu"
+T = HOST_TRIPLET
 HOST = {
-    "loader": Path("/lib64/ld-linux-x86-64.so.2"),
-    "libc": Path(f"/lib/{T}/libc.so.6"),
+    "loader": HOST_LOADER,
+    "libc": HOST_LIBC,
     "libm": Path(f"/lib/{T}/libm.so.6"),
     "libz": Path(f"/lib/{T}/libz.so.1"),
     "exe": Path("/bin/true"),
 }
 ARM64_LIBM = Path("/usr/aarch64-linux-gnu/lib/libm.so.6")
+
+BINARY = "/work/prog"  # where the executable is in the sysroot (its $ORIGIN)
 
 HOST_OK = all(p.exists() for p in HOST.values())
 HOST_REASON = "needs an x86-64 Debian host's loader, libc, libm and libz"
@@ -54,7 +57,7 @@ def exe_facts(**changes: object) -> SharedObjectFacts:
 def run(
     root: Path,
     *,
-    binary: str = "/work/prog",
+    binary: str = BINARY,
     install_dir: str | None = None,
     glibc_floor: str | None = None,
     **changes: object,

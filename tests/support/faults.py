@@ -1,5 +1,5 @@
-"""Helpers for fault-injection tests: the process table, a private cgocheck home, a cgo
-module whose C compile hangs for real, and a compiler that hangs and says where it is.
+"""Helpers for fault-injection tests: the process table, a cgo module whose C compile hangs
+for real, and a compiler that hangs and says where it is (a private cgocheck home: home.py).
 
 Nothing is mocked: processes are real and found in /proc; the hanging C compile is the
 real cross gcc blocked opening a FIFO that a cgo preamble #includes.
@@ -12,8 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-
-from cgocheck.core import folders
 
 # --- /proc ------------------------------------------------------------------------------
 
@@ -91,21 +89,6 @@ class Lines:
     def join(self) -> str:
         self._thread.join(timeout=30)
         return self.text()
-
-
-# --- a private cgocheck home -------------------------------------------------------------
-
-
-def private_home(top: Path, share: tuple[str, ...] = ("go", "gocache", "sysroots")) -> Path:
-    """A CGOCHECK_HOME of the test's own (results cache, work folders), sharing the real
-    home's toolchains, Go build cache and sysroots through symlinks (warm, nothing copied)."""
-    real = folders.home()
-    home = top / "cgocheck-home"
-    home.mkdir(parents=True)
-    for name in share:
-        if (real / name).exists():
-            os.symlink(real / name, home / name)
-    return home
 
 
 # --- a cgo module that hangs ------------------------------------------------------------

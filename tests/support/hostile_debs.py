@@ -20,6 +20,7 @@ import hashlib
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ class HostileArchive:
     outside: Path  # where the escapes point; must stay empty
 
 
-def _deb(work: Path, name: str, depends: str, build: callable) -> Path:  # type: ignore[valid-type]
+def _deb(work: Path, name: str, depends: str, build: Callable[[Path], None]) -> Path:
     tree = work / f"{name}-tree"
     (tree / "DEBIAN").mkdir(parents=True)
     (tree / "DEBIAN" / "control").write_text(
@@ -44,8 +45,9 @@ def _deb(work: Path, name: str, depends: str, build: callable) -> Path:  # type:
     )
     build(tree)
     out = work / f"{name}_1.0_{ARCH}.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(tree), str(out)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(tree), str(out)], check=True, capture_output=True
+    )
     return out
 
 
@@ -83,8 +85,7 @@ def build(top: Path) -> HostileArchive:
         _deb(work, "cgocheck-evil-a-abs", "", absolute),
         _deb(work, "cgocheck-evil-b-dots", "", dots),
         _deb(work, "cgocheck-evil-c-chain", "", chain),
-        _deb(work, "cgocheck-evil-d-file", "cgocheck-evil-a-abs, cgocheck-evil-b-dots, cgocheck-evil-c-chain",
-             payload),
+        _deb(work, "cgocheck-evil-d-file", "cgocheck-evil-a-abs, cgocheck-evil-b-dots, cgocheck-evil-c-chain", payload),
     ]
     stanzas = []
     for deb in debs:
@@ -113,10 +114,18 @@ def build(top: Path) -> HostileArchive:
     gnupg.mkdir(mode=0o700)
     env = {**os.environ, "GNUPGHOME": str(gnupg)}
     gpg = ["gpg", "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""]
-    subprocess.run([*gpg, "--quick-gen-key", "cgocheck hostile archive <h@example.com>", "ed25519", "sign", "1d"],
-                   env=env, check=True, capture_output=True)
-    subprocess.run([*gpg, "--clearsign", "-o", str(dist / "InRelease"), str(dist / "Release")], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*gpg, "--quick-gen-key", "cgocheck hostile archive <h@example.com>", "ed25519", "sign", "1d"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [*gpg, "--clearsign", "-o", str(dist / "InRelease"), str(dist / "Release")],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     keyring = top / "archive-key.gpg"
     keyring.write_bytes(subprocess.run([*gpg, "--export"], env=env, check=True, capture_output=True).stdout)
     subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)
