@@ -14,7 +14,8 @@ from cgocheck.core.rules import FAMILY_TITLES, SEVERITIES, rules
 REPO = Path(__file__).resolve().parents[2]
 # rule family -> the module of cgocheck/checks/ that produces it (cgocheck/checks/__init__.py)
 FAMILY_MODULE = {"A": "abi", "G": "gobuild", "R": "runpath", "L": "libraries", "S": "symbols",
-                 "P": "pkgconfig", "H": "host", "C": "compiler", "B": "build"}
+                 "P": "pkgconfig", "H": "host", "C": "compiler", "B": "build",
+                 "D": "dynamic"}
 
 
 def gen() -> ModuleType:
