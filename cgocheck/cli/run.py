@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from cgocheck.settings import RunSettings
 
 from cgocheck.cli import options
 from cgocheck.cli.program_args import WithProgramArgs, program_args
@@ -20,8 +23,9 @@ def env_of(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return pairs(values, "--env")
 
 
-def run_options() -> Callable[[F], F]:
-    """What every running command takes: --bindings, --max-output, --env (and its own timeout)."""
+def run_options(env_flag: str = "--env") -> Callable[[F], F]:
+    """What every running command takes: --bindings, --max-output and the program's environment
+    (--env for run; --run-env where --env is the build's)."""
     decorators = (
         click.option("--bindings", is_flag=True, default=None,
                      help="Compare the loader's LD_DEBUG=bindings with resolve's binding of every symbol "
@@ -29,7 +33,7 @@ def run_options() -> Callable[[F], F]:
         click.option("--max-output", type=click.IntRange(min=1), metavar="BYTES",
                      help="Output kept (stdout and stderr together); more stops the program (default 8 MiB; "
                           "config: [run] max-output)."),
-        click.option("--env", "env_pairs", multiple=True, metavar="NAME=VALUE",
+        click.option(env_flag, "run_env" if env_flag != "--env" else "env_pairs", multiple=True, metavar="NAME=VALUE",
                      help="Add NAME=VALUE to the program's environment (recorded; LD_* and QEMU_* are refused)."),
     )
 
@@ -39,6 +43,24 @@ def run_options() -> Callable[[F], F]:
         return f
 
     return apply
+
+
+def run_settings(
+    cfg: RunSettings, *, enabled: bool, args: tuple[str, ...] | None, timeout: float | None, bindings: bool | None,
+    max_output: int | None, env: tuple[str, ...],
+) -> RunSettings:
+    """[run] of cgocheck.toml with the command line's values on top (-- ARGS for every binary)."""
+    import dataclasses
+
+    return dataclasses.replace(
+        cfg,
+        enabled=enabled or cfg.enabled,
+        args=(("*", args),) if args is not None else cfg.args,
+        timeout=timeout or cfg.timeout,
+        bindings=cfg.bindings if bindings is None else bindings,
+        max_output=max_output or cfg.max_output,
+        env=(*cfg.env, *env_of(env)),
+    )
 
 
 @click.command("run", cls=WithProgramArgs)

@@ -145,7 +145,8 @@ def _go_tests_suite(run: ProgramRun, parent: ET.Element) -> None:
             last = next((ln.strip() for ln in reversed(t.output.splitlines()) if ln.strip()), "failed")
             ET.SubElement(case, "failure", message=last[:500], type="go-test-fail").text = t.output
         elif t.status == "skip":
-            why = [ln.strip() for ln in t.output.splitlines() if ln.strip() and not ln.strip().startswith("=== ")]
+            why = [ln.strip() for ln in t.output.splitlines()
+                   if ln.strip() and not ln.strip().startswith(("=== ", "--- SKIP"))]
             ET.SubElement(case, "skipped", message=(why[-1] if why else "skipped")[:500])
         if t.output and t.status != "fail":
             ET.SubElement(case, "system-out").text = t.output
