@@ -26,6 +26,7 @@ from cgocheck.loader.runmodel import (
     NO_VERSION_INFO,
     SYMBOL_LOOKUP,
     UNLOADABLE,
+    VDSO,
     VERSION_NOT_FOUND,
     LoaderMessage,
     ProgramRun,
@@ -144,6 +145,8 @@ def disagreements(run: ProgramRun, res: Resolution) -> list[str]:
     theirs: dict[tuple[str, str], set[str]] = defaultdict(set)
     outside: dict[str, None] = {}
     for b in run.bindings or ():
+        if VDSO in (b.requester_real, b.provider_real):
+            continue  # the kernel's vDSO: resolve has no file to model it by
         for printed, real in ((b.requester, b.requester_real), (b.provider, b.provider_real)):
             if real is None:
                 outside[printed] = None

@@ -245,6 +245,8 @@ def plan(opts: VerifyOptions, work: Path) -> Plan:
     the modules the build needs (cgocheck.build.modules)."""
     cwd = (opts.cwd or Path.cwd()).absolute()
     opts.build.check(opts.target, cgo=opts.cgo)
+    if opts.run is not None and opts.run.enabled:
+        _check_run(opts)
     go = toolchains.find(opts.go)
     sysroot = require(opts.sysroot) if opts.sysroot else None
     root, args = locate(opts.packages, cwd)
@@ -298,6 +300,17 @@ def plan(opts: VerifyOptions, work: Path) -> Plan:
         toolchain_dirs=toolchain_dirs_for(opts.target.triplet),
     )
     return Plan(opts, request, preset, env, paths, work, mods, output, mains, list_error)
+
+
+def _check_run(opts: VerifyOptions) -> None:
+    """Before any build: running needs a sysroot and, for another machine, its qemu (exit 3)."""
+    from cgocheck.loader import qemu
+    from cgocheck.loader.runner import native
+
+    if not opts.sysroot:
+        raise BadInput("running what is built needs --sysroot (the target's loader and libraries come from it)")
+    if not native(opts.target.arch):
+        qemu.for_arch(opts.target.arch)
 
 
 def _test_plan(
@@ -481,8 +494,7 @@ def _run_built(p: Plan, report: Report, probe_of: dict[str, str]) -> None:
 
     cfg = p.opts.run
     assert cfg is not None
-    if p.sysroot is None:
-        raise BadInput("running what was built needs --sysroot (the target's loader and libraries come from it)")
+    assert p.sysroot is not None  # _check_run
     packages = binary_packages(p)
     cwd = p.opts.cwd or Path.cwd()
 

@@ -7,8 +7,9 @@ binary is an environment problem (exit 3) with the install hint of cgocheck.core
 Known limits of Debian 12's qemu-user 7.2 where they matter here:
 
 - qemu-i386 cannot run Go ``linux/386`` binaries: the Go runtime aborts at start with
-  "fatal: morestack on g0" (qemu's 32-bit x86 signal frames); C programs run. cgocheck
-  refuses such a run rather than report the crash as the program's.
+  "fatal: morestack on g0" or a SIGSEGV in the runtime (measured: 30 runs in 30 for a pure Go
+  binary, 29 in 30 with cgo); C programs run. cgocheck refuses such a run (exit 3) rather
+  than report qemu's crash as the program's.
 - Without binfmt_misc registering qemu for the target (``/proc/sys/fs/binfmt_misc``), a
   program that starts another target program (``os/exec``, ``/bin/sh`` of the sysroot, a Go
   test that re-executes itself) gets "exec format error": the host kernel cannot run it.

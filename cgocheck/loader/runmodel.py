@@ -20,6 +20,8 @@ INTERPRETER_MISSING = "interpreter-missing"  # PT_INTERP is not there: "No such 
 LOADER_FAILURE = "loader-failure"  # "Inconsistency detected by ld.so": its own assertion stopped it
 NO_VERSION_INFO = "no-version-information"  # a warning: the program still starts
 BINARY = "<binary>"  # DynamicBinding.*_real of the file that ran
+VDSO = "<vdso>"  # DynamicBinding.*_real of the kernel's vDSO (linux-vdso.so.1): no file, in no sysroot
+VDSO_NAMES = ("linux-vdso.so.1", "linux-gate.so.1", "linux-vdso64.so.1", "linux-vdso32.so.1")
 FATAL_KINDS = (LIBRARY_NOT_FOUND, VERSION_NOT_FOUND, SYMBOL_LOOKUP, UNLOADABLE, INTERPRETER_MISSING, LOADER_FAILURE)
 
 
@@ -51,7 +53,8 @@ class DynamicBinding:
     """One line of ``LD_DEBUG=bindings``: REQUESTER's reference to SYMBOL bound to PROVIDER.
 
     ``*_real`` are the same objects as paths inside the sysroot with its links followed
-    (what resolve's ``Library.real_path`` is), ``"<binary>"`` for the file that ran, or None
+    (what resolve's ``Library.real_path`` is), ``"<binary>"`` for the file that ran, ``"<vdso>"``
+    for the kernel's vDSO, or None
     for a file the loader read from outside the sysroot (qemu's fallback to the host's file
     when the sysroot has none at that path; the host's default folders natively)."""
 

@@ -45,6 +45,8 @@ from cgocheck.loader.runmodel import (
     MODE_NATIVE,
     MODE_QEMU,
     MODE_TRACE,
+    VDSO,
+    VDSO_NAMES,
     DynamicBinding,
     LoaderMessage,
     ProgramRun,
@@ -155,6 +157,8 @@ def _locate(printed: str, root: FsRoot, file: str, mode: str) -> str | None:
     that ran), or None when the loader read it from outside the sysroot."""
     if printed == file:
         return BINARY
+    if printed in VDSO_NAMES:
+        return VDSO
     top = str(root.top)
     if printed.startswith(top + "/"):
         guest = printed[len(top):]

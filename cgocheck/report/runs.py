@@ -12,7 +12,7 @@ TEST_STATUSES = ("fail", "pass", "skip")
 
 def how(run: ProgramRun) -> str:
     if run.mode == MODE_NATIVE:
-        return "natively, through the sysroot's loader"
+        return "natively, through the sysroot's loader" if run.loader else "natively (statically linked)"
     via = f"{run.qemu.binary} {run.qemu.version}" if run.qemu else "qemu"
     return f"traced by the loader under {via}" if run.mode == MODE_TRACE else f"under {via}"
 
