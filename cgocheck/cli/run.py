@@ -31,7 +31,8 @@ def run_options(env_flag: str = "--env") -> Callable[[F], F]:
                      help="Compare the loader's LD_DEBUG=bindings with resolve's binding of every symbol "
                           "(config: [run] bindings)."),
         click.option("--max-output", type=click.IntRange(min=1), metavar="BYTES",
-                     help="Output kept (stdout and stderr together); more stops the program (default 8 MiB; "
+                     help="Output kept (stdout and stderr together); more stops the program (default 8 MiB, "
+                          "32 MiB for a test binary; "
                           "config: [run] max-output)."),
         click.option(env_flag, "run_env" if env_flag != "--env" else "env_pairs", multiple=True, metavar="NAME=VALUE",
                      help="Add NAME=VALUE to the program's environment (recorded; LD_* and QEMU_* are refused)."),

@@ -495,6 +495,7 @@ def _run_built(p: Plan, report: Report, probe_of: dict[str, str]) -> None:
     cfg = p.opts.run
     assert cfg is not None
     assert p.sysroot is not None  # _check_run
+    report.options["run"] = cfg.as_json()
     packages = binary_packages(p)
     cwd = p.opts.cwd or Path.cwd()
 

@@ -51,7 +51,7 @@ def test_leftovers_of_a_finished_program_are_stopped() -> None:
     out = sandbox.run(["/bin/sh", "-c", f"(setsid sh -c 'sleep 500 # {marker}' &); echo err >&2; exit 3"], env=ENV,
                       cwd="/", timeout=30, max_output=1000)
     assert out.returncode == 3 and out.stderr == b"err\n" and not out.timed_out
-    assert out.strays == 1 and alive_with(marker) == []
+    assert out.strays >= 1 and alive_with(marker) == []
 
 
 def test_stdin_is_closed_and_the_environment_is_the_one_given(tmp_path: Path) -> None:
