@@ -110,8 +110,3 @@ class ProgramRun:
     @property
     def fatal_messages(self) -> tuple[LoaderMessage, ...]:
         return tuple(m for m in self.loader_messages if m.fatal)
-
-    @property
-    def ok(self) -> bool:
-        return (self.started and self.returncode == 0 and not self.timed_out and not self.output_capped
-                and not any(t.status == "fail" for t in self.tests))

@@ -13,11 +13,14 @@ How a file is run (``ProgramRun.mode``):
   LD_WARN=1 LD_BIND_NOW=1``, what ``ldd -r`` does; musl: ``--list``) loads the library as a
   program would load it, with its dependencies, and binds every symbol, without running it.
 
-The program gets an empty environment plus the recorded allowlist below (no LD_LIBRARY_PATH,
-LD_PRELOAD or LD_AUDIT, whatever the shell has), ``LD_BIND_NOW=1`` so that every symbol is
-bound before main, stdin closed, a scratch folder as HOME and TMPDIR, and runs confined by
-cgocheck.core.sandbox (a timeout and an output cap that stop it with everything it
-started). Variables reach the guest through qemu's ``-E`` for the loader's (LD_*: set in
+The program gets an empty environment plus a short allowlist, recorded in the run: PATH
+(/usr/local/bin:/usr/bin:/bin, the sysroot's through qemu), HOME and TMPDIR (a scratch folder
+made for the run and removed after it), LANG=C, ``LD_BIND_NOW=1`` so that every symbol is
+bound before main, with --bindings ``LD_DEBUG=bindings`` and ``LD_DEBUG_OUTPUT`` (a file in
+the scratch folder), for a shared library ``LD_TRACE_LOADED_OBJECTS=1 LD_WARN=1``, and the
+user's recorded --env (never LD_*, QEMU_*: no LD_LIBRARY_PATH, LD_PRELOAD or LD_AUDIT, whatever
+the shell has). It runs with stdin closed, confined by cgocheck.core.sandbox (a timeout and
+an output cap that stop it with everything it started). Variables reach the guest through qemu's ``-E`` for the loader's (LD_*: set in
 qemu's own environment they would act on the host's loader running qemu) and through qemu's
 own environment, which it hands on, for the others.
 """
@@ -55,15 +58,6 @@ from cgocheck.loader.runmodel import (
 from cgocheck.sysroot.fsroot import FsRoot, SymlinkLoop
 
 GUEST_PATH = "/usr/local/bin:/usr/bin:/bin"
-# The program's environment: nothing else reaches it (the user's --env aside, recorded).
-ALLOWLIST_DOC = {
-    "PATH": f"{GUEST_PATH} (the sysroot's, through qemu)",
-    "HOME, TMPDIR": "a scratch folder cgocheck makes for the run and removes after it",
-    "LANG": "C",
-    "LD_BIND_NOW": "1: every symbol is bound before main, so a missing one fails at start",
-    "LD_DEBUG, LD_DEBUG_OUTPUT": "--bindings only: bindings, written to a file in the scratch folder",
-    "LD_TRACE_LOADED_OBJECTS, LD_WARN": "a shared library only: the loader's trace mode (ldd -r)",
-}
 REFUSED_ENV = ("LD_", "QEMU_", "GCONV_PATH", "LOCPATH", "MALLOC_")
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_OUTPUT = 8 << 20  # bytes, stdout and stderr together
