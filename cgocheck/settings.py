@@ -17,6 +17,14 @@ The file (kebab-case keys; in pyproject.toml the same keys under ``[tool.cgochec
     fail-on = "warning"                 # failing severity: info | warning | error
     baseline = "cgocheck-baseline.json" # a JSON report whose findings are accepted
     timeout = 600                       # seconds a build may take (then it is stopped)
+    test = true                         # matrix: cells run their Go tests (cgocheck test), not a build
+
+    [run]                               # verify and the matrix run what they build (or run = true)
+    args = { "./cmd/app" = ["--version"], "*" = [] }   # program arguments per package ("*": any)
+    timeout = 60                        # seconds a run may take (then it is stopped)
+    max-output = 8388608                # bytes of output kept; more stops the program
+    bindings = true                     # compare LD_DEBUG=bindings with resolve
+    env = { TZ = "UTC" }                # recorded additions to the program's environment
 
     [sysroots]                          # target -> sysroot recipe or folder
     "linux/arm64" = "bookworm-arm64"    # (or sysroots = "name" for every target)
@@ -39,8 +47,9 @@ import difflib
 import json
 import os
 import re
+import shlex
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -61,6 +70,45 @@ class ConfigError(BadInput):
 
 
 # --- the resolved configuration ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunSettings:
+    """``run = true`` or the ``[run]`` table: whether verify and the matrix run what they build
+    under the target's loader (cgocheck.commands.run), and how."""
+
+    enabled: bool = False
+    args: tuple[tuple[str, tuple[str, ...]], ...] = ()  # package -> program arguments; "*" for any
+    timeout: float | None = None  # None: the run default (cgocheck.loader.runner.DEFAULT_TIMEOUT)
+    max_output: int | None = None
+    bindings: bool = False
+    env: tuple[tuple[str, str], ...] = ()
+
+    def args_for(self, names: Iterable[str]) -> tuple[str, ...] | None:
+        """The arguments for a binary known by NAMES (its package as written, import path,
+        folder, binary name); the "*" entry when none matches; None when there is neither."""
+        table = {_package_key(k): v for k, v in self.args}
+        for n in names:
+            if _package_key(n) in table:
+                return table[_package_key(n)]
+        return table.get("*")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "args": {k: list(v) for k, v in self.args}, "timeout": self.timeout,
+                "max_output": self.max_output, "bindings": self.bindings, "env": dict(self.env)}
+
+    def __str__(self) -> str:
+        if not self.enabled:
+            return "off"
+        parts = [f"{k}: {' '.join(v) or '(no arguments)'}" for k, v in self.args]
+        parts += [f"timeout {self.timeout:g} s"] if self.timeout else []
+        parts += ["bindings"] if self.bindings else []
+        return "on" + (f" ({'; '.join(parts)})" if parts else "")
+
+
+def _package_key(name: str) -> str:
+    n = name.strip().rstrip("/")
+    return n[2:] if n.startswith("./") else (n or ".")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -86,6 +134,8 @@ class Settings:
     goexperiment: str | None = None
     goamd64: str | None = None
     goarm64: str | None = None
+    run: RunSettings = field(default_factory=RunSettings)  # run = true / [run]
+    test: bool = False  # matrix cells test (go test -c, run) instead of build
     suppressions: tuple[Suppression, ...] = ()
     baseline_keys: frozenset[FindingKey] = frozenset()
     file: Path | None = None  # the configuration file read, if any
@@ -125,6 +175,8 @@ class Settings:
             "baseline": str(self.baseline) if self.baseline else None,
             "timeout": self.timeout,
             "build": self.build.as_json(),
+            "run": self.run.as_json(),
+            "test": self.test,
             "suppress": [
                 {
                     "rule": s.rule,
@@ -405,6 +457,65 @@ def _bool(value: Any) -> bool:
     raise _Bad(f"must be true or false, not {_tname(value)}")
 
 
+def _run(value: Any) -> RunSettings:
+    """``run = true|false`` or a ``[run]`` table (enabled, args, timeout, max-output, bindings, env)."""
+    if isinstance(value, bool):
+        return RunSettings(enabled=value)
+    if not isinstance(value, dict):
+        raise _Bad(f"must be true, false or a table ([run] with args, timeout, bindings ...), not {_tname(value)}")
+    known = ("enabled", "args", "timeout", "max-output", "bindings", "env")
+    got: dict[str, Any] = {"enabled": True}
+    for k, v in value.items():
+        try:
+            if k == "enabled" or k == "bindings":
+                got[k] = _bool(v)
+            elif k == "timeout":
+                got[k] = _seconds(v)
+            elif k == "max-output":
+                if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                    raise _Bad(f"must be a positive number of bytes, not {v!r}")
+                got["max_output"] = v
+            elif k == "args":
+                got[k] = _run_args(v)
+            elif k == "env":
+                got[k] = _run_env(v)
+            else:
+                close = difflib.get_close_matches(k, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+                raise _Bad("unknown key" + hint)
+        except _Bad as bad:
+            raise _Bad(str(bad), (k, *bad.sub)) from None
+    return RunSettings(**got)
+
+
+def _run_args(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if isinstance(value, list):
+        value = {"*": value}
+    if not isinstance(value, dict):
+        raise _Bad(f"must be a table of package = [arguments] (or one list for every package), not {_tname(value)}")
+    out = []
+    for pkg, args in value.items():
+        if isinstance(args, str):
+            args = shlex.split(args)
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+            raise _Bad(f"must be a list of strings (the program's arguments), not {_tname(args)}", (pkg,))
+        out.append((pkg, tuple(args)))
+    return tuple(out)
+
+
+def _run_env(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        raise _Bad(f"must be a table of NAME = \"value\", not {_tname(value)}")
+    out = []
+    for k, v in value.items():
+        if not isinstance(v, str):
+            raise _Bad(f"must be a string, not {_tname(v)}", (k,))
+        if k.startswith(("LD_", "QEMU_")) or not k.replace("_", "").isalnum():
+            raise _Bad("the loader's and qemu's variables are cgocheck's to set", (k,))
+        out.append((k, v))
+    return tuple(out)
+
+
 def _choice(*allowed: str) -> Validator:
     def check(value: Any) -> str:
         s = _string(value)
@@ -452,6 +563,8 @@ KEYS: tuple[_Key, ...] = (
     _Key("goexperiment", "goexperiment", _string, "CGOCHECK_GOEXPERIMENT", False, "GOEXPERIMENT"),
     _Key("goamd64", "goamd64", _string, None, False, "GOAMD64 level (amd64 targets)"),
     _Key("goarm64", "goarm64", _string, None, False, "GOARM64 level (arm64 targets)"),
+    _Key("run", "run", _run, None, False, "run what verify and the matrix build, under the target's loader"),
+    _Key("test", "test", _bool, None, False, "matrix cells run their packages' Go tests instead of building"),
 )
 _BY_NAME = {k.name: k for k in KEYS}
 _SUPPRESS_KEYS = ("rule", "path", "symbol", "reason", "expires")

@@ -325,6 +325,7 @@ class BuildRequest:
     timeout: float = DEFAULT_TIMEOUT  # seconds; then the build's whole process group is killed
     go_env: Mapping[str, str] = field(default_factory=dict)  # build options' and module setup's variables
     output_dir: bool = False  # several main packages (or -o DIR/): go writes one binary each
+    go_command: tuple[str, ...] = ("build",)  # ("test", "-c"): the packages' test binaries instead
 
     @property
     def package(self) -> str:
@@ -491,7 +492,7 @@ def go_build(req: BuildRequest) -> BuildResult:
         "-i",
         *(f"{k}={v}" for k, v in env.items()),
         str(req.go.go),
-        "build",
+        *req.go_command,
         "-x",
         "-o",
         str(req.output.absolute()) + ("/" if req.output_dir else ""),

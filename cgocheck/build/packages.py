@@ -72,6 +72,38 @@ def binary_name(import_path: str) -> str:
     return elem
 
 
+def test_packages(
+    go: Path, env: Mapping[str, str], cwd: Path, args: Sequence[str], flags: Sequence[str], timeout: float
+) -> tuple[tuple[MainPackage, ...], str]:
+    """The packages ARGS name that have tests (``go list``), each with the file name
+    ``go test -c -o DIR/`` gives its test binary, and go's error text if it failed."""
+    build_flags = [f for f in flags if f.startswith(("-tags", "-mod", "-overlay"))]
+    fmt = "{{.Name}}\t{{.ImportPath}}\t{{.Dir}}\t{{.Error}}\t{{len .TestGoFiles}}\t{{len .XTestGoFiles}}"
+    try:
+        proc = subprocess.run(
+            [str(go), "list", *build_flags, "-e", "-f", fmt, *args],
+            env=dict(env), cwd=cwd, capture_output=True, text=True, errors="replace", timeout=min(300, timeout),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return (), "go list did not finish"
+    found: list[MainPackage] = []
+    errors: list[str] = []
+    for line in proc.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 6:
+            continue
+        name, ip, d, err, tests, xtests = parts
+        if err and err != "<nil>":
+            errors.append(err)
+        if tests != "0" or xtests != "0":
+            elem = name if ip == "command-line-arguments" else binary_name(ip)
+            found.append(MainPackage(ip, d, elem + ".test"))
+    if proc.returncode != 0 and not errors:
+        errors.append(proc.stderr.strip()[-2000:])
+    return tuple(found), "\n".join(errors)
+
+
 def main_packages(
     go: Path, env: Mapping[str, str], cwd: Path, args: Sequence[str], flags: Sequence[str], timeout: float
 ) -> tuple[tuple[MainPackage, ...], str]:

@@ -13,9 +13,10 @@ P           pkg-config's answers                          checks/pkgconfig.py
 H           the build host's folders and headers          checks/host.py
 C           the C compiler and prebuilt objects           checks/compiler.py
 B           the build and the shell it runs in            checks/build.py
+D           the target's own loader, run in the sysroot   checks/dynamic.py
 ==========  ============================================  ==========================
 
-The three functions below are what the commands call; each runs its families in a fixed
+The functions below are what the commands call; each runs its families in a fixed
 order, so reports list findings the same way every time.
 """
 
@@ -25,6 +26,7 @@ from cgocheck.build.record import BuildRecord
 from cgocheck.checks.abi import check_abi
 from cgocheck.checks.build import check_build, check_static_nss
 from cgocheck.checks.compiler import check_c_units, check_compiler, check_prebuilt
+from cgocheck.checks.dynamic import check_run
 from cgocheck.checks.gobuild import check_go
 from cgocheck.checks.host import check_headers, check_paths
 from cgocheck.checks.libraries import check_libraries
@@ -35,6 +37,8 @@ from cgocheck.core.rules import Finding
 from cgocheck.core.targets import Target
 from cgocheck.elf.model import ElfFacts
 from cgocheck.loader.model import Resolution
+
+__all__ = ["check_file", "check_record", "check_resolution", "check_run"]
 
 
 def check_file(

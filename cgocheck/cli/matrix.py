@@ -113,8 +113,7 @@ def matrix_cmd(
     )
     cells = cells_from_config(settings)
     opts = MatrixOptions(glibc_floor=settings.glibc_floor, glibcxx_floor=settings.glibcxx_floor, rebuild=rebuild,
-                         timeout=settings.timeout,
-                         build=settings.build)
+                         timeout=settings.timeout, build=settings.build, run=settings.run, test=settings.test)
     if list_cells:
         if fmt == "github":
             click.echo(json.dumps({"include": [{"cell": c.id, **asdict(c)} for c in cells]}))

@@ -8,6 +8,8 @@ import click
 
 from cgocheck.build.hermetic import PRESETS
 from cgocheck.cli import options
+from cgocheck.cli.program_args import WithProgramArgs, program_args
+from cgocheck.cli.run import run_options, run_settings
 from cgocheck.core.errors import BadInput
 from cgocheck.core.targets import parse_target
 
@@ -22,7 +24,7 @@ def pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-@click.command("verify")
+@click.command("verify", cls=WithProgramArgs)
 @click.argument("packages", nargs=-1, required=True, metavar="PACKAGE...")
 @options.target_option(required=True)
 @options.sysroot_option()
@@ -42,6 +44,12 @@ def pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ...]:
 @click.option("--no-cgo", is_flag=True, help="The build is meant to be pure Go.")
 @click.option("--no-resolve", is_flag=True, help="Skip library and symbol resolution in the sysroot.")
 @options.timeout_option()
+@click.option("--run", "run_built", is_flag=True,
+              help="Then run what was built under the target's loader in the sysroot (qemu-user); arguments after -- "
+                   "go to the program (config: run = true, [run] args).")
+@click.option("--run-timeout", type=click.FloatRange(min=0, min_open=True, max=1e7), metavar="SECONDS",
+              help="Stop each run after this long (default 60; config: [run] timeout).")
+@run_options("--run-env")
 @options.reporting()
 def verify_cmd(
     packages: tuple[str, ...],
@@ -72,6 +80,11 @@ def verify_cmd(
     no_cgo: bool,
     no_resolve: bool,
     timeout: float | None,
+    run_built: bool,
+    run_timeout: float | None,
+    bindings: bool | None,
+    max_output: int | None,
+    run_env: tuple[str, ...],
     fmt: str,
     reports: tuple[tuple[str, str], ...],
     fail_on: str | None,
@@ -85,6 +98,9 @@ def verify_cmd(
     with dependencies gets them with the module settings of this shell (GOPROXY, GOPRIVATE,
     GOFLAGS=-mod, ~/.netrc ...) in a fetch step, then builds offline against exactly the
     modules its go.sum names; a vendor/ folder is used as it is.
+
+    With --run (or run = true in cgocheck.toml), every binary then runs under the target's own
+    loader inside the sysroot, as `cgocheck run` runs it; arguments after -- go to it.
     """
     from cgocheck.build.hermetic import DEFAULT_TIMEOUT
     from cgocheck.commands.verify import VerifyOptions, verify
@@ -113,6 +129,8 @@ def verify_cmd(
         cgo=not no_cgo,
         resolve=not no_resolve,
         timeout=settings.timeout or DEFAULT_TIMEOUT,
+        run=run_settings(settings.run, enabled=run_built, args=program_args(), timeout=run_timeout, bindings=bindings,
+                         max_output=max_output, env=run_env),
     )
     result = verify(opts)
     if result.work_dir is not None:

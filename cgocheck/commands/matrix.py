@@ -39,7 +39,7 @@ from cgocheck.core.errors import EXIT_ENVIRONMENT, EXIT_FINDINGS, EXIT_OK, BadIn
 from cgocheck.core.targets import parse_target
 from cgocheck.policy import Policy, apply_json, failing, report_exit
 from cgocheck.results.matrix import Cell, CellResult
-from cgocheck.settings import Settings
+from cgocheck.settings import RunSettings, Settings
 
 RESULT = "result.json"
 SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules", ".cgocheck-out"}
@@ -167,6 +167,8 @@ class MatrixOptions:
     build: GoBuildOptions = field(default_factory=GoBuildOptions)
     cwd: Path = field(default_factory=Path.cwd)
     timeout: float | None = None  # seconds per build (not in the cache key: it changes no result)
+    run: RunSettings = field(default_factory=RunSettings)  # run = true / [run]: run what each cell builds
+    test: bool = False  # test = true: each cell builds and runs its package's Go tests (cgocheck test)
 
 
 def cell_key(cell: Cell, opts: MatrixOptions, *, tree: str | None = None) -> str:
@@ -179,6 +181,8 @@ def cell_key(cell: Cell, opts: MatrixOptions, *, tree: str | None = None) -> str
         "glibc_floor": opts.glibc_floor,
         "glibcxx_floor": opts.glibcxx_floor,
         "build": opts.build.as_json(),
+        **({"run": opts.run.as_json()} if opts.run.enabled or opts.test else {}),
+        **({"test": True} if opts.test else {}),
         # where modules come from changes the result (B008 or a build): the shell's settings
         "modules": {k: os.environ.get(k, "") for k in MODULE_SETTINGS},
         "tool": _tool_identity(),
@@ -264,6 +268,7 @@ def _timed_out(result: CellResult) -> bool:
 
 def _verify_cell(cell: Cell, opts: MatrixOptions, folder: Path, key: str, start: float) -> CellResult:
     from cgocheck.build.hermetic import DEFAULT_TIMEOUT
+    from cgocheck.commands.gotest import run_tests, test_run_settings
     from cgocheck.commands.verify import VerifyOptions, verify
     from cgocheck.report.jsonfmt import report_to_json
 
@@ -280,8 +285,9 @@ def _verify_cell(cell: Cell, opts: MatrixOptions, folder: Path, key: str, start:
             output=folder / "bin",
             cwd=opts.cwd,
             timeout=opts.timeout or DEFAULT_TIMEOUT,
+            run=test_run_settings(opts.run) if opts.test else (opts.run if opts.run.enabled else None),
         )
-        res = verify(vo)
+        res = run_tests(vo) if opts.test else verify(vo)
     except CgocheckError as err:
         return CellResult(cell, err.exit_code, None, err.message, time.monotonic() - start, key=key)
     except Exception as exc:  # a bug must not take the whole matrix down: report it

@@ -45,7 +45,7 @@ from cgocheck.build.hermetic import (
 from cgocheck.build.modules import ModuleSetup
 from cgocheck.build.modules import setup as module_setup
 from cgocheck.build.options import GoBuildOptions
-from cgocheck.build.packages import MainPackage, is_pattern, locate, main_packages
+from cgocheck.build.packages import MainPackage, is_pattern, locate, main_packages, test_packages
 from cgocheck.build.pkgconfig_trace import Prefetch, prefetch, trace_modules
 from cgocheck.build.record import (
     BuildRecord,
@@ -68,6 +68,7 @@ from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf
 from cgocheck.elf.model import ElfFacts
 from cgocheck.results import FileError, FileReport, Report
+from cgocheck.settings import RunSettings
 from cgocheck.sysroot import require
 from cgocheck.sysroot.fsroot import FsRoot
 
@@ -103,6 +104,8 @@ class VerifyOptions:
     cwd: Path | None = None
     timeout: float = DEFAULT_TIMEOUT  # seconds for go build (and go list); then its process group is killed
     environ: Mapping[str, str] | None = None  # the user's shell, for module settings only (default: os.environ)
+    run: RunSettings | None = None  # --run / [run]: run what was built under the target's loader (commands/run.py)
+    test: bool = False  # cgocheck test: build the packages' test binaries (go test -c) instead (commands/gotest.py)
 
     @property
     def package(self) -> str:
@@ -150,11 +153,11 @@ def cc_machine(env: dict[str, str], timeout: float = 60) -> str | None:
 
 
 def start_go_list(
-    env: dict[str, str], go: Path, cwd: Path, flags: tuple[str, ...], packages: tuple[str, ...]
+    env: dict[str, str], go: Path, cwd: Path, flags: tuple[str, ...], packages: tuple[str, ...], test: bool = False
 ) -> subprocess.Popen[str]:
     build_flags = [f for f in flags if f.startswith(("-tags", "-buildmode", "-trimpath", "-mod", "-overlay"))]
     return subprocess.Popen(
-        [str(go), "list", "-deps", *build_flags, "-f", LIST_TEMPLATE, *packages],
+        [str(go), "list", "-deps", *(["-test"] if test else []), *build_flags, "-f", LIST_TEMPLATE, *packages],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,
@@ -250,6 +253,8 @@ def plan(opts: VerifyOptions, work: Path) -> Plan:
     the modules the build needs (cgocheck.build.modules)."""
     cwd = (opts.cwd or Path.cwd()).absolute()
     opts.build.check(opts.target, cgo=opts.cgo)
+    if opts.run is not None and opts.run.enabled:
+        _check_run(opts)
     go = toolchains.find(opts.go)
     sysroot = require(opts.sysroot) if opts.sysroot else None
     root, args = locate(opts.packages, cwd)
@@ -289,7 +294,9 @@ def plan(opts: VerifyOptions, work: Path) -> Plan:
     env = hermetic_env(request)
     mains: tuple[MainPackage, ...] = ()
     list_error = ""
-    if several:
+    if opts.test:
+        request, mains, output = _test_plan(opts, request, env, work)
+    elif several:
         mains, list_error = main_packages(go.go, env, root, args, request.go_flags, opts.timeout)
     preset = compiler_preset(opts.compiler, opts.target, sysroot, cc=opts.cc_path, glibc_floor=opts.glibc_floor)
     paths = PathContext(
@@ -301,6 +308,38 @@ def plan(opts: VerifyOptions, work: Path) -> Plan:
         toolchain_dirs=toolchain_dirs_for(opts.target.triplet),
     )
     return Plan(opts, request, preset, env, paths, work, mods, output, mains, list_error)
+
+
+def _check_run(opts: VerifyOptions) -> None:
+    """Before any build: running needs a sysroot and, for another machine, its qemu (exit 3)."""
+    from cgocheck.loader import qemu
+    from cgocheck.loader.runner import native
+
+    if not opts.sysroot:
+        raise BadInput("running what is built needs --sysroot (the target's loader and libraries come from it)")
+    if not native(opts.target.arch):
+        qemu.for_arch(opts.target.arch)
+
+
+def _test_plan(
+    opts: VerifyOptions, request: BuildRequest, env: dict[str, str], work: Path
+) -> tuple[BuildRequest, tuple[MainPackage, ...], Path]:
+    """cgocheck test: `go test -c` for every package with tests (one binary each, PKG.test),
+    into -o DIR or the work folder. Several at once need Go 1.21's `go test -c -o DIR/`."""
+    if opts.build.buildmode not in (None, "exe", "pie"):
+        raise BadInput(f"-buildmode={opts.build.buildmode}: test binaries are programs (exe or pie)")
+    found, error = test_packages(request.go.go, env, request.source, request.packages, request.go_flags, opts.timeout)
+    if not found:
+        raise BadInput(f"no package with test files in {' '.join(opts.packages)}" + (f": {error}" if error else ""))
+    several = len(found) > 1
+    if several and (toolchains.version_key(request.go.version) or (0,)) < (1, 21):
+        raise BadInput(f"Go {request.go.version} builds the test binary of one package at a time (go test -c): "
+                       "name one package, or use Go 1.21 or newer")
+    folder = (opts.output if opts.output else work / "tests").absolute()
+    output = folder if several else folder / found[0].binary
+    request = dataclasses.replace(request, go_command=("test", "-c"), output=work / "bin" if several else output,
+                                  output_dir=several)
+    return request, found, output
 
 
 class SideWork:
@@ -321,7 +360,8 @@ class SideWork:
     def start(self) -> None:
         r = self.plan.request
         if r.cgo:
-            self.lister = start_go_list(self.plan.env, r.go.go, r.source, r.go_flags, r.packages)
+            self.lister = start_go_list(self.plan.env, r.go.go, r.source, r.go_flags, r.packages,
+                                        test=self.plan.opts.test)
         self.thread.start()
 
     def _run(self) -> None:
@@ -439,8 +479,51 @@ def _verify(p: Plan, t0: float) -> VerifyResult:
         add_resolution(report, FsRoot(p.sysroot), glibc_floor=p.request.glibc_floor, target=p.opts.target,
                        glibcxx_floor=p.opts.glibcxx_floor)
         timings["resolve"] = time.monotonic() - t
+    if files and p.opts.run is not None and p.opts.run.enabled:
+        t = time.monotonic()
+        _run_built(p, report, probe_of)
+        timings["run"] = time.monotonic() - t
     timings["total"] = time.monotonic() - t0
     return VerifyResult(report, record, facts, result, p.work if p.opts.keep else None, timings)
+
+
+def binary_packages(p: Plan) -> dict[str, MainPackage]:
+    """Each file the build wrote -> the package it was built from."""
+    if p.request.output_dir or p.opts.test:
+        return {str(b): m for b, m in zip(p.binaries(), p.mains, strict=False)}
+    arg = p.request.packages[0] if p.request.packages else "."
+    folder = p.request.source / arg if arg.startswith(".") else p.request.source
+    return {str(p.final_output): MainPackage(arg, str(folder), p.final_output.name)}
+
+
+def _run_built(p: Plan, report: Report, probe_of: dict[str, str]) -> None:
+    """verify --run, cgocheck test: run every file of the report under the target's loader in
+    the sysroot (cgocheck.commands.run; test binaries through cgocheck.commands.gotest)."""
+    from cgocheck.commands.run import RunOne, add_runs, run_one
+    from cgocheck.loader.runner import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, RunSpec
+
+    cfg = p.opts.run
+    assert cfg is not None
+    assert p.sysroot is not None  # _check_run
+    report.options["run"] = cfg.as_json()
+    packages = binary_packages(p)
+    cwd = p.opts.cwd or Path.cwd()
+
+    def spec_for(fr: FileReport) -> RunSpec | None:
+        pkg = packages.get(probe_of.get(fr.facts.path, fr.facts.path))
+        names = [*p.opts.packages, *p.request.packages] if len(packages) == 1 else []
+        if pkg is not None:
+            rel = os.path.relpath(pkg.dir, cwd)
+            names = [*names, pkg.import_path, pkg.dir, rel, "./" + rel, pkg.binary.removesuffix(".test")]
+        return RunSpec(args=cfg.args_for(names) or (), timeout=cfg.timeout or DEFAULT_TIMEOUT,
+                       max_output=cfg.max_output or DEFAULT_MAX_OUTPUT, bindings=cfg.bindings, env=cfg.env)
+
+    runner: RunOne = run_one
+    if p.opts.test:
+        from cgocheck.commands.gotest import test_runner
+
+        runner = test_runner(p.request.go, p.env, packages)
+    add_runs(report, FsRoot(p.sysroot), spec_for, runner=runner)
 
 
 def build_record(

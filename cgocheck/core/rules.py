@@ -22,6 +22,7 @@ FAMILY_TITLES = {
     "H": "Host contamination",
     "C": "Compiler",
     "B": "Build",
+    "D": "Dynamic (the target's loader)",
 }
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 _ID = re.compile(r"^[A-Z]\d{3}$")

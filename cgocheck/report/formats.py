@@ -181,7 +181,8 @@ def checked_families(report: Report, fr: FileReport) -> tuple[str, ...]:
     """The rule families whose checks ran on this file.
 
     Run paths are always checked; ABI and Go settings with a target; libraries and symbols
-    when the file was resolved in a sysroot. Families with a finding count as checked too.
+    when the file was resolved in a sysroot; the dynamic rules when it was run. Families with a
+    finding count as checked too.
     (Build, compiler, host and pkg-config rules are checked on the build: build_rules.)
     """
     fams = {"R"}
@@ -189,6 +190,8 @@ def checked_families(report: Report, fr: FileReport) -> tuple[str, ...]:
         fams |= {"A", "G"}
     if fr.resolution is not None:
         fams |= {"L", "S"}
+    if report.run_of(fr.facts.path) is not None:
+        fams.add("D")
     fams |= {f.rule[:1] for f in fr.findings}
     return _ordered(fams)
 

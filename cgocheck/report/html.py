@@ -217,6 +217,25 @@ def facts_section(report: Report, ctx: RenderContext) -> Section:
     return Section("facts", "Facts", "".join(parts))
 
 
+def runs_section(report: Report, ctx: RenderContext) -> Section:
+    """Each file run under the target's loader: how, how it ended, what the loader said; Go tests."""
+    from cgocheck.report.runs import run_rows, verdict
+
+    parts = []
+    for i, run in enumerate(report.runs, 1):
+        body = kv_table(run_rows(run, verbose=ctx.verbose))
+        if run.test_package is not None:
+            state = {"pass": "pass", "fail": "fail", "skip": "other"}
+            body += table(["status", "test", "seconds", "output"], [
+                [f'<span class="badge {state.get(t.status, "other")}">{esc(t.status)}</span>',
+                 f"<code>{esc(t.name)}</code>", f"{t.seconds:.2f}",
+                 f"<pre>{esc(t.output)}</pre>" if t.output and t.status != "pass" else ""]
+                for t in run.tests])
+        parts.append(f'<details open id="run-{i}"><summary><code>{esc(display_path(run.file))}</code>: '
+                     f"{esc(verdict(run))}</summary>{body}</details>")
+    return Section("runs", "Runs (the target's loader)", "".join(parts))
+
+
 def rules_section(found: Sequence[Finding]) -> Section:
     table_ = rules()
     ids = sorted({f.rule for f in found})
@@ -239,6 +258,8 @@ def report_sections(report: Report, ctx: RenderContext) -> list[Section]:
         sections.append(suppressed_section(ctx))
     if report.files or report.build is not None:
         sections.append(facts_section(report, ctx))
+    if report.runs:
+        sections.append(runs_section(report, ctx))
     if report.notes:
         sections.append(Section("notes", "Notes", "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in report.notes)
                                 + "</ul>"))

@@ -73,6 +73,8 @@ def report_to_json(report: Report, exit_code: int) -> dict[str, Any]:
         build["modules"] = report.build.modules.as_json()
         out["build"] = build
         out["build_findings"] = plain(report.build_findings)
+    if report.runs:
+        out["runs"] = plain(report.runs)
     if report.notes:
         out["notes"] = list(report.notes)
     return out

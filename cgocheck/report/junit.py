@@ -1,4 +1,5 @@
-"""JUnit XML: a <testsuite> per file (later: per matrix cell), a <testcase> per rule checked.
+"""JUnit XML: a <testsuite> per file (later: per matrix cell), a <testcase> per rule checked;
+for `cgocheck test`, a <testsuite> per test binary with a <testcase> per Go test.
 
 A rule with a finding at or above the failing severity is a <failure> (one per test case,
 listing every such finding); findings below it go to <system-out>; a rule whose findings
@@ -25,6 +26,7 @@ from cgocheck.report.formats import (
 from cgocheck.results import FileReport, Report
 
 if TYPE_CHECKING:
+    from cgocheck.loader.runmodel import ProgramRun
     from cgocheck.results.diff import Diff
 
 
@@ -120,9 +122,38 @@ def render_report(report: Report, ctx: RenderContext) -> str:
         _rule_suite(report, ctx, root, BUILD_LABEL, "", report.build_findings, ids, props)
     for fr in report.files:
         _suite(report, fr, ctx, root)
+    for run in report.runs:
+        if run.test_package is not None:
+            _go_tests_suite(run, root)
     _errors_suite(report, root)
     _total(root)
     return _dump(root)
+
+
+def _go_tests_suite(run: ProgramRun, parent: ET.Element) -> None:
+    """cgocheck test: one test case per Go test of the test binary (pass, fail, skip, output)."""
+    from cgocheck.report.runs import test_counts, verdict
+
+    suite = ET.SubElement(parent, "testsuite", name=f"go test {run.test_package}")
+    props = ET.SubElement(suite, "properties")
+    for k, v in (("binary", run.file), ("run", verdict(run)), ("qemu", run.qemu.version if run.qemu else "native"),
+                 ("sysroot", run.sysroot)):
+        ET.SubElement(props, "property", name=k, value=v)
+    for t in run.tests:
+        case = ET.SubElement(suite, "testcase", classname=t.package, name=t.name, time=f"{t.seconds:.3f}")
+        if t.status == "fail":
+            last = next((ln.strip() for ln in reversed(t.output.splitlines()) if ln.strip()), "failed")
+            ET.SubElement(case, "failure", message=last[:500], type="go-test-fail").text = t.output
+        elif t.status == "skip":
+            why = [ln.strip() for ln in t.output.splitlines()
+                   if ln.strip() and not ln.strip().startswith(("=== ", "--- SKIP"))]
+            ET.SubElement(case, "skipped", message=(why[-1] if why else "skipped")[:500])
+        if t.output and t.status != "fail":
+            ET.SubElement(case, "system-out").text = t.output
+    c = test_counts(run.tests)
+    for attr, n in (("tests", len(run.tests)), ("failures", c["fail"]), ("errors", 0), ("skipped", c["skip"])):
+        suite.set(attr, str(n))
+    suite.set("time", f"{sum(t.seconds for t in run.tests if '/' not in t.name):.3f}")
 
 
 def render_diff(diff: Diff, ctx: RenderContext) -> str:

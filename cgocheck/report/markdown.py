@@ -20,6 +20,7 @@ from cgocheck.report.formats import (
 from cgocheck.results import Report
 
 if TYPE_CHECKING:
+    from cgocheck.loader.runmodel import ProgramRun
     from cgocheck.results.diff import Diff
 
 ICON = {"error": "🔴", "warning": "🟡", "info": "🔵"}
@@ -112,12 +113,28 @@ def render_report(report: Report, ctx: RenderContext) -> str:
         brief = ", ".join(x for x in (fr.facts.header.machine, "static" if fr.facts.static else "dynamic", top) if x)
         body = _kv_table(kv)
         lines += _details(f"Facts: {code(display_path(fr.facts.path))} ({esc(brief)})", body)
+        run = report.run_of(fr.facts.path)
+        if run is not None:
+            lines += _run_details(run, ctx)
     if report.notes:
         lines += [*(f"> {esc(n)}" for n in report.notes), ""]
     if report.errors:
         body = [f"- {code(e.path)}: {esc(e.message)}" for e in report.errors]
         lines += _details(f"Unreadable files ({len(report.errors)})", body)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _run_details(run: ProgramRun, ctx: RenderContext) -> list[str]:
+    from cgocheck.report.runs import run_rows, test_counts, verdict
+
+    body = _kv_table(run_rows(run, verbose=ctx.verbose))
+    if run.test_package is not None:
+        c = test_counts(run.tests)
+        body += ["", f"{len(run.tests)} Go test(s): ✅ {c['pass']} passed · ❌ {c['fail']} failed · "
+                     f"⏭️ {c['skip']} skipped", "", "| | Test | Seconds |", "|---|---|---|"]
+        mark = {"pass": "✅", "fail": "❌", "skip": "⏭️"}
+        body += [f"| {mark.get(t.status, '')} {t.status} | {code(t.name)} | {t.seconds:.2f} |" for t in run.tests]
+    return _details(f"Run: {code(display_path(run.file))} ({esc(verdict(run))})", body)
 
 
 def render_diff(diff: Diff, ctx: RenderContext) -> str:

@@ -250,6 +250,15 @@ def sarif_run(report: Report, ctx: RenderContext) -> dict[str, Any]:
                              "files": [display_path(fr.facts.path) for fr in report.files]}
     if report.notes:
         props["notes"] = list(report.notes)
+    if report.runs:
+        from cgocheck.report.runs import test_counts
+        from cgocheck.report.runs import verdict as run_verdict
+
+        props["programRuns"] = [{"file": display_path(r.file), "mode": r.mode, "result": run_verdict(r),
+                                 "exitCode": r.returncode, "signal": r.signal, "started": r.started,
+                                 "qemu": r.qemu.version if r.qemu else None, "args": list(r.args),
+                                 **({"goTests": test_counts(r.tests)} if r.test_package else {})}
+                                for r in report.runs]
     if report.target:
         props["target"] = report.target
     if report.sysroot:

@@ -206,6 +206,11 @@ def render(report: Report, *, verbose: bool = False) -> str:
         parts.append(_kv(facts_rows(fr.facts, verbose=verbose)))
         if fr.resolution is not None:
             parts.append(_kv(resolution_rows(fr.resolution, verbose=verbose)))
+        run = report.run_of(fr.facts.path)
+        if run is not None:
+            from cgocheck.report.runs import run_rows
+
+            parts.append(_kv(run_rows(run, verbose=verbose)))
         if fr.findings:
             parts.append(findings_table(fr.findings))
         elif report.target:

@@ -1,7 +1,8 @@
 """Results: the typed models a command produces and the renderers (cgocheck.report) take.
 
 - :class:`Report`: files (their facts, findings and resolution), errors, and for verify the
-  build record and the findings about the build itself; doctor's shell comparison;
+  build record and the findings about the build itself; doctor's shell comparison; the runs
+  of files under the target's loader (cgocheck.loader.runmodel.ProgramRun);
 - cgocheck.results.diff: what changed between two builds (``cgocheck diff``);
 - cgocheck.results.matrix: the cells of a matrix and their reports (``cgocheck matrix``).
 """
@@ -19,6 +20,7 @@ from cgocheck.elf.model import ElfFacts
 if TYPE_CHECKING:
     from cgocheck.build.record import BuildRecord
     from cgocheck.loader.model import Resolution
+    from cgocheck.loader.runmodel import ProgramRun
     from cgocheck.results.doctor import ShellEnvironment
 
 SCHEMA_VERSION = "1.0"
@@ -73,6 +75,11 @@ class Report:
     build_findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     environment: ShellEnvironment | None = None  # doctor: what the shell and the hermetic build see
+    # run, verify --run, test: each file run under the target's loader in the sysroot (D findings in its file's)
+    runs: list[ProgramRun] = field(default_factory=list)
+
+    def run_of(self, path: str) -> ProgramRun | None:
+        return next((r for r in self.runs if r.file == path), None)
 
     @property
     def findings(self) -> list[Finding]:

@@ -246,7 +246,7 @@ def test_sarif_points_dwarf_evidence_at_the_go_source(tmp_path: Path) -> None:
     from tests.support.contamination import run_scenario
 
     need_tool("aarch64-linux-gnu-gcc")
-    result = run_scenario("host-include", tmp_path, clean=False)
+    result = run_scenario("host-header-fallback", tmp_path, clean=False)
     log = json.loads(render_report(result.report, RenderContext(exit_code=1)))
     validate_sarif(log)
     (run,) = log["runs"]

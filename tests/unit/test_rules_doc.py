@@ -23,6 +23,7 @@ FAMILY_MODULE = {
     "H": "host",
     "C": "compiler",
     "B": "build",
+    "D": "dynamic",
 }
 
 
