@@ -199,3 +199,42 @@ def tar_of(layout: Path, out: Path) -> Path:
         for name in sorted(os.listdir(layout)):
             tf.add(layout / name, arcname=name)
     return out
+
+
+def many_entries_layer(out: Path, n: int) -> Blob:
+    """An uncompressed layer of N empty files (one USTAR header each): written as raw headers,
+    the name's digits and the checksum patched, ~2 s for a million."""
+    width = len(str(n))
+    ti = tarfile.TarInfo("f/" + "0" * width)
+    ti.mtime = 1700000000
+    tmpl = bytearray(ti.tobuf(format=tarfile.USTAR_FORMAT))
+    tmpl[148:156] = b"        "
+    base = sum(tmpl) - ord("0") * width
+    with open(out, "wb") as f:
+        for i in range(n):
+            digits = str(i).zfill(width).encode()
+            tmpl[2 : 2 + width] = digits
+            tmpl[148:156] = b"%06o\0 " % (base + sum(digits))
+            f.write(tmpl)
+            tmpl[148:156] = b"        "
+        f.write(b"\0" * 1024)
+    return _finish(out, False)
+
+
+def gzip_bomb_layer(out: Path, gib: int) -> Blob:
+    """A gzip layer whose stream decompresses to GIB GiB (a small tar, then zeros): one
+    member of 64 MiB of zeros compressed once and repeated (gzip allows many members). Its
+    digests are made up: the budget must stop the read before they could be checked."""
+    head = io.BytesIO()
+    with tarfile.open(fileobj=head, mode="w") as tf:
+        ti = tarfile.TarInfo("etc/hostname")
+        data = b"bomb\n"
+        ti.size = len(data)
+        tf.addfile(ti, io.BytesIO(data))
+    member = gzip.compress(b"\0" * (64 << 20), compresslevel=9)
+    with open(out, "wb") as f:
+        f.write(gzip.compress(head.getvalue()))
+        for _ in range(gib * 16):
+            f.write(member)
+    digest = sha256_file(out)
+    return Blob(out, digest, "sha256:" + "0" * 64, out.stat().st_size, LAYER_GZIP)
