@@ -204,7 +204,8 @@ def statement(report: Report, *, started: float, finished: float) -> dict[str, A
             "buildDefinition": {
                 "buildType": BUILD_TYPE,
                 "externalParameters": {
-                    "package": record.package,
+                    "package": options.get("package") or record.package,
+                    "source_dir": record.source_dir,
                     "target": record.target,
                     "options": {
                         "go": options.get("go", record.go_version),
