@@ -14,6 +14,9 @@ For each file of the report:
 - dependency edges: the file on its modules and on the packages of the libraries it names
   in DT_NEEDED; a package on the packages of the libraries its libraries need.
 
+The serial number is derived from the components (the same binaries, the same number); the
+timestamp is SOURCE_DATE_EPOCH's when that is set.
+
 The sysroot's package database is read here (through FsRoot, nothing outside the sysroot).
 """
 
@@ -24,6 +27,8 @@ import binascii
 import hashlib
 import json
 import os
+import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cgocheck import __version__
@@ -237,6 +242,12 @@ class _Builder:
                 comp.properties.add(Property(name="cgocheck:file", value=f))
 
     def finish(self, files: list[str]) -> Bom:
+        # the same binaries give the same serial number; the time is SOURCE_DATE_EPOCH's when set
+        ident = "\n".join(f"{ref} {[h.content for h in self.by_ref[ref].hashes]}" for ref in sorted(self.by_ref))
+        self.bom.serial_number = uuid.uuid5(uuid.NAMESPACE_URL, "cgocheck:" + ident)
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+        if epoch.isdigit():
+            self.bom.metadata.timestamp = datetime.fromtimestamp(int(epoch), tz=UTC)
         if len(files) == 1:  # the subject: in metadata, not in the list (a bom-ref appears once)
             main = self.by_ref[files[0]]
             self.bom.components.discard(main)
