@@ -15,7 +15,7 @@ from cgocheck.core.targets import parse_target
 @options.glibc_floor_option()
 @click.option("--no-cgo", is_flag=True, help="The build is meant to be pure Go: do not require cgo.")
 @click.option("--no-dwarf", is_flag=True, help="Skip DWARF (faster on huge binaries).")
-@options.reporting()
+@options.reporting(options.SBOM_FORMATS)
 def inspect_cmd(
     paths: tuple[str, ...],
     target: str | None,

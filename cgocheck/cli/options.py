@@ -25,6 +25,7 @@ from cgocheck.core.rules import SEVERITIES
 
 F = TypeVar("F", bound=Callable[..., Any])
 REPORT_FORMATS = ("table", "json", "junit", "sarif", "markdown", "html")
+SBOM_FORMATS = (*REPORT_FORMATS, "cyclonedx")  # inspect, resolve and verify: their binaries as an SBOM
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,24 @@ class Output:
 
 
 def _reports(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """--report FORMAT=PATH (or FORMAT:PATH), checked while the command line is parsed."""
+    """--report FORMAT=PATH (or FORMAT:PATH), checked while the command line is parsed: FORMAT
+    one of those the command's --format offers."""
     from cgocheck.report import formats
 
-    return tuple(formats.parse_output(spec) for spec in value)
+    out = tuple(formats.parse_output(spec) for spec in value)
+    offered = _offered(ctx)
+    for name, _ in out:
+        if offered and name not in offered:
+            raise click.BadParameter(f"{name}: this command writes {', '.join(offered)}", ctx, param)
+    return out
+
+
+def _offered(ctx: click.Context) -> tuple[str, ...]:
+    """The formats the command's --format offers."""
+    for p in ctx.command.params:
+        if p.name == "fmt" and isinstance(p.type, click.Choice):
+            return tuple(str(c) for c in p.type.choices)
+    return ()
 
 
 def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:

@@ -17,7 +17,7 @@ from cgocheck.core.targets import parse_target
     "--install-dir",
     help="Folder the binary will live in on the target (its $ORIGIN); default: where it lies inside the sysroot.",
 )
-@options.reporting()
+@options.reporting(options.SBOM_FORMATS)
 def resolve_cmd(
     binary: str,
     sysroot: str,

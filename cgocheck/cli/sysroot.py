@@ -1,4 +1,4 @@
-"""``cgocheck sysroot create|list|info|check``"""
+"""``cgocheck sysroot create|import|list|info|check``"""
 
 from __future__ import annotations
 
@@ -237,3 +237,40 @@ def check_cmd(sysroot_ref: str, fmt: str) -> None:
             click.echo(f"{path}: {len(res.problems)} problems ({looked}; loaders for {targets})")
     if not res.ok:
         sys.exit(1)
+
+
+@sysroot_grp.command("import")
+@click.argument("name")
+@click.argument("image")
+@click.option("--platform", help="The image of a multi-platform index to import: linux/arm64, linux/arm/v7 ...")
+@click.option("--force", is_flag=True, help="Replace the sysroot NAME if it exists.")
+@click.option("-v", "--verbose", is_flag=True, help="Show each layer as it is checked and applied.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def import_cmd(name: str, image: str, platform: str | None, force: bool, verbose: bool, fmt: str) -> None:
+    """Import a container image's file system as the sysroot NAME, without a daemon or network.
+
+    IMAGE is an OCI image layout folder (PATH, or PATH:REF for the manifest named REF), a
+    `docker save` / `podman save` tar file (PATH.tar, or PATH.tar:REPO:TAG) or a plain root
+    file system tar file (`docker export`, optionally compressed). Layers are applied in order
+    with their whiteouts, every digest checked against the manifest; the result must pass
+    `cgocheck sysroot check` before it counts.
+    """
+    from cgocheck.sysroot.image import import_image
+
+    res = import_image(name, image, platform=platform, force=force, log=_logger(verbose))
+    if fmt == "json":
+        click.echo(json.dumps({
+            "name": res.name, "path": str(res.path), "digest": res.digest, "image": res.image,
+            "packages": res.packages, "entries": res.entries, "counts": res.counts,
+            "seconds": round(res.seconds, 2), "size_bytes": res.size_bytes, "rewritten_links": res.rewritten_links,
+            "libc": res.libc, "libc_version": res.libc_version, "targets": list(res.targets),
+        }, indent=2))
+        return
+    img = res.image
+    what = str(img.get("manifest_digest") or img.get("config_digest") or img["kind"])
+    libc = f"{res.libc} {res.libc_version or '?'}" if res.libc else "no libc"
+    click.echo(
+        f"{res.name}: {len(img['layers'])} layer(s) of {img['kind']} {what[:19]}, {res.entries} entries, "  # type: ignore[arg-type]
+        f"{libc} for {', '.join(res.targets) or '?'}, {res.packages} dpkg packages, "
+        f"{res.size_bytes / 1e6:.1f} MB, digest {res.digest[:16]}, {res.seconds:.1f}s -> {res.path}"
+    )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,6 +25,17 @@ def pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ...]:
             raise BadInput(f"{what} takes NAME=VALUE, got {v!r}")
         out.append((k, val))
     return tuple(out)
+
+
+def write_provenance(path: str, report: Any, started: float) -> None:
+    """The in-toto statement of a build that wrote its binaries; a failed build has none."""
+    from cgocheck.commands.provenance import statement
+    from cgocheck.core import redact
+
+    if report.build is None or report.build.returncode != 0 or not report.files:
+        click.echo("cgocheck: warning: the build made no binary: no provenance written", err=True)
+        return
+    redact.write_report(path, json.dumps(statement(report, started=started, finished=time.time()), indent=2) + "\n")
 
 
 @click.command("verify", cls=WithProgramArgs)
@@ -50,7 +64,9 @@ def pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ...]:
 @click.option("--run-timeout", type=click.FloatRange(min=0, min_open=True, max=1e7), metavar="SECONDS",
               help="Stop each run after this long (default 60; config: [run] timeout).")
 @run_options("--run-env")
-@options.reporting()
+@click.option("--provenance", "provenance_path", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Write an in-toto statement with a SLSA provenance v1 predicate for the build (unsigned).")
+@options.reporting(options.SBOM_FORMATS)
 def verify_cmd(
     packages: tuple[str, ...],
     target: str,
@@ -85,6 +101,7 @@ def verify_cmd(
     bindings: bool | None,
     max_output: int | None,
     run_env: tuple[str, ...],
+    provenance_path: str | None,
     fmt: str,
     reports: tuple[tuple[str, str], ...],
     fail_on: str | None,
@@ -132,7 +149,10 @@ def verify_cmd(
         run=run_settings(settings.run, enabled=run_built, args=program_args(), timeout=run_timeout, bindings=bindings,
                          max_output=max_output, env=run_env),
     )
+    started = time.time()
     result = verify(opts)
     if result.work_dir is not None:
         click.echo(f"cgocheck: work folder kept: {result.work_dir}", err=True)
+    if provenance_path:
+        write_provenance(provenance_path, result.report, started)
     options.finish(result.report, settings, options.output(fmt, reports, verbose))

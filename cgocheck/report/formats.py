@@ -6,7 +6,8 @@ the report: the exit code, the failing severity, verbosity and the findings that
 configuration's suppressions or baseline took out (shown, never dropped silently).
 
 Formats: table (people), json (the versioned schema), junit (CI test reports), sarif
-(SARIF 2.1.0, code scanning), markdown (a CI job summary), html (one self-contained file).
+(SARIF 2.1.0, code scanning), markdown (a CI job summary), html (one self-contained file);
+and for inspect, resolve and verify, cyclonedx (an SBOM of the binaries, see BINARY_ONLY).
 Renderers are imported when first used, so a command pays only for the format it prints.
 """
 
@@ -104,8 +105,14 @@ for _f in (
            _lazy("cgocheck.report.markdown", "render_report"), _lazy("cgocheck.report.markdown", "render_diff")),
     Format("html", ".html", "one self-contained HTML page",
            _lazy("cgocheck.report.html", "render_report"), _lazy("cgocheck.report.html", "render_diff")),
+    Format("cyclonedx", ".cdx.json", "CycloneDX 1.6 JSON SBOM: the binaries, their Go modules and the Debian "
+           "packages of the libraries they load (inspect, resolve, verify)",
+           _lazy("cgocheck.report.cyclonedx", "render_report"), _lazy("cgocheck.report.cyclonedx", "render_diff")),
 ):
     register(_f)
+
+# formats that describe binaries, not findings: only the commands that read binaries offer them
+BINARY_ONLY = ("cyclonedx",)
 
 
 def names() -> tuple[str, ...]:

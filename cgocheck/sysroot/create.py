@@ -10,6 +10,8 @@ Steps, each safe to interrupt:
    every .deb's sha256 is checked against the index, cached or not.
 4. Unpack each .deb into ``sysroots/.tmp-<name>-<random>`` with dpkg's own extractor, absolute
    (and escaping) symlinks rewritten as relative links that stay inside, usrmerge links made.
+   Each package's control stanza, file list, symbols and shlibs files are kept in
+   ``.cgocheck/dpkg/`` (a dpkg database, see :mod:`cgocheck.sysroot.dpkgdb`).
 5. ``.cgocheck/lock.json`` and the content digest, then an atomic rename into
    ``sysroots/<name>`` and ``.cgocheck/complete`` written last: a folder without it is
    never reported as a sysroot.
@@ -42,6 +44,7 @@ from cgocheck.core.pathnames import within
 from cgocheck.sysroot.apt import Apt, AptSource, PackageRecord, host_source, resolve_closure
 from cgocheck.sysroot.check import check_sysroot
 from cgocheck.sysroot.creator import creation_digest
+from cgocheck.sysroot.dpkgdb import keep_package
 from cgocheck.sysroot.recipe import Recipe
 
 Log = Callable[[str], None]
@@ -317,8 +320,9 @@ def make_usrmerge(root: Path, *, before: bool) -> list[str]:
     return made
 
 
-def extract_deb(deb: Path, dest: Path) -> None:
-    """Unpack a .deb's data as dpkg would onto a merged-/usr system.
+def extract_deb(deb: Path, dest: Path) -> list[str]:
+    """Unpack a .deb's data as dpkg would onto a merged-/usr system; returns the member names
+    as tar lists them (``./usr/lib/...``), for the package's file list.
 
     ``dpkg -x`` replaces the ``lib -> usr/lib`` link with a folder (it runs tar without
     --keep-directory-symlink), so we feed dpkg-deb's own tar stream to GNU tar with it, as
@@ -329,6 +333,8 @@ def extract_deb(deb: Path, dest: Path) -> None:
         [
             "tar",
             "-x",
+            "-v",
+            "--quoting-style=literal",
             "--keep-directory-symlink",
             "--no-same-owner",
             "--warning=no-timestamp",
@@ -350,6 +356,7 @@ def extract_deb(deb: Path, dest: Path) -> None:
     if rc1 != 0 or p2.returncode != 0:
         msg = err1.strip() or p2.stderr.decode(errors="replace").strip() or f"exit {rc1}/{p2.returncode}"
         raise EnvironmentProblem(f"unpacking {deb.name} failed: {msg.splitlines()[-1]}")
+    return p2.stdout.decode("utf-8", errors="surrogateescape").splitlines()
 
 
 # --- the lock file -------------------------------------------------------------------
@@ -652,7 +659,9 @@ def create(
                 make_usrmerge(tmp, before=True)
             changed: list[tuple[str, str, str]] = []
             for rec in sorted(records, key=lambda r: r.name):
-                extract_deb(debs[rec.name], tmp)
+                names = extract_deb(debs[rec.name], tmp)
+                # the package's control stanza, file list, symbols and shlibs (cgocheck deps, SBOMs)
+                keep_package(tmp / META_DIR / "dpkg", debs[rec.name], names)
                 # before the next package: no file of it may be written through a link that leads out
                 changed += rewrite_symlinks(tmp)
             if recipe.usrmerge:

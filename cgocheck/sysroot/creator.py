@@ -20,6 +20,8 @@ CREATION_FILES = (
     _PACKAGE / "fsroot.py",
     _PACKAGE / "recipe.py",
     _PACKAGE / "pkgconfig.py",
+    _PACKAGE / "dpkgdb.py",
+    _PACKAGE / "image.py",
     _PACKAGE.parent / "data" / "targets.toml",
 )
 

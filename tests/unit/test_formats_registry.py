@@ -9,16 +9,26 @@ from cgocheck.report import formats
 
 
 def test_registry_names_and_lookup() -> None:
-    assert formats.names() == ("table", "json", "junit", "sarif", "markdown", "html")
+    assert formats.names() == ("table", "json", "junit", "sarif", "markdown", "html", "cyclonedx")
     assert formats.get("sarif").suffix == ".sarif"
     with pytest.raises(BadInput, match="unknown format 'pdf'"):
         formats.get("pdf")
 
 
 def test_every_command_offers_every_format() -> None:
+    """Every format but those describing binaries (cyclonedx), which inspect, resolve and
+    verify offer on top."""
     from cgocheck.cli.options import REPORT_FORMATS as FORMATS
+    from cgocheck.cli.options import SBOM_FORMATS
 
-    assert tuple(FORMATS) == formats.names()
+    assert tuple(FORMATS) == tuple(n for n in formats.names() if n not in formats.BINARY_ONLY)
+    assert tuple(SBOM_FORMATS) == formats.names()
+    for module, command in (("inspect", "inspect_cmd"), ("resolve", "resolve_cmd"), ("verify", "verify_cmd")):
+        import importlib
+
+        cmd = getattr(importlib.import_module(f"cgocheck.cli.{module}"), command)
+        fmt = next(p for p in cmd.params if p.name == "fmt")
+        assert tuple(fmt.type.choices) == formats.names()
 
 
 @pytest.mark.parametrize(
