@@ -7,9 +7,9 @@ import os
 import sys
 
 import click
-from tabulate import tabulate
 
 from cgocheck.cli import options
+from cgocheck.cli.options import tabulate
 
 
 @click.command("config")

@@ -23,6 +23,15 @@ import click
 from cgocheck.core import redact
 from cgocheck.core.rules import SEVERITIES
 
+
+def tabulate(*args: Any, **kwargs: Any) -> str:
+    """tabulate.tabulate, imported when a table is printed: --help never loads it (nor the
+    importlib.metadata it imports)."""
+    from tabulate import tabulate as _tabulate
+
+    return str(_tabulate(*args, **kwargs))
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 REPORT_FORMATS = ("table", "json", "junit", "sarif", "markdown", "html")
 SBOM_FORMATS = (*REPORT_FORMATS, "cyclonedx")  # inspect, resolve and verify: their binaries as an SBOM

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from tabulate import tabulate
 
+from cgocheck.cli.options import tabulate
 from cgocheck.core.errors import BadInput
 
 

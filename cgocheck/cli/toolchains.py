@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-from tabulate import tabulate
 
 from cgocheck.build import toolchains
+from cgocheck.cli.options import tabulate
 
 
 @click.group("toolchains")
