@@ -14,7 +14,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import machine_line, paired, ratio_text  # noqa: E402
+from harness import machine_line, paired, ratio_text
 
 
 def main() -> None:

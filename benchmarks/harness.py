@@ -42,7 +42,9 @@ def _argv(cmd: Command) -> list[str]:
     return ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
 
 
-def run_once(cmd: Command, env: dict[str, str] | None = None, cwd: str | None = None) -> tuple[float, float, float, int]:
+def run_once(
+    cmd: Command, env: dict[str, str] | None = None, cwd: str | None = None
+) -> tuple[float, float, float, int]:
     """(wall s, user+sys s, peak RSS MiB, exit code) of one new process, its children included
     in the CPU time; peak RSS is the largest single process (ru_maxrss of the waited child,
     and of its reaped children, whichever is larger)."""
@@ -54,9 +56,17 @@ def run_once(cmd: Command, env: dict[str, str] | None = None, cwd: str | None = 
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, proc.returncode
 
 
-def paired(a: Command, b: Command | None = None, *, runs: int = 5, warmup: int = 1,
-           env: dict[str, str] | None = None, cwd: str | None = None,
-           label_a: str = "A", label_b: str = "B") -> tuple[Runs, Runs | None, list[float]]:
+def paired(
+    a: Command,
+    b: Command | None = None,
+    *,
+    runs: int = 5,
+    warmup: int = 1,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    label_a: str = "A",
+    label_b: str = "B",
+) -> tuple[Runs, Runs | None, list[float]]:
     """A and B in turn; returns both Runs and the per-pair wall ratios A/B."""
     ra, rb = Runs(label_a), (Runs(label_b) if b is not None else None)
     for _ in range(warmup):
@@ -88,5 +98,7 @@ def show(cmd: Command) -> str:
 
 def machine_line() -> str:
     load = os.getloadavg()
-    return (f"{os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-            "wall seconds are medians of paired runs (min-max)")
+    return (
+        f"{os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+        "wall seconds are medians of paired runs (min-max)"
+    )
