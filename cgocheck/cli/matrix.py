@@ -82,7 +82,7 @@ def matrix_cmd(
     sysroot: tuple[str, ...],
     glibc_floor: str | None,
     jobs: int | None,
-    timeout: float | None,
+    timeout: str | None,
     rebuild: bool,
     list_cells: bool,
     cell_id: str | None,

@@ -64,7 +64,7 @@ def verify_cmd(
     unset: tuple[str, ...],
     no_cgo: bool,
     no_resolve: bool,
-    timeout: float | None,
+    timeout: str | None,
     fmt: str,
     reports: tuple[tuple[str, str], ...],
     fail_on: str | None,
