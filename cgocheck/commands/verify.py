@@ -38,6 +38,8 @@ from cgocheck.build.hermetic import (
     kill_group,
     pkg_config_env,
     real_compiler,
+    track,
+    untrack,
     zig_clang_producer,
 )
 from cgocheck.build.pkgconfig_trace import Prefetch, prefetch, trace_modules
@@ -56,7 +58,7 @@ from cgocheck.build.record import (
 )
 from cgocheck.checks import check_file, check_record
 from cgocheck.commands.resolve import add_resolution
-from cgocheck.core import folders
+from cgocheck.core import files, folders
 from cgocheck.core.errors import BadInput, CgocheckError
 from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf
@@ -161,7 +163,7 @@ def cc_machine(env: dict[str, str], timeout: float = 60) -> str | None:
 
 def start_go_list(env: dict[str, str], go: Path, cwd: Path, flags: tuple[str, ...], pkg: str) -> subprocess.Popen[str]:
     build_flags = [f for f in flags if f.startswith(("-tags", "-buildmode", "-trimpath", "-mod"))]
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [str(go), "list", "-deps", *build_flags, "-f", LIST_TEMPLATE, pkg],
         env=env,
         cwd=cwd,
@@ -171,6 +173,8 @@ def start_go_list(env: dict[str, str], go: Path, cwd: Path, flags: tuple[str, ..
         errors="replace",
         start_new_session=True,  # stopped as a group with the build (timeout, Ctrl-C)
     )
+    track(proc.pid)  # a stopping matrix worker kills it with the build (kill_running_builds)
+    return proc
 
 
 def parse_go_list(text: str) -> tuple[list[CgoPackage], list[tuple[str, str]]]:
@@ -308,6 +312,8 @@ class SideWork:
         except subprocess.TimeoutExpired:
             kill_group(self.lister.pid)
             out, _ = self.lister.communicate()
+        finally:
+            untrack(self.lister.pid)
         self.listed = out
         wanted = [m for pkg in parse_go_list(out)[0] for m in pkg.pkg_config]
         self.prefetched = prefetch(
@@ -336,6 +342,8 @@ def verify(opts: VerifyOptions) -> VerifyResult:
     sweep_dead_work_dirs()
     work = Path(tempfile.mkdtemp(prefix="verify-", dir=folders.work()))
     owner = _own(work)
+    if not opts.keep:
+        _LIVE_WORK.add(work)
     try:
         return _verify(plan(opts, work), t0)
     finally:
@@ -343,7 +351,19 @@ def verify(opts: VerifyOptions) -> VerifyResult:
             (work / OWNER).unlink(missing_ok=True)  # kept on purpose: no sweep may take it
         else:
             shutil.rmtree(work, ignore_errors=True)
+        _LIVE_WORK.discard(work)
         os.close(owner)
+
+
+_LIVE_WORK: set[Path] = set()  # the work folders of the verify runs under way in this process
+
+
+def abandon_work() -> None:
+    """Remove the work folders of this process's running verify calls (for a signal handler
+    about to end the process: no unwinding, no locks; a folder it cannot remove whole is
+    swept by the next run, its owner lock gone with the process)."""
+    for work in list(_LIVE_WORK):
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _verify(p: Plan, t0: float) -> VerifyResult:
@@ -366,7 +386,7 @@ def _verify(p: Plan, t0: float) -> VerifyResult:
     timings["wait go list + pkg-config"] = time.monotonic() - t
     for name, text in (("build.log", result.log), ("env.txt", "".join(f"{k}={v}\n" for k, v in result.env.items())),
                        ("command.sh", shlex.join(result.argv) + "\n")):
-        (p.work / name).write_text(text)
+        files.write_text(p.work / name, text)
 
     t = time.monotonic()
     report = Report(command="verify", target=p.opts.target.name, sysroot=str(p.sysroot) if p.sysroot else None)
