@@ -168,7 +168,14 @@ def read_head(path: str | os.PathLike[str], n: int) -> bytes:
 
 
 def read_open(f: BinaryIO, limits: Limits, label: str | os.PathLike[str]) -> bytes:
-    """At most ``limits.max_bytes`` of an open regular file (more is an error naming LABEL)."""
+    """At most ``limits.max_bytes`` of an open regular file (more is an error naming LABEL;
+    a file whose size already says so is refused unread)."""
+    try:
+        size = os.fstat(f.fileno()).st_size
+    except (OSError, AttributeError, ValueError):
+        size = 0
+    if size > limits.max_bytes:
+        raise _too_large(label, size, limits)
     chunks: list[bytes] = []
     got = 0
     try:

@@ -69,9 +69,10 @@ class LdConf:
 class Budget:
     """What the reading of one configuration may still cost; each exceeded budget is noted once."""
 
-    def __init__(self, notes: list[str]) -> None:
+    def __init__(self, notes: list[str], paths: int = MAX_GLOB_PATHS) -> None:
         self.notes = notes
-        self.paths = MAX_GLOB_PATHS
+        self.limit = paths
+        self.paths = paths
         self.files = MAX_CONF_FILES
         self.bytes = MAX_CONF_TOTAL
         self.noted: set[str] = set()
@@ -85,7 +86,7 @@ class Budget:
         """Spend N path visits; False (and a note) when the budget is gone."""
         self.paths -= n
         if self.paths < 0:
-            self.note("paths", f"include {pattern}: more than {MAX_GLOB_PATHS} paths looked at by the "
+            self.note("paths", f"include {pattern}: more than {self.limit} paths looked at by the "
                                "configuration's globs; stopped there (budget of glob paths)")
             return False
         return True

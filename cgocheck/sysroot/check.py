@@ -38,7 +38,7 @@ from cgocheck.sysroot.meta import read_meta_json
 from cgocheck.sysroot.pkgconfig import parse_pc
 
 META_DIR = ".cgocheck"
-MAX_ENTRIES = 300_000  # a Debian sysroot of 200 packages has ~60,000; more is refused, not walked
+MAX_ENTRIES = 200_000  # a Debian sysroot of 200 packages has ~60,000; more is refused, not walked
 MAX_SCRIPT = 64 << 10  # a linker script is a few hundred bytes; libc.so is 300
 MAX_PROBLEMS = 1000  # kept (and shown by --format json); the rest are counted
 MAX_PC_FILES = 5000  # checked per sysroot (as cgocheck.sysroot.info reads at most)
@@ -156,14 +156,20 @@ def _walk(root: FsRoot, problems: list[Problem]) -> Iterator[tuple[str, str]]:
 
 def _check_link(root: FsRoot, guest: str) -> Problem | None:
     target = os.readlink(str(root.top) + guest)
+    # resolve where the link leads, from its folder (real: the walk came through it without
+    # following links), as resolve(guest) would after reading the link: one readlink, not two
+    parent = guest.rsplit("/", 1)[0] or "/"
+    absolute = target.startswith("/")
     try:
-        r = root.resolve(guest, real_dir=guest.rsplit("/", 1)[0] or "/")  # the walk came through it
+        r = root.resolve(target if absolute else f"{parent.rstrip('/')}/{target}",
+                         real_dir=None if absolute else parent)
     except SymlinkLoop:
         return Problem("link", guest, f"-> {target}: a symlink loop")
     if r is None:
         return Problem("link", guest, f"-> {target}: dangles (nothing there inside the sysroot)")
-    if r.notes:
-        return Problem("link", guest, f"-> {target}: leads out of the sysroot when followed on the host ({r.notes[0]})")
+    notes = [f"{guest} -> {target} (absolute, re-rooted)"] if absolute else list(r.notes)
+    if notes:
+        return Problem("link", guest, f"-> {target}: leads out of the sysroot when followed on the host ({notes[0]})")
     return None
 
 
