@@ -317,6 +317,16 @@ def test_schema_check_agrees_with_jsonschema(real_report: dict[str, Any], edits:
 
 def test_real_report_follows_the_schema(real_report: dict[str, Any]) -> None:
     assert report_error(real_report) is None
+    broken = json.loads(json.dumps(real_report))
+    broken["files"][0]["facts"]["needed"] = {"libc.so.6": 1}
+    assert report_error(broken) == "files[0].facts.needed: an object, not array"
+    broken = json.loads(json.dumps(real_report))
+    finding = {"rule": "X001", "name": "n", "severity": "warning", "message": "m", "fix": "f", "evidence": [],
+               "file": None}
+    broken["files"][0]["findings"] = [finding]
+    assert report_error(broken) is None
+    finding["severity"] = "fatal"
+    assert report_error(broken) == 'files[0].findings[0].severity: must be one of "info", "warning", "error"'
 
 
 # --- ld.so.conf globs: budgets ----------------------------------------------------------
@@ -342,8 +352,9 @@ _PART = st.sampled_from(["*", "?", "*.conf", "s?", "[ab].conf", "sub", "up", "..
 @FUZZ
 @given(parts=st.lists(_PART, min_size=1, max_size=14), budget=st.sampled_from([50, 500, 5000]))
 def test_glob_budget(glob_tree: Path, parts: list[str], budget: int) -> None:
-    """Any pattern ends within its budget of paths; under the budget it finds what an
-    unbudgeted glob finds; over it, a subset, and a note naming the budget."""
+    """Any pattern ends within its budget of paths: when an unbudgeted glob looks at no more
+    than the budget, the same matches and no note; when it looks at more, a note naming the
+    budget and a subset of its matches."""
     pattern = "/etc/ld.so.conf.d/" + "/".join(parts)
     root = FsRoot(glob_tree)
     notes: list[str] = []
@@ -351,13 +362,28 @@ def test_glob_budget(glob_tree: Path, parts: list[str], budget: int) -> None:
     got = glob_in_root(root, pattern, Budget(notes, paths=budget))
     assert time.monotonic() - t0 < 5
     if len(parts) > 8:  # the unbudgeted oracle would explode (3 links per level)
+        assert len(got) <= budget
         return
-    full = glob_in_root(root, pattern, Budget([], paths=10**9))
-    if notes:
-        assert any(f"more than {budget} paths" in n and "budget of glob paths" in n for n in notes)
+    unbounded = Budget([], paths=10**9)
+    full = glob_in_root(root, pattern, unbounded)
+    looked = 10**9 - unbounded.paths
+    if looked > budget:
+        assert any(f"more than {budget} paths" in n and "budget of glob paths" in n for n in notes), (looked, notes)
         assert set(got) <= set(full)
     else:
-        assert got == full
+        assert got == full and not notes
+
+
+def test_glob_through_self_links_stops_at_the_budget(tmp_path: Path) -> None:
+    """Four `x -> .` links and 14 levels of '*': 4^13 paths; the budget ends it, with a note."""
+    d = tmp_path / "etc" / "ld.so.conf.d"
+    d.mkdir(parents=True)
+    for x in "abcd":
+        os.symlink(".", d / x)
+    notes: list[str] = []
+    t0 = time.monotonic()
+    glob_in_root(FsRoot(tmp_path), "/etc/ld.so.conf.d/" + "*/" * 13 + "*.conf", Budget(notes))
+    assert time.monotonic() - t0 < 5 and any("budget of glob paths" in n for n in notes)
 
 
 def test_pattern_components_budget(glob_tree: Path) -> None:
@@ -451,10 +477,13 @@ def test_builtin_dirs_of_real_loaders_and_of_a_hostile_one() -> None:
             assert builtin_dirs(data) is not None
             seen += 1
     assert seen
-    data = loaders[0].read_bytes()[: 1 << 20] + b"/" * (3 << 20)
-    t0 = time.monotonic()
-    assert builtin_dirs(data) is not None
-    assert time.monotonic() - t0 < 3
+    data = loaders[0].read_bytes()[: 1 << 20]
+    dirs = "\0".join(builtin_dirs(data) or []).encode() + b"\0"
+    gone = data.replace(dirs, dirs[:-1].replace(b"\0", b"x") + b"\0")  # no run of folders left
+    for hostile, found in ((data + b"/" * (3 << 20), True), (gone + b"/" * (3 << 20), False)):
+        t0 = time.monotonic()
+        assert (builtin_dirs(hostile) is not None) is found
+        assert time.monotonic() - t0 < 3  # the regex: about 8 s a MiB of '/'
 
 
 # --- one line whatever a path holds -----------------------------------------------------
