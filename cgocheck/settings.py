@@ -709,13 +709,13 @@ def _read_baseline(path: Path, origin: str) -> frozenset[FindingKey]:
         raise ConfigError(f"{where}: baseline: {shown(path)} is not a JSON report ({exc.problem})") from None
     if not isinstance(data, dict) or not isinstance(data.get("files"), list) or "schema_version" not in data:
         raise ConfigError(f"{where}: baseline: {shown(path)} is not a cgocheck JSON report")
-    wrong = report_error(data)
+    wrong = report_error(data, required=False)
     if wrong:
         raise ConfigError(f"{where}: baseline: {shown(path)} is not a cgocheck JSON report ({wrong})")
     try:
         return keys_of_json_report(data)
     except (KeyError, TypeError, AttributeError):
-        raise ConfigError(f"{where}: baseline: {path} is not a cgocheck JSON report (bad findings)") from None
+        raise ConfigError(f"{where}: baseline: {shown(path)} is not a cgocheck JSON report (bad findings)") from None
 
 
 def describe(config: Settings) -> list[tuple[str, str, str]]:

@@ -65,8 +65,9 @@ def _kind(value: Any) -> str:
 
 
 def first_error(value: Any, node: dict[str, Any], root: dict[str, Any] | None = None,
-                path: list[str | int] | None = None) -> str | None:
-    """The first place VALUE does not follow the schema NODE, as one line; None if it does."""
+                path: list[str | int] | None = None, *, required: bool = True) -> str | None:
+    """The first place VALUE does not follow the schema NODE, as one line; None if it does.
+    ``required=False`` checks the fields that are there, not that every required one is."""
     root = root if root is not None else node
     path = path if path is not None else []
     if "$ref" in node:
@@ -74,7 +75,7 @@ def first_error(value: Any, node: dict[str, Any], root: dict[str, Any] | None = 
         target: Any = root
         for part in ref.removeprefix("#/").split("/"):
             target = target[part]
-        return first_error(value, target, root, path)
+        return first_error(value, target, root, path, required=required)
     if "const" in node and value != node["const"]:
         return f"{_at(path)}must be {json.dumps(node['const'])}"
     if "enum" in node and not any(value == e and type(value) is type(e) for e in node["enum"]):
@@ -92,33 +93,35 @@ def first_error(value: Any, node: dict[str, Any], root: dict[str, Any] | None = 
     if number and "minimum" in node and value < node["minimum"]:
         return f"{_at(path)}less than {node['minimum']}"
     if isinstance(value, dict):
-        for key in node.get("required", ()):
+        for key in node.get("required", ()) if required else ():
             if key not in value:
                 return f"{_at(path)}no {key}"
         props = node.get("properties", {})
         extra = node.get("additionalProperties", True)
         for key, item in value.items():
             if key in props:
-                err = first_error(item, props[key], root, [*path, key])
+                err = first_error(item, props[key], root, [*path, key], required=required)
             elif extra is False:
                 err = f"{_at([*path, key])}not a known field"
             elif isinstance(extra, dict):
-                err = first_error(item, extra, root, [*path, key])
+                err = first_error(item, extra, root, [*path, key], required=required)
             else:
                 err = None
             if err:
                 return err
     if isinstance(value, list) and isinstance(node.get("items"), dict):
         for i, item in enumerate(value):
-            err = first_error(item, node["items"], root, [*path, i])
+            err = first_error(item, node["items"], root, [*path, i], required=required)
             if err:
                 return err
     return None
 
 
-def report_error(data: Any) -> str | None:
+def report_error(data: Any, *, required: bool = True) -> str | None:
     """Where a saved JSON report does not follow report.schema.json (a 1.x minor version is
-    read as 1.0: its additions are the reader's to ignore)."""
+    read as 1.0: its additions are the reader's to ignore). ``required=False``: the fields
+    that are there have their types, whether or not all are there (a baseline written by
+    hand, a report of an older 1.x cgocheck)."""
     if isinstance(data, dict) and str(data.get("schema_version", "")).startswith("1."):
         data = {**data, "schema_version": "1.0"}
-    return first_error(data, schema("report"))
+    return first_error(data, schema("report"), required=required)

@@ -560,3 +560,45 @@ def test_metadata_links_are_not_metadata(tmp_path: Path) -> None:
     assert meta.state(a) == "linked" and meta.state(b.parent) == "incomplete" and meta.state(c.parent) == "complete"
     assert meta.read_meta_json(a, "meta.json") == {} and meta.read_meta_json(b.parent, "meta.json") == {}
     assert meta.state(tmp_path / "nothing") == "none"
+
+
+@FUZZ
+@given(drops=st.lists(st.integers(0, 10_000), min_size=1, max_size=6), as_cell=st.booleans())
+def test_saved_reports_missing_fields(tmp_path: Path, real_report: dict[str, Any], drops: list[int],
+                                      as_cell: bool) -> None:
+    """A real report (or a matrix cell holding it) with fields taken out anywhere: diff and
+    report merge give their result or one error line, never an exception."""
+    from cgocheck.cli import main
+
+    data = json.loads(json.dumps(real_report))
+    for pos in drops:
+        places: list[tuple[dict[str, Any], str]] = []
+        todo: list[Any] = [data]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, dict):
+                places += [(node, k) for k in node]
+                todo += node.values()
+            elif isinstance(node, list):
+                todo += node
+        if places:
+            parent, key = places[pos % len(places)]
+            del parent[key]
+    base, head = tmp_path / "base.json", tmp_path / "head.json"
+    base.write_text(json.dumps(real_report))
+    if as_cell:
+        cell = {"id": "c", "cell": {"go": "1.22", "target": "linux/amd64", "compiler": "gcc", "package": ".",
+                                    "sysroot": None}, "exit_code": 0, "error": None, "seconds": 1.0, "cached": False,
+                "key": "k", "suppressed": [], "report": data}
+        head.write_text(json.dumps(cell))
+        args = ["report", "merge", str(head)]
+    else:
+        head.write_text(json.dumps(data))
+        args = ["diff", str(base), str(head)]
+    for fmt in ("table", "json", "sarif", "junit", "markdown", "html"):
+        res = cli_runner().invoke(main, [*args, "--format", fmt])
+        ok = res.exception is None or isinstance(res.exception, SystemExit)
+        assert ok and res.exit_code in (0, 1, 2), (args, fmt, repr(res.exception), res.stderr[-2000:])
+        if res.exit_code == 2:
+            lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+            assert len(lines) == 1 and lines[0].startswith("cgocheck: error: "), res.stderr
