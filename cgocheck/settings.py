@@ -48,7 +48,6 @@ import json
 import os
 import re
 import shlex
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -56,8 +55,10 @@ from pathlib import Path
 from typing import Any
 
 from cgocheck.build.options import GoBuildOptions
-from cgocheck.core.errors import BadInput
+from cgocheck.core import files
+from cgocheck.core.errors import BadInput, shown
 from cgocheck.core.rules import SEVERITIES, rules
+from cgocheck.core.schema import report_error
 from cgocheck.policy import FindingKey, Policy, Suppression, keys_of_json_report
 
 CONFIG_FILE = "cgocheck.toml"
@@ -196,23 +197,43 @@ class Settings:
 
 KeyPath = tuple[str | int, ...]
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(?:#.*)?$")
 _KEY_PART = re.compile(r"""[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'""")
 _KEY_LINE = re.compile(
     r"""^\s*((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'))*)\s*="""
 )
-_STRINGS = re.compile(r""""(?:[^"\\]|\\.)*"|'[^']*'""")
+_STRINGS = re.compile(r""""(?:[^"\\]++|\\.)*+"|'[^']*+'""")
+_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
+_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", "e": "\x1b", '"': '"', "\\": "\\"}
+
+
+def _unescape(m: re.Match[str]) -> str:
+    e = m.group(1)
+    if e[0] in "uU" and len(e) > 1:
+        code = int(e[1:], 16)
+        return chr(code) if code <= 0x10FFFF else m.group(0)
+    return _ESCAPES.get(e, m.group(0))
 
 
 def _key_parts(dotted: str) -> list[str]:
     out = []
     for p in _KEY_PART.findall(dotted):
         if p[:1] == '"':
-            p = json.loads(p)
+            p = _ESCAPE.sub(_unescape, p[1:-1])  # TOML's escapes (\U0001F600, \e: not JSON's)
         elif p[:1] == "'":
             p = p[1:-1]
         out.append(p)
     return out
+
+
+def _header(line: str) -> tuple[bool, str] | None:
+    """(array of tables?, the dotted name) of a table header line, else None. Parsed by
+    hand: a regex with a lazy name and optional blanks around it is quadratic in the blanks."""
+    body = _strip_comment(line).strip()
+    if body.startswith("[[") and body.endswith("]]"):
+        return True, body[2:-2].strip()
+    if body.startswith("[") and body.endswith("]"):
+        return False, body[1:-1].strip()
+    return None
 
 
 def key_lines(text: str) -> dict[KeyPath, int]:
@@ -235,10 +256,11 @@ def key_lines(text: str) -> dict[KeyPath, int]:
                 in_ml = None
             continue
         if depth == 0:
-            m = _HEADER.match(line)
-            if m:
-                parts = _key_parts(m.group(2))
-                if m.group(1) == "[[":
+            head = _header(line) if line.lstrip().startswith("[") else None
+            if head is not None:
+                aot, name = head
+                parts = _key_parts(name)
+                if aot:
                     k = tuple(parts)
                     idx = aot_count.get(k, -1) + 1
                     aot_count[k] = idx
@@ -247,7 +269,7 @@ def key_lines(text: str) -> dict[KeyPath, int]:
                     # a sub-table of an array of tables ([suppress.x] after [[suppress]]) lands in its last element
                     table = _with_aot_indices(parts, aot_count)
                 lines.setdefault(table, n)
-                if m.group(1) == "[[":
+                if aot:
                     lines.setdefault(tuple(parts), n)
                 continue
             km = _KEY_LINE.match(line)
@@ -417,7 +439,14 @@ def _sysroots(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+# The longest a build may be given: a week. Longer is not a build, and past ~24.8 days
+# (2**31 ms) the waits under a build (poll, select) overflow.
+MAX_TIMEOUT = 7 * 24 * 3600.0
+
+
 def _seconds(value: Any) -> float:
+    """A timeout: a finite number of seconds, more than 0 and at most MAX_TIMEOUT (a string
+    is read as a number: the command line and CGOCHECK_TIMEOUT give strings)."""
     if isinstance(value, str):
         try:
             value = float(value.strip())
@@ -425,8 +454,12 @@ def _seconds(value: Any) -> float:
             raise _Bad(f"{value!r} is not a number of seconds") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Bad(f"must be a number of seconds, not {_tname(value)}")
-    if not value > 0 or value != value or value == float("inf"):
+    if value != value or value in (float("inf"), float("-inf")):
+        raise _Bad(f"must be a finite number of seconds, not {value}")
+    if not value > 0:
         raise _Bad(f"must be a positive number of seconds, not {value}")
+    if value > MAX_TIMEOUT:
+        raise _Bad(f"must be at most {MAX_TIMEOUT:.0f} seconds (a week), not {value:g}")
     return float(value)
 
 
@@ -584,14 +617,14 @@ def find_config_file(start: Path) -> Path | None:
     """cgocheck.toml, or a pyproject.toml with [tool.cgocheck], in START or the nearest parent."""
     for folder in (start, *start.parents):
         own = folder / CONFIG_FILE
-        if own.is_file():
+        if files.exists_entry(own):  # whatever it is: reading it says what is wrong with it
             return own
         py = folder / PYPROJECT
-        if py.is_file():
+        if files.exists_entry(py):
             try:
-                data = tomllib.loads(py.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
-                data = {"tool": {"cgocheck": True}}  # let load_config report the problem with its line
+                data = files.read_toml(py, files.CONFIG)
+            except files.FileProblem:
+                return py  # let _read_file report the problem (with its line)
             if isinstance(data.get("tool"), dict) and "cgocheck" in data["tool"]:
                 return py
         if (folder / ".git").exists():
@@ -609,17 +642,11 @@ class _Layer:
 def _read_file(path: Path, today: date, cwd: Path) -> _Layer:
     label = _label(path, cwd)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{label}: configuration file not found") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{label}: not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(f"{label}: {exc.strerror or exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{label}: not valid TOML: {exc}") from None
+        text = files.read_text(path, files.CONFIG)
+        data = files.loads_toml(text, label, files.CONFIG)
+    except files.FileProblem as exc:
+        why = "configuration file not found" if exc.missing else exc.problem
+        raise ConfigError(f"{shown(label)}: {why}") from None
     lines = key_lines(text)
     root: KeyPath = ()
     if path.name == PYPROJECT:
@@ -853,17 +880,22 @@ def load_settings(
 def _read_baseline(path: Path, origin: str) -> frozenset[FindingKey]:
     where = origin if ":" in origin or origin.startswith("env") else "--baseline"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{where}: baseline: {path} does not exist (write one with --format json)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{where}: baseline: {path} is not a JSON report ({exc})") from None
+        data = files.read_json(path, files.REPORT)
+    except files.FileProblem as exc:
+        if exc.missing:
+            raise ConfigError(
+                f"{where}: baseline: {shown(path)} does not exist (write one with --format json)"
+            ) from None
+        raise ConfigError(f"{where}: baseline: {shown(path)} is not a JSON report ({exc.problem})") from None
     if not isinstance(data, dict) or not isinstance(data.get("files"), list) or "schema_version" not in data:
-        raise ConfigError(f"{where}: baseline: {path} is not a cgocheck JSON report")
+        raise ConfigError(f"{where}: baseline: {shown(path)} is not a cgocheck JSON report")
+    wrong = report_error(data, required=False)
+    if wrong:
+        raise ConfigError(f"{where}: baseline: {shown(path)} is not a cgocheck JSON report ({wrong})")
     try:
         return keys_of_json_report(data)
     except (KeyError, TypeError, AttributeError):
-        raise ConfigError(f"{where}: baseline: {path} is not a cgocheck JSON report (bad findings)") from None
+        raise ConfigError(f"{where}: baseline: {shown(path)} is not a cgocheck JSON report (bad findings)") from None
 
 
 def describe(config: Settings) -> list[tuple[str, str, str]]:

@@ -15,11 +15,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cgocheck.build.record import HeaderOrigin, PathContext, classify_path
+from cgocheck.core import files
 from cgocheck.core.errors import BadInput
 from cgocheck.elf.model import DwarfUnit
 from cgocheck.sysroot.fsroot import FsRoot
 
 MAX_HEADER = 256 << 10
+HEADER = files.Limits("header", MAX_HEADER)  # the version macros sit in the first lines
 _GLIBC = re.compile(rb"#\s*define\s+__GLIBC__\s+(\d+)\s.*?#\s*define\s+__GLIBC_MINOR__\s+(\d+)", re.S)
 _GLIBCXX = re.compile(rb"#\s*define\s+_GLIBCXX_RELEASE\s+(\d+)")
 
@@ -29,7 +31,7 @@ def _read(path: str, sysroot: str | None) -> bytes:
         if sysroot and (path == sysroot or path.startswith(sysroot.rstrip("/") + "/")):
             _, f = FsRoot(sysroot).open_regular("/" + posixpath.relpath(path, sysroot))
         else:
-            f = open(path, "rb")  # noqa: SIM115 - closed below
+            return files.read_bytes(path, HEADER, prefix=True)  # regular files only: a FIFO never blocks
     except (OSError, BadInput):
         return b""
     with f:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cgocheck.build.toolchains import GoToolchain
-from cgocheck.core import folders, hints
+from cgocheck.core import files, folders, hints
 from cgocheck.core.errors import BadInput, EnvironmentProblem
 from cgocheck.core.targets import Target
 
@@ -188,7 +188,7 @@ def _script(name: str, body: str) -> Path:
     if not path.is_file():
         d.mkdir(parents=True, exist_ok=True)
         tmp = d / f".{name}.{os.getpid()}"
-        tmp.write_text(body)
+        files.write_text(tmp, body, "write the compiler wrapper")
         tmp.chmod(0o755)
         os.replace(tmp, path)
     return path
@@ -459,7 +459,7 @@ def real_compiler(env: Mapping[str, str]) -> str | None:
         return None
     p = Path(cc)
     if p.is_file() and p.parent.parent == folders.home() / "shims":
-        for line in p.read_text(errors="replace").splitlines():
+        for line in files.read_text(p, files.SMALL).splitlines():
             if line.startswith("exec ") and "-m ziglang" not in line:
                 return " ".join(shlex.split(line[5:])[:-1])
     return cc
@@ -553,6 +553,16 @@ def kill_group(pgid: int) -> None:
     """SIGKILL a build's process group (go, cgo, cc, ld, wrappers); gone already is fine."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+def track(pgid: int) -> None:
+    """Count a process group this process started (``go list``) among the running builds, so
+    that :func:`kill_running_builds` stops it too; :func:`untrack` once it has ended."""
+    _RUNNING.add(pgid)
+
+
+def untrack(pgid: int) -> None:
+    _RUNNING.discard(pgid)
 
 
 def kill_running_builds() -> None:

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cgocheck.core import folders
+from cgocheck.core import files, folders
 
 # the module settings a fetch takes from the user's go env
 SETTINGS = ("GOPROXY", "GONOPROXY", "GOPRIVATE", "GONOSUMDB", "GOSUMDB", "GOINSECURE", "GOFLAGS", "GOAUTH")
@@ -78,8 +78,8 @@ def redact(name: str, value: str) -> str:
 
 def _requires(gomod: Path) -> bool:
     try:
-        text = gomod.read_text(errors="replace")
-    except OSError:
+        text = files.decode(files.read_bytes(gomod, files.GOMOD), gomod)
+    except (OSError, files.FileProblem):
         return False
     return bool(re.search(r"^\s*require\b", text, re.M))
 
@@ -97,15 +97,15 @@ def workspace_file(root: Path, env: Mapping[str, str]) -> Path | None:
 
 
 def _graph_files(root: Path, work: Path | None) -> list[Path]:
-    files = [root / "go.mod", root / "go.sum"]
+    found = [root / "go.mod", root / "go.sum"]
     if work is not None:
-        files += [work, work.with_name("go.work.sum")]
-        for line in work.read_text(errors="replace").splitlines():
+        found += [work, work.with_name("go.work.sum")]
+        for line in files.decode(files.read_bytes(work, files.GOMOD), work).splitlines():
             m = re.match(r"^\s*(?:use\s+)?(\.{1,2}/\S*|/\S+)\s*$", line.split("//")[0])
             if m:
                 mod = (work.parent / m.group(1)).resolve()
-                files += [mod / "go.mod", mod / "go.sum"]
-    return [f for f in files if f.is_file()]
+                found += [mod / "go.mod", mod / "go.sum"]
+    return [f for f in found if f.is_file()]
 
 
 def user_settings(go: Path, environ: Mapping[str, str], cwd: Path) -> dict[str, str]:
@@ -117,8 +117,8 @@ def user_settings(go: Path, environ: Mapping[str, str], cwd: Path) -> dict[str, 
     try:
         proc = subprocess.run([str(go), "env", "-json", *SETTINGS], env=env, cwd=cwd, capture_output=True,
                               text=True, timeout=60, check=False)
-        data = json.loads(proc.stdout) if proc.returncode == 0 else {}
-    except (OSError, subprocess.TimeoutExpired, ValueError):
+        data = files.loads_json(proc.stdout, "go env -json", files.SMALL_JSON) if proc.returncode == 0 else {}
+    except (OSError, subprocess.TimeoutExpired, files.FileProblem):
         data = {}
     return {k: str(data.get(k, "")) for k in SETTINGS}
 
@@ -144,7 +144,8 @@ def setup(
     shown = tuple((k, redact(k, v)) for k, v in settings.items() if v)
     key = hashlib.sha256(json.dumps(sorted(settings.items())).encode()).hexdigest()[:16]
     download = folders.downloads() / "gomod" / key  # a GOMODCACHE: its cache/download is a file proxy
-    graph = hashlib.sha256(b"".join(f.read_bytes() for f in _graph_files(root, work))).hexdigest()[:16]
+    graph_bytes = b"".join(files.read_bytes(g, files.GOMOD) for g in _graph_files(root, work))
+    graph = hashlib.sha256(graph_bytes).hexdigest()[:16]
     modcache = folders.home() / "gomodcache" / go_version / f"{key}-{graph}"
     fetch_env = {
         "PATH": build_env["PATH"],

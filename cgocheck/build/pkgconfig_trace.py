@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cgocheck.build.record import PathContext, PkgConfigModule, classify_path
+from cgocheck.core import files
 
 HOST_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C"}
 TRACE_FILE = "pkgconfig.jsonl"
@@ -31,13 +31,15 @@ TRACE_FILE = "pkgconfig.jsonl"
 
 def read_trace(trace_dir: Path) -> list[dict[str, Any]]:
     f = trace_dir / TRACE_FILE
-    if not f.is_file():
+    try:
+        text = files.read_bytes(f, files.TRACE).decode("utf-8", "replace")
+    except files.FileProblem:
         return []
     out = []
-    for line in f.read_text(errors="replace").splitlines():
+    for line in text.splitlines():
         try:
-            rec = json.loads(line)
-        except ValueError:
+            rec = files.loads_json(line, f, files.TRACE)
+        except files.FileProblem:
             continue
         if isinstance(rec, dict):
             out.append(rec)
@@ -91,8 +93,8 @@ def sysroot_answer(libdirs: Iterable[str], module: str) -> tuple[str | None, str
         f = Path(d) / f"{module}.pc"
         if f.is_file():
             try:
-                pc = parse_pc(f.read_text(errors="replace"), str(f))
-            except (OSError, ValueError):
+                pc = parse_pc(files.read_bytes(f, files.PC).decode("utf-8", "replace"), str(f))
+            except files.FileProblem:
                 return str(f), None
             return str(f), pc.version
     return None, None

@@ -17,15 +17,18 @@ judging lives in ``cgocheck.checks.provenance`` (pure).
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import shlex
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from cgocheck.build.modules import ModuleSetup
+from cgocheck.core import files
 from cgocheck.core.hostdirs import HOME_PREFIXES, LOCAL_PREFIXES, TEMP_PREFIXES, host_triplets
 from cgocheck.core.pathnames import within
 from cgocheck.elf.model import DwarfUnit
@@ -359,12 +362,12 @@ def read_cc_calls(trace_dir: Path) -> list[CompilerCall]:
     d = trace_dir / "cc"
     if not d.is_dir():
         return []
-    files = sorted(d.glob("*.args"), key=lambda f: (f.stat().st_mtime_ns, f.name))
+    records = sorted(d.glob("*.args"), key=lambda f: (f.stat().st_mtime_ns, f.name))
     calls = []
-    for f in files:
+    for f in records:
         try:
-            parts = f.read_bytes().decode("utf-8", "replace").split("\0")
-        except OSError:
+            parts = files.read_bytes(f, files.CC_ARGS).decode("utf-8", "replace").split("\0")
+        except files.FileProblem:
             continue
         if parts and parts[-1] == "":
             parts.pop()
@@ -576,6 +579,8 @@ def read_prebuilt(path: str, source: str) -> list[PrebuiltObject]:
     """ELF headers of an object file or of each member of an ar archive."""
     out: list[PrebuiltObject] = []
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or device would block or never end
+            return out
         with open(path, "rb") as f:
             magic = f.read(8)
             if magic == b"!<arch>\n":

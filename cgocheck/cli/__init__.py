@@ -10,6 +10,7 @@ its exit code.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from typing import Any
@@ -18,7 +19,8 @@ import click
 
 from cgocheck import __version__
 from cgocheck.core import redact
-from cgocheck.core.errors import EXIT_BAD_INPUT, CgocheckError
+from cgocheck.core.errors import CgocheckError, one_line
+from cgocheck.core.files import os_problem
 
 # command name -> (module in cgocheck.cli, the click command in it), in --help order
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -55,7 +57,7 @@ SUMMARIES = {
 
 def fail(err: CgocheckError) -> None:
     """Print one line on stderr and exit with the error's code."""
-    click.echo(f"cgocheck: error: {err.message}", err=True)
+    click.echo(f"cgocheck: error: {one_line(err.message)}", err=True)
     sys.exit(err.exit_code)
 
 
@@ -92,10 +94,10 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("cgocheck: interrupted", err=True)
             sys.exit(130)
-        except OSError as err:  # a file we could not read or write, named in one line
-            where = f" {err.filename}" if err.filename else ""
-            click.echo(f"cgocheck: error:{where}: {err.strerror or err}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
+        except OSError as err:  # a stray one (the writers name their own): still one line
+            # ENOSPC, EDQUOT, EFBIG and EROFS only come from writing; anything else may be either
+            doing = "write" if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS) else "read or write"
+            fail(os_problem(err, doing))
         finally:
             sys.stdout, sys.stderr = out, err_stream
 

@@ -83,7 +83,7 @@ def matrix_cmd(
     glibc_floor: str | None,
     glibcxx_floor: str | None,
     jobs: int | None,
-    timeout: float | None,
+    timeout: str | None,
     rebuild: bool,
     list_cells: bool,
     cell_id: str | None,

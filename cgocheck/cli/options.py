@@ -21,6 +21,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from cgocheck.core import redact
+from cgocheck.core.errors import one_line
 from cgocheck.core.rules import SEVERITIES
 
 
@@ -124,8 +125,10 @@ def glibc_floor_option() -> Callable[[F], F]:
 
 
 def timeout_option() -> Callable[[F], F]:
+    # A string: the settings validate it as they validate CGOCHECK_TIMEOUT and the file's
+    # timeout (a finite number of seconds, at most a week), with a one-line error.
     return click.option(
-        "--timeout", type=click.FloatRange(min=0, min_open=True, max=1e7), metavar="SECONDS",
+        "--timeout", metavar="SECONDS",
         help="Stop a build (with every process it started) after this long (config: timeout; default 900).",
     )
 
@@ -167,8 +170,14 @@ def write(out: Output, render: Callable[[str], str]) -> None:
     text = render(out.fmt)
     if out.path:
         redact.write_report(out.path, text)
-    else:
+        return
+    try:
         sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as exc:  # stdout is a full disk, a closed pipe ...
+        from cgocheck.core.files import os_problem
+
+        raise os_problem(exc, "write", "the standard output") from None
 
 
 def finish(report: Any, settings: Any, out: Output, *, render: Callable[..., str] | None = None) -> NoReturn:
@@ -179,7 +188,7 @@ def finish(report: Any, settings: Any, out: Output, *, render: Callable[..., str
     from cgocheck.report import formats
 
     for err in report.errors:
-        click.echo(f"cgocheck: error: {err.message}", err=True)
+        click.echo(f"cgocheck: error: {one_line(err.message)}", err=True)
     report, suppressed = policy.apply(report, settings.policy)
     code = policy.report_exit(report, settings.fail_on)
     ctx = formats.RenderContext(code, settings.fail_on, out.verbose, suppressed)

@@ -10,7 +10,22 @@ from pathlib import Path
 import click
 
 from cgocheck.cli.options import tabulate
-from cgocheck.core.errors import BadInput
+from cgocheck.core.errors import BadInput, one_line
+
+MAX_ROWS = 200  # rows of a table (pkg-config modules, problems); --format json has the rest
+MAX_WARNINGS = 50  # warning lines on stderr; the rest are counted
+
+
+def _one(text: object) -> str:
+    """A table cell or a warning as one line (a file name in a sysroot may hold a newline)."""
+    return one_line(str(text))
+
+
+def _warn(warnings: tuple[str, ...] | list[str]) -> None:
+    for w in warnings[:MAX_WARNINGS]:
+        click.echo(f"warning: {_one(w)}", err=True)
+    if len(warnings) > MAX_WARNINGS:
+        click.echo(f"warning: and {len(warnings) - MAX_WARNINGS} more warnings (--format json lists them)", err=True)
 
 
 @click.group("sysroot")
@@ -120,13 +135,13 @@ def list_cmd(show_all: bool, fmt: str) -> None:
         return
     table = [
         [
-            x["name"],
-            x["arch"],
-            x["suite"],
-            f"{x['libc']} {x['libc_version'] or '?'}" if x["libc"] else "-",
-            str(x["digest"])[:12] if x["digest"] else "(not created)",
+            _one(x["name"]),
+            _one(x["arch"]),
+            _one(x["suite"]),
+            _one(f"{x['libc']} {x['libc_version'] or '?'}") if x["libc"] else "-",
+            _one(str(x["digest"])[:12]) if x["digest"] else "(not created)",
             _made_by(x),
-            x["path"] or "",
+            _one(x["path"] or ""),
         ]
         for x in rows
     ]
@@ -197,17 +212,19 @@ def info_cmd(sysroot_ref: str, fmt: str, all_versions: bool) -> None:
         ["made by", _made_by_info(info.creator, info.creator_current)],
         ["pkg-config dirs", " ".join(info.pkgconfig_dirs) or "-"],
     ]
-    click.echo(tabulate(rows, tablefmt="plain"))
+    click.echo(tabulate([[k, _one(v)] for k, v in rows], tablefmt="plain"))
     if info.pkgconfig:
         click.echo()
+        first = info.pkgconfig[:MAX_ROWS]
         click.echo(
             tabulate(
-                [[m.module, m.version or "?", ", ".join(m.requires) or "", m.path] for m in info.pkgconfig],
+                [[_one(m.module), _one(m.version or "?"), _one(", ".join(m.requires)), _one(m.path)] for m in first],
                 headers=["pkg-config module", "version", "requires", "file"],
             )
         )
-    for w in info.warnings:
-        click.echo(f"warning: {w}", err=True)
+        if len(info.pkgconfig) > len(first):
+            click.echo(f"... and {len(info.pkgconfig) - len(first)} more modules (--format json lists them)")
+    _warn(info.warnings)
 
 
 @sysroot_grp.command("check")
@@ -232,9 +249,12 @@ def check_cmd(sysroot_ref: str, fmt: str) -> None:
         if res.ok:
             click.echo(f"{path}: ok ({looked}; loaders for {targets})")
         else:
-            rows = [[p.kind, p.path, p.message] for p in res.problems]
+            rows = [[p.kind, _one(p.path), _one(p.message)] for p in res.problems[:MAX_ROWS]]
             click.echo(tabulate(rows, headers=["check", "path", "problem"]))
-            click.echo(f"{path}: {len(res.problems)} problems ({looked}; loaders for {targets})")
+            if res.total > len(rows):
+                click.echo(f"... and {res.total - len(rows)} more problems"
+                           f" (--format json lists the first {len(res.problems)})")
+            click.echo(f"{path}: {res.total} problems ({looked}; loaders for {targets})")
     if not res.ok:
         sys.exit(1)
 

@@ -95,7 +95,7 @@ def verify_cmd(
     unset: tuple[str, ...],
     no_cgo: bool,
     no_resolve: bool,
-    timeout: float | None,
+    timeout: str | None,
     run_built: bool,
     run_timeout: float | None,
     bindings: bool | None,

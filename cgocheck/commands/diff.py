@@ -23,7 +23,6 @@ both sides' findings before they are compared.
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 from collections.abc import Iterable, Mapping
@@ -31,9 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cgocheck.core.errors import BadInput
+from cgocheck.core import files
+from cgocheck.core.errors import BadInput, shown
 from cgocheck.core.glibc import key as glibc_key
 from cgocheck.core.rules import Finding
+from cgocheck.core.schema import report_error
 from cgocheck.core.targets import Target
 from cgocheck.policy import Policy, fails, filter_findings, finding_key
 from cgocheck.results import Suppressed
@@ -52,13 +53,12 @@ class _Side:
 def load_json_report(path: str) -> dict[str, Any]:
     """A cgocheck JSON report from PATH; anything else is bad input naming the file."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInput(f"{path}: neither an ELF file nor a JSON report ({exc})") from None
-    check_json_report(data, path)
+        data = files.read_json(path, files.REPORT)
+    except files.FileProblem as exc:
+        if exc.missing:
+            raise BadInput(f"{shown(path)}: no such file") from None
+        raise BadInput(f"{shown(path)}: neither an ELF file nor a JSON report ({exc.problem})") from None
+    check_json_report(data, shown(path))
     return data  # type: ignore[no-any-return]
 
 
@@ -74,6 +74,9 @@ def check_json_report(data: Any, label: str) -> None:
         for j, x in enumerate(f.get("findings", [])):
             if not isinstance(x, dict) or not all(isinstance(x.get(k), str) for k in ("rule", "severity", "message")):
                 raise BadInput(f"{label}: files[{i}].findings[{j}] is not a finding")
+    wrong = report_error(data)  # every field as its writer wrote it: the readers trust their types
+    if wrong:
+        raise BadInput(f"{label}: not a cgocheck JSON report ({wrong})")
 
 
 def _names(paths: list[str]) -> dict[str, str]:
@@ -280,10 +283,12 @@ def is_elf_input(path: str) -> bool:
     if p.is_dir():
         return True
     try:
-        with p.open("rb") as fh:
-            return sniff(fh.read(64)) is None
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
+        head = files.read_head(p, 64)
+    except files.FileProblem as exc:
+        if exc.missing:
+            raise BadInput(f"{shown(path)}: no such file") from None
+        return False  # not a regular file: reading it as a report says so
+    return sniff(head) is None
 
 
 def side(

@@ -9,7 +9,6 @@ and compares the two binaries' facts.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 from cgocheck.build import toolchains
 from cgocheck.build.hermetic import BuildRequest, go_build, hermetic_env
 from cgocheck.checks.build import GO_ENV_KEYS, check_shell_build, go_env_findings, shell_findings
-from cgocheck.core import folders
+from cgocheck.core import files, folders
 from cgocheck.core.errors import CgocheckError
 from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf
@@ -39,10 +38,10 @@ def go_env(go: Path, env: Mapping[str, str], cwd: Path | None = None) -> dict[st
             timeout=120,
             check=False,
         )
-        data = json.loads(p.stdout) if p.returncode == 0 else {}
-    except (OSError, subprocess.TimeoutExpired, ValueError):
+        data = files.loads_json(p.stdout, "go env -json", files.SMALL_JSON) if p.returncode == 0 else {}
+    except (OSError, subprocess.TimeoutExpired, files.FileProblem):
         data = {}
-    return {str(k): str(v) for k, v in data.items()}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def fact_summary(f: ElfFacts) -> dict[str, str]:

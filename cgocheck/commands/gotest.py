@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import subprocess
 from collections.abc import Mapping
 
@@ -22,6 +21,7 @@ from cgocheck.build.packages import MainPackage
 from cgocheck.build.toolchains import GoToolchain, version_key
 from cgocheck.commands.run import RunOne, SysrootView
 from cgocheck.commands.verify import VerifyOptions, VerifyResult, verify
+from cgocheck.core import files
 from cgocheck.loader.runmodel import GoTestCase, ProgramRun
 from cgocheck.loader.runner import RunSpec, run_file
 from cgocheck.results import FileReport
@@ -81,8 +81,8 @@ def parse_events(text: str, package: str) -> tuple[tuple[GoTestCase, ...], tuple
     out: dict[str, list[str]] = {}
     for line in text.splitlines():
         try:
-            ev = json.loads(line)
-        except ValueError:
+            ev = files.loads_json(line, "go test -json", files.SMALL_JSON)
+        except files.FileProblem:
             continue
         if not isinstance(ev, dict) or not ev.get("Test"):
             continue

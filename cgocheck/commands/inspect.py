@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cgocheck.checks import check_file
-from cgocheck.core.errors import BadInput
+from cgocheck.core.errors import BadInput, shown
 from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf, sniff
 from cgocheck.results import FileError, FileReport, Report
@@ -31,10 +31,10 @@ def expand_inputs(paths: list[str], errors: list[FileError]) -> Iterator[str]:
         try:
             st = os.stat(p)
         except FileNotFoundError:
-            errors.append(FileError(p, f"{p}: no such file (or a dangling link)"))
+            errors.append(FileError(p, f"{shown(p)}: no such file (or a dangling link)"))
             continue
         except OSError as exc:
-            errors.append(FileError(p, f"{p}: {exc.strerror or 'cannot stat'}"))
+            errors.append(FileError(p, f"{shown(p)}: {exc.strerror or 'cannot stat'}"))
             continue
         if not stat.S_ISDIR(st.st_mode):
             yield p
@@ -57,7 +57,7 @@ def expand_inputs(paths: list[str], errors: list[FileError]) -> Iterator[str]:
                     if found >= MAX_WALK_FILES:
                         return
         if not found:
-            errors.append(FileError(p, f"{p}: is a directory with no ELF files in it"))
+            errors.append(FileError(p, f"{shown(p)}: is a directory with no ELF files in it"))
 
 
 def inspect_paths(paths: list[str], opts: InspectOptions) -> Report:

@@ -35,7 +35,9 @@ from cgocheck import __version__
 from cgocheck.build.modules import SETTINGS as MODULE_SETTINGS
 from cgocheck.build.options import GoBuildOptions
 from cgocheck.core import folders
-from cgocheck.core.errors import EXIT_ENVIRONMENT, EXIT_FINDINGS, EXIT_OK, BadInput, CgocheckError
+from cgocheck.core.errors import EXIT_ENVIRONMENT, EXIT_FINDINGS, EXIT_OK, BadInput, CgocheckError, shown
+from cgocheck.core.files import REPORT, FileProblem, os_problem, read_json
+from cgocheck.core.schema import first_error, schema
 from cgocheck.core.targets import parse_target
 from cgocheck.policy import Policy, apply_json, failing, report_exit
 from cgocheck.results.matrix import Cell, CellResult
@@ -119,11 +121,12 @@ def _sysroot_identity(sysroot: str | None) -> str:
     if not sysroot:
         return "-"
     from cgocheck.sysroot import find_sysroot
+    from cgocheck.sysroot.meta import read_meta_text
 
     path = find_sysroot(sysroot)
-    digest = path / ".cgocheck" / "digest"
-    if digest.is_file():
-        return digest.read_text().strip()
+    digest = read_meta_text(path, "digest")
+    if digest is not None:
+        return digest.strip()
     # a folder cgocheck did not make: its digest would cost a full read, so use the
     # libc and the folder's own change times, which a package install or edit moves
     st = path.stat()
@@ -197,27 +200,40 @@ def results_dir() -> Path:
 # --- running one cell ------------------------------------------------------------------
 
 
+_writing: str | None = None  # the temporary file _write_atomic is writing (for a stopping worker)
+
+
 def _write_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    global _writing
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    except OSError as exc:
+        raise os_problem(exc, "write the cached result", path) from None
+    _writing = tmp
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise os_problem(exc, "write the cached result", path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        _writing = None
 
 
 def _read_cached(folder: Path) -> CellResult | None:
     """The cached result, or None. Only result.json counts; a writer's temporary file (left
     by a run killed mid-write) is never read, and is removed when no writer holds the key."""
     try:
-        data = json.loads((folder / RESULT).read_text())
+        data = read_json(folder / RESULT, REPORT)
         res = CellResult.from_json(data)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (FileProblem, ValueError, KeyError, TypeError, AttributeError):
         return None
     res.cached = True
     if any(folder.glob(".tmp-*")):
@@ -334,8 +350,16 @@ def run_matrix(
         with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(),)) as pool:
             futures: dict[Future[CellResult], Cell] = {}
             try:
-                for cell, key in pending:
-                    futures[pool.submit(_worker_cell, cell, opts, key)] = cell
+                # the workers are forked by the first submit: with SIGINT blocked, so that a
+                # Ctrl-C then waits in them until _worker_init ignores it (here it is raised
+                # as soon as the mask is restored, and handled below)
+                blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                try:
+                    submitted = [(pool.submit(_worker_cell, cell, opts, key), cell) for cell, key in pending]
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                for fut, cell in submitted:
+                    futures[fut] = cell
                     emit("start", cell, None)
                 todo = set(futures)
                 while todo:
@@ -364,20 +388,24 @@ def run_matrix(
 
 # --- workers: stopped as a whole -------------------------------------------------------
 #
-# Ctrl-C reaches the parent (and, on a terminal, the workers, which leave it to the parent).
-# The parent sends each worker SIGTERM; a worker then kills its go builds' process groups at
-# once and unwinds the running cell (its lock released, its temporary files removed, nothing
-# cached) and exits. A worker whose parent dies (SIGKILL, OOM) gets SIGTERM from the kernel
-# (PR_SET_PDEATHSIG) and does the same: no worker, go or cc process outlives the run.
+# Ctrl-C reaches the parent (and, on a terminal, the workers, which leave it to the parent:
+# they ignore SIGINT, and are forked with it blocked, so one arriving before a worker has set
+# that up waits until it has). The parent sends each worker SIGTERM; a worker then kills its
+# go builds' (and go list's) process groups at once, removes its work folder and the result
+# file it was writing, and ends with os._exit, printing nothing. It never unwinds by raising
+# from the handler: the handler can run inside a C++ extension's call back into Python
+# (lief, through nanobind), where an exception ends the process with "terminate called".
+# A worker whose parent dies (SIGKILL, OOM) gets SIGTERM from the kernel (PR_SET_PDEATHSIG)
+# and does the same: no worker, go or cc process outlives the run, and nothing is cached of
+# a cell it did not finish (locks are flocks, which the kernel drops).
 
 STOP_GRACE = 20.0  # seconds the parent waits for its workers before SIGKILL
-_stopping = False
-_busy = False
 
 
 def _worker_init(parent: int) -> None:
     signal.signal(signal.SIGINT, _ignore)  # a handler, not SIG_IGN: children get the default back
     signal.signal(signal.SIGTERM, _worker_stop)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent for the fork
     _die_with_parent(parent)
 
 
@@ -399,27 +427,23 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _worker_stop(signum: int, frame: object) -> None:
-    global _stopping
-    _stopping = True
+    """SIGTERM in a worker: stop everything it started, clean up, and end now (quietly)."""
+    with contextlib.suppress(OSError):  # nothing more from this process: whatever is cut short
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
     from cgocheck.build.hermetic import kill_running_builds
+    from cgocheck.commands.verify import abandon_work
 
     kill_running_builds()  # first, whatever the worker is doing
-    if _busy:
-        raise KeyboardInterrupt  # unwind the running cell; _worker_cell exits after it
+    with contextlib.suppress(Exception):
+        abandon_work()
+        if _writing is not None:
+            os.unlink(_writing)
     os._exit(130)
 
 
 def _worker_cell(cell: Cell, opts: MatrixOptions, key: str) -> CellResult:
-    global _busy
-    if _stopping:
-        os._exit(130)
-    _busy = True
-    try:
-        return run_cell(cell, opts, key)
-    except KeyboardInterrupt:
-        os._exit(130)  # stopped: the parent reports the cell as interrupted
-    finally:
-        _busy = False
+    return run_cell(cell, opts, key)
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -458,6 +482,19 @@ def apply_policy(results: Iterable[CellResult], policy: Policy) -> None:
 
 
 
+def check_cell(data: Any, label: str) -> None:
+    """A saved cell as matrix.schema.json has it (and its report as report.schema.json), or
+    bad input naming LABEL and the first place it is not."""
+    ms = schema("matrix")
+    wrong = first_error(data, ms["properties"]["cells"]["items"], ms)
+    if wrong:
+        raise BadInput(f"{label}: not a cgocheck matrix result ({wrong})")
+    if data.get("report") is not None:
+        from cgocheck.commands.diff import check_json_report
+
+        check_json_report(data["report"], f"{label}.report")
+
+
 def read_cell_results(files: Sequence[Path]) -> list[CellResult]:
     """The cells of saved matrix results (``--cell ID -o FILE`` or a whole matrix's JSON),
     each once, sorted by id. A file that is not one is bad input naming it."""
@@ -465,12 +502,21 @@ def read_cell_results(files: Sequence[Path]) -> list[CellResult]:
     seen: set[str] = set()
     for f in files:
         try:
-            data = json.loads(f.read_text())
-            for c in data.get("cells", [data]):
+            data = read_json(f, REPORT)
+        except FileProblem as exc:
+            raise BadInput(f"{shown(f)}: not a cgocheck matrix result ({exc.problem})") from None
+        try:
+            if not isinstance(data, dict):
+                raise TypeError("not a JSON object")
+            cells = data.get("cells", [data])
+            if not isinstance(cells, list):
+                raise TypeError("cells is not a list")
+            for i, c in enumerate(cells):
+                check_cell(c, f"{shown(f)}: cells[{i}]" if "cells" in data else shown(f))
                 r = CellResult.from_json(c)
                 if r.cell.id not in seen:
                     seen.add(r.cell.id)
                     results.append(r)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise BadInput(f"{f}: not a cgocheck matrix result ({type(exc).__name__})") from None
+            raise BadInput(f"{shown(f)}: not a cgocheck matrix result ({type(exc).__name__})") from None
     return sorted(results, key=lambda r: r.cell.id)

@@ -34,6 +34,7 @@ from cgocheck import __version__
 from cgocheck.build.record import BuildRecord
 from cgocheck.elf.model import ElfFacts
 from cgocheck.results import Report
+from cgocheck.sysroot import meta
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
@@ -115,7 +116,6 @@ def _compiler(record: BuildRecord, env: dict[str, str]) -> dict[str, Any] | None
 
 
 def _sysroot(path: str) -> dict[str, Any]:
-    import json
 
     top = Path(path)
     lock = top / ".cgocheck" / "lock.json"
@@ -125,14 +125,10 @@ def _sysroot(path: str) -> dict[str, Any]:
     if digest:
         desc["digest"] = {"sha256": digest}
         ann["lock"] = ".cgocheck/lock.json"
-    try:
-        meta = json.loads((top / ".cgocheck" / "meta.json").read_text())
-        if isinstance(meta, dict):
-            for k in ("digest", "suite", "arch", "libc", "libc_version", "creator"):
-                if meta.get(k) is not None:
-                    ann["content_digest" if k == "digest" else k] = meta[k]
-    except (OSError, ValueError):
-        pass
+    made = meta.read_meta_json(top, "meta.json")  # no link followed, {} when absent or broken
+    for k in ("digest", "suite", "arch", "libc", "libc_version", "creator"):
+        if made.get(k) is not None:
+            ann["content_digest" if k == "digest" else k] = made[k]
     if ann:
         desc["annotations"] = ann
     return desc

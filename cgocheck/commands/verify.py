@@ -40,6 +40,8 @@ from cgocheck.build.hermetic import (
     kill_group,
     pkg_config_env,
     real_compiler,
+    track,
+    untrack,
     zig_clang_producer,
 )
 from cgocheck.build.modules import ModuleSetup
@@ -62,7 +64,7 @@ from cgocheck.build.record import (
 )
 from cgocheck.checks import check_file, check_record
 from cgocheck.commands.resolve import add_resolution
-from cgocheck.core import folders
+from cgocheck.core import files, folders
 from cgocheck.core.errors import BadInput, CgocheckError
 from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf
@@ -156,7 +158,7 @@ def start_go_list(
     env: dict[str, str], go: Path, cwd: Path, flags: tuple[str, ...], packages: tuple[str, ...], test: bool = False
 ) -> subprocess.Popen[str]:
     build_flags = [f for f in flags if f.startswith(("-tags", "-buildmode", "-trimpath", "-mod", "-overlay"))]
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [str(go), "list", "-deps", *(["-test"] if test else []), *build_flags, "-f", LIST_TEMPLATE, *packages],
         env=env,
         cwd=cwd,
@@ -166,6 +168,8 @@ def start_go_list(
         errors="replace",
         start_new_session=True,  # stopped as a group with the build (timeout, Ctrl-C)
     )
+    track(proc.pid)  # a stopping matrix worker kills it with the build (kill_running_builds)
+    return proc
 
 
 def parse_go_list(text: str) -> tuple[list[CgoPackage], list[tuple[str, str]]]:
@@ -372,6 +376,8 @@ class SideWork:
         except subprocess.TimeoutExpired:
             kill_group(self.lister.pid)
             out, _ = self.lister.communicate()
+        finally:
+            untrack(self.lister.pid)
         self.listed = out
         wanted = [m for pkg in parse_go_list(out)[0] for m in pkg.pkg_config]
         self.prefetched = prefetch(
@@ -400,6 +406,8 @@ def verify(opts: VerifyOptions) -> VerifyResult:
     sweep_dead_work_dirs()
     work = Path(tempfile.mkdtemp(prefix="verify-", dir=folders.work()))
     owner = _own(work)
+    if not opts.keep:
+        _LIVE_WORK.add(work)
     try:
         return _verify(plan(opts, work), t0)
     finally:
@@ -407,7 +415,19 @@ def verify(opts: VerifyOptions) -> VerifyResult:
             (work / OWNER).unlink(missing_ok=True)  # kept on purpose: no sweep may take it
         else:
             shutil.rmtree(work, ignore_errors=True)
+        _LIVE_WORK.discard(work)
         os.close(owner)
+
+
+_LIVE_WORK: set[Path] = set()  # the work folders of the verify runs under way in this process
+
+
+def abandon_work() -> None:
+    """Remove the work folders of this process's running verify calls (for a signal handler
+    about to end the process: no unwinding, no locks; a folder it cannot remove whole is
+    swept by the next run, its owner lock gone with the process)."""
+    for work in list(_LIVE_WORK):
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _verify(p: Plan, t0: float) -> VerifyResult:
@@ -430,13 +450,13 @@ def _verify(p: Plan, t0: float) -> VerifyResult:
     timings["wait go list + pkg-config"] = time.monotonic() - t
     for name, text in (("build.log", result.log), ("env.txt", "".join(f"{k}={v}\n" for k, v in result.env.items())),
                        ("command.sh", shlex.join(result.argv) + "\n")):
-        (p.work / name).write_text(text)
+        files.write_text(p.work / name, text)
 
     t = time.monotonic()
     report = Report(command="verify", target=p.opts.target.name, sysroot=str(p.sysroot) if p.sysroot else None)
     if result.ok and p.request.output_dir:
         _move_binaries(p)
-    files: list[ElfFacts] = []
+    elves: list[ElfFacts] = []
     probe_of: dict[str, str] = {}
     if result.ok:
         for path in p.binaries():
@@ -449,10 +469,10 @@ def _verify(p: Plan, t0: float) -> VerifyResult:
                 probe_of[str(probe)] = str(p.final_output)
                 path = probe
             try:
-                files.append(read_elf(str(path)))
+                elves.append(read_elf(str(path)))
             except CgocheckError as err:
                 report.errors.append(FileError(str(path), err.message))
-    facts = files[0] if files else None
+    facts = elves[0] if elves else None
     timings["read elf"] = time.monotonic() - t
     t = time.monotonic()
     record = build_record(p, result, side, cgo_pkgs, syso, facts, machine)
@@ -468,18 +488,18 @@ def _verify(p: Plan, t0: float) -> VerifyResult:
         "glibcxx_floor": p.opts.glibcxx_floor,
         "go_flags": list(p.request.go_flags),
     }
-    for f in files:
+    for f in elves:
         findings = check_file(f, p.opts.target, expect_cgo=p.request.cgo, sysroot=record.sysroot)
         report.files.append(FileReport(facts=f, findings=tuple(findings)))
         if f.path in probe_of:
             report.notes.append(f"{f.path}: a C program linked against {probe_of[f.path]} with the target's compiler "
                                 "(what a program using the archive needs from the target)")
-    if files and p.sysroot is not None and p.opts.resolve:
+    if elves and p.sysroot is not None and p.opts.resolve:
         t = time.monotonic()
         add_resolution(report, FsRoot(p.sysroot), glibc_floor=p.request.glibc_floor, target=p.opts.target,
                        glibcxx_floor=p.opts.glibcxx_floor)
         timings["resolve"] = time.monotonic() - t
-    if files and p.opts.run is not None and p.opts.run.enabled:
+    if elves and p.opts.run is not None and p.opts.run.enabled:
         t = time.monotonic()
         _run_built(p, report, probe_of)
         timings["run"] = time.monotonic() - t

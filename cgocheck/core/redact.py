@@ -107,9 +107,15 @@ def text(value: str) -> str:
 
 
 def write_report(path: str | os.PathLike[str], content: str) -> None:
-    """A report file (--report FORMAT=PATH, -o): redacted like stdout."""
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text(content))
+    """A report file (--report FORMAT=PATH, -o): redacted like stdout. A failed write (a full
+    disk, a folder that is not there) is one line naming the file."""
+    from cgocheck.core.files import os_problem
+
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text(content))
+    except OSError as exc:
+        raise os_problem(exc, "write the report", path) from None
 
 
 def under_home(path: str) -> tuple[str, str] | None:

@@ -36,7 +36,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from cgocheck.core import folders, sandbox
+from cgocheck.core import files, folders, sandbox
 from cgocheck.core.errors import BadInput
 from cgocheck.core.targets import Arch, all_arches
 from cgocheck.elf.model import ElfFacts
@@ -332,7 +332,7 @@ def _record(
         own = Path(f"{prep.debug_prefix}.{out.pid}")
         text = ""
         with contextlib.suppress(OSError):
-            text = own.read_text(errors="replace")
+            text = files.read_bytes(own, files.TRACE, prefix=True).decode(errors="replace")
         others = [p for p in scratch.glob(f"{prep.debug_prefix.name}.*") if p != own]
         if others:
             notes.append(f"{len(others)} more process(es) of the program wrote loader bindings; only its own are "

@@ -33,10 +33,11 @@ from cgocheck.loader.model import (
 )
 from cgocheck.sysroot.fsroot import FsRoot, SymlinkLoop
 
-MAX_LOADER_SCAN = 16 << 20  # bytes of ld.so searched for its built-in folders
+MAX_LOADER_SCAN = 4 << 20  # bytes of ld.so searched for its built-in folders (ld.so: ~250 KiB, ~2 MiB unstripped)
 MAX_LIBRARY_BYTES = 4 << 30  # larger than this is not a library we read
 SPARSE_CHECK_BYTES = 64 << 20  # above this size a mostly unallocated file is refused
 MAX_OBJECTS = 2000  # a closure larger than this is hostile
+MAX_HWCAPS = 64  # glibc-hwcaps subfolders looked at per library folder
 
 # Symbol types and bindings ld.so accepts as definitions (do_lookup_x).
 OK_TYPES = {"NOTYPE", "OBJECT", "FUNC", "COMMON", "TLS", "IFUNC"}
@@ -70,6 +71,49 @@ _MACHINE_NAMES = {
 # AT_PLATFORM, where the kernel gives one value whatever the CPU.
 _PLATFORM = {62: "x86_64", 183: "aarch64", 3: "i686"}
 # musl's LDSO_ARCH per target triplet prefix (the name in ld-musl-<arch>.so.1).
+
+
+# --- the loader's built-in folders ------------------------------------------------------
+
+_PIECE = rb"/[\x21-\x7e]{1,200}/\x00"
+# 2 to 16 whole strings, or 1 to 15 after a string ending in '/' (whose tail may be the first)
+_DIR_PIECE = re.compile(rb"(?<=\x00)(?:" + _PIECE + rb"){2,16}|(?<=/\x00)(?:" + _PIECE + rb"){1,15}")
+_PRINTABLE = bytes(range(0x21, 0x7F))
+MAX_BUILTIN_DIRS = 16
+
+
+def builtin_dirs(data: bytes) -> list[str] | None:
+    """The folders ld.so searches last (glibc's SYSTEM_DIRS), read from its bytes: the first
+    run of 2 to 16 NUL-terminated strings ``/.../`` (each 3 to 202 printable bytes, the first
+    possibly the tail of a longer string) of which one names a ``lib`` folder.
+
+    Linear in the data: whole strings are matched by a regex that only starts right after a
+    NUL and cannot backtrack past one, and a first string's tail is read from the bytes
+    before the match. (A regex over ``(?:/[!-~]{1,200}/\\0){2,16}`` said the same, but
+    backtracked for minutes on a loader with 16 MiB of ``/`` appended.)
+    """
+    pos = 0
+    consumed = -1  # where the last match ended: its bytes are no one's tail
+    while (m := _DIR_PIECE.search(data, pos)) is not None:
+        run = m.group(0)
+        if b"lib" not in run and b"lib" not in data[max(0, m.start() - 203) : m.start()] and run.count(0) < 16:
+            pos = consumed = m.end()  # no lib folder in it or its tail: the common case, quickly
+            continue
+        pieces = run.split(b"\x00")[:-1]
+        elems, end = pieces, m.end()
+        if m.start() != consumed:
+            nul = m.start() - 1  # the NUL that ends the string before the match
+            lo = max(data.rfind(b"\x00", max(0, nul - 203), nul) + 1, nul - 202)
+            before = data[lo:nul]
+            tail = before[len(before.rstrip(_PRINTABLE)) :]  # its printable end
+            start = tail.find(b"/")
+            if start >= 0 and len(tail) - start >= 3 and tail.endswith(b"/"):
+                elems = [tail[start:], *pieces][:MAX_BUILTIN_DIRS]
+                end = m.start() + sum(len(x) + 1 for x in elems[1:])
+        if len(elems) >= 2 and any(b"lib" in d for d in elems):
+            return [d.decode() for d in elems]
+        pos = consumed = end
+    return None
 
 
 # --- ELF identification (the loader's open_verify) -----------------------------------
@@ -255,6 +299,7 @@ class Resolver:
         self.missing_needed_by: dict[str, list[str]] = {}
         self.loader_problem: MissingLibrary | None = None
         self.rtld: LoadedObject | None = None
+        self._loader_bytes: bytes | None = None  # read once (the built-in folders and $LIB look at it)
         self.ref = _Ref.of(exe.header)
         self.install_dir = install_dir
         self.flavour = "glibc"
@@ -394,23 +439,23 @@ class Resolver:
         return self.arch.triplets["musl" if self.flavour == "musl" else "glibc"]
 
     def loader_bytes(self) -> bytes:
-        if self.rtld is None:
-            return b""
-        try:
-            _, f = self.root.open_regular(self.rtld.real)
-        except (OSError, BadInput):
-            return b""
-        with f:
-            return f.read(MAX_LOADER_SCAN)
+        if self._loader_bytes is not None:
+            return self._loader_bytes
+        data = b""
+        if self.rtld is not None:
+            try:
+                _, f = self.root.open_regular(self.rtld.real)
+                with f:
+                    data = f.read(MAX_LOADER_SCAN)
+            except (OSError, BadInput):
+                data = b""
+        self._loader_bytes = data
+        return data
 
     def loader_dirs(self, triplet: str | None) -> tuple[tuple[str, ...], str]:
-        data = self.loader_bytes()
-        for m in re.finditer(rb"(?:/[\x21-\x7e]{1,200}/\x00){2,16}", data):
-            dirs = [d.decode() for d in m.group(0).split(b"\x00") if d]
-            if all(d.startswith("/") and d.endswith("/") for d in dirs) and any("lib" in d for d in dirs):
-                return tuple(
-                    d.rstrip("/") or "/" for d in dirs
-                ), f"built into {self.rtld.path if self.rtld else 'ld.so'}"
+        dirs = builtin_dirs(self.loader_bytes())
+        if dirs is not None:
+            return tuple(d.rstrip("/") or "/" for d in dirs), f"built into {self.rtld.path if self.rtld else 'ld.so'}"
         try:
             multiarch = triplet is not None and any(
                 self.root.is_dir(d) for d in (f"/lib/{triplet}", f"/usr/lib/{triplet}")
@@ -633,7 +678,8 @@ class Resolver:
     def hwcap_notes(self, obj: LoadedObject, folder: str, filename: str) -> None:
         try:
             subs = [f"{folder}/tls"] + [
-                f"{folder}/glibc-hwcaps/{d}" for d in self.root.listdir(f"{folder}/glibc-hwcaps")
+                # glibc knows a handful (x86-64-v2..v4, power9/10, z13..z16): more is not a hwcaps folder
+                f"{folder}/glibc-hwcaps/{d}" for d in self.root.listdir(f"{folder}/glibc-hwcaps", limit=MAX_HWCAPS)
             ]
             for sub in subs:
                 if self.root.exists(f"{sub}/{filename}"):

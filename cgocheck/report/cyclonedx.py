@@ -25,13 +25,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import os
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cgocheck import __version__
+from cgocheck.core import files
 from cgocheck.core.errors import BadInput
 from cgocheck.elf.model import ElfFacts, GoModule
 from cgocheck.results import Report
@@ -91,7 +91,8 @@ class _Sysroot:
         try:
             _, f = self.root.open_regular("/.cgocheck/lock.json")
             with f:
-                lock = json.loads(f.read(1 << 24))
+                text = files.decode(files.read_open(f, files.LOCK, "lock.json"), "lock.json")
+                lock = files.loads_json(text, "lock.json", files.LOCK)
         except (OSError, ValueError, BadInput):
             lock = {}
         if isinstance(lock, dict):
@@ -234,9 +235,9 @@ class _Builder:
                     self.edge(src, dst)
         if res.loader and res.loader_path and res.loader_path in node_of:
             self.edge(ref, node_of[res.loader_path])
-        for pref, files in files_of.items():
+        for pref, paths in files_of.items():
             comp = self.by_ref[pref]
-            for f in dict.fromkeys(files):
+            for f in dict.fromkeys(paths):
                 from cyclonedx.model import Property
 
                 comp.properties.add(Property(name="cgocheck:file", value=f))

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from cgocheck import __version__
-from cgocheck.core import redact
+from cgocheck.core import files, redact
 from cgocheck.core.rules import FAMILY_TITLES, Finding, rules
 from cgocheck.elf.model import DwarfUnit, ElfFacts
 from cgocheck.policy import verdict
@@ -97,16 +97,16 @@ _INCLUDE = re.compile(r"^\s*(?://)?\s*#\s*include\s*[<\"]([^>\"]+)[>\"]")
 
 def include_line(source: str, header: str) -> int:
     """The line of SOURCE (a cgo preamble or C file) that #includes HEADER directly, else 1."""
-    try:
-        with open(source, encoding="utf-8", errors="replace") as fh:
-            for n, line in enumerate(fh, 1):
-                m = _INCLUDE.match(line)
-                if m and (header == m.group(1) or header.endswith("/" + m.group(1))):
-                    return n
-                if n > 20_000:
-                    break
-    except OSError:
-        pass
+    try:  # a regular file only (a source path from DWARF may name a FIFO or a device)
+        text = files.read_head(source, files.SOURCE.max_bytes).decode("utf-8", "replace")
+    except files.FileProblem:
+        return 1
+    for n, line in enumerate(text.splitlines(), 1):
+        m = _INCLUDE.match(line)
+        if m and (header == m.group(1) or header.endswith("/" + m.group(1))):
+            return n
+        if n > 20_000:
+            break
     return 1
 
 

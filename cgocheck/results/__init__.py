@@ -14,6 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from cgocheck import __version__
+from cgocheck.core.errors import one_line
 from cgocheck.core.rules import SEVERITIES, Finding
 from cgocheck.elf.model import ElfFacts
 
@@ -58,7 +59,10 @@ class FileReport:
 @dataclass(frozen=True)
 class FileError:
     path: str
-    message: str
+    message: str  # one line: control characters (a newline in the file's name) are escaped
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", one_line(self.message))
 
 
 @dataclass

@@ -5,17 +5,31 @@ from __future__ import annotations
 from pathlib import Path
 
 from cgocheck.core import folders
-from cgocheck.core.errors import BadInput, EnvironmentProblem
+from cgocheck.core.errors import BadInput, EnvironmentProblem, shown
+from cgocheck.sysroot import meta
 
-META_DIR = ".cgocheck"
-COMPLETE = "complete"
+META_DIR = meta.META_DIR
+COMPLETE = meta.COMPLETE
+
+
+def refuse_unfinished(p: Path, name: str) -> None:
+    """A folder cgocheck was creating and did not finish, or whose ``.cgocheck`` is a link
+    (its metadata someone else's), is refused. Nothing is followed to decide it."""
+    st = meta.state(p)
+    if st == "incomplete":
+        raise EnvironmentProblem(
+            f"sysroot {shown(p)} is incomplete (its creation was interrupted); "
+            f"run: cgocheck sysroot create {shown(name)} --force"
+        )
+    if st == "linked":
+        raise EnvironmentProblem(
+            f"sysroot {shown(p)}: {META_DIR} is a symbolic link or not a folder, so whether the sysroot is "
+            f"complete cannot be read from it; remove it (or run: cgocheck sysroot create {shown(name)} --force)"
+        )
 
 
 def _check_complete(p: Path, name: str) -> Path:
-    if (p / META_DIR).is_dir() and not (p / META_DIR / COMPLETE).is_file():
-        raise EnvironmentProblem(
-            f"sysroot {p} is incomplete (its creation was interrupted); run: cgocheck sysroot create {name} --force"
-        )
+    refuse_unfinished(p, name)
     return p.absolute()
 
 
@@ -40,17 +54,22 @@ def find_sysroot(name_or_path: str) -> Path:
     recipe = find_recipe(value) if not value.endswith(".toml") else None
     created = folders.sysroots() / value
     if recipe is not None:
-        if (created / META_DIR / COMPLETE).is_file():
+        if _created(created):
             return created
-        if (created / META_DIR).is_dir():
+        if meta.has_meta_dir(created):
             _check_complete(created, value)
         raise EnvironmentProblem(f"sysroot {value} is not created yet; run: cgocheck sysroot create {value}")
-    if (created / META_DIR / COMPLETE).is_file():
+    if _created(created):
         return created
     if Path(value).is_dir():
         return _check_complete(Path(value), value)
     known = ", ".join(recipe_names()) or "none"
     raise BadInput(f"{value!r} is neither a sysroot recipe (known: {known}) nor a folder")
+
+
+def _created(path: Path) -> bool:
+    """A sysroot ``create`` finished in cgocheck's folder (a real folder, not a link to one)."""
+    return not path.is_symlink() and meta.is_complete(path)
 
 
 HINT = "create one with `cgocheck sysroot create <recipe>` (see `cgocheck sysroot list`) or pass a folder"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cgocheck.core import hints
+from cgocheck.core import files, hints
 from cgocheck.core.errors import EnvironmentProblem
 
 HOST_SOURCES_DIR = Path("/etc/apt/sources.list.d")
@@ -99,11 +99,11 @@ def parse_deb822(text: str) -> list[dict[str, str]]:
 
 def host_source(suite: str, directory: Path = HOST_SOURCES_DIR) -> AptSource:
     """The first stanza of the machine's first deb822 ``*.sources`` file, for ``suite``."""
-    files = sorted(directory.glob("*.sources")) if directory.is_dir() else []
-    for f in files:
+    found = sorted(directory.glob("*.sources")) if directory.is_dir() else []
+    for f in found:
         try:
-            stanzas = parse_deb822(f.read_text(encoding="utf-8"))
-        except OSError:
+            stanzas = parse_deb822(files.read_text(f, files.APT_SOURCES))
+        except files.FileProblem:
             continue
         for st in stanzas:
             if st.get("Enabled", "yes").lower() == "no" or "URIs" not in st:
@@ -392,8 +392,12 @@ class Apt:
             status.touch()
         src = self.state / "sources.list.d" / "cgocheck.sources"
         text = self.source.render()
-        if not src.is_file() or src.read_text() != text:
-            src.write_text(text)
+        try:
+            have = files.read_text(src, files.APT_SOURCES)
+        except files.FileProblem:
+            have = None
+        if have != text:
+            files.write_text(src, text)
             stamp = self.state / "updated"
             if stamp.exists():
                 stamp.unlink()  # a different source: the lists are stale
@@ -436,7 +440,7 @@ class Apt:
             if stamp.exists():
                 stamp.unlink()
             raise EnvironmentProblem(f"apt-get update for {self.source.suite}/{self.arch} failed: {why}")
-        (self.state / "updated").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+        files.write_text(self.state / "updated", time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
         return True
 
     def depends(self, roots: Sequence[str]) -> tuple[Depends, set[str]]:

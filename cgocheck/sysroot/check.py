@@ -23,27 +23,30 @@ Nothing outside the sysroot is read: every path goes through :class:`FsRoot`.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from cgocheck.core import files
 from cgocheck.core.errors import BadInput, CgocheckError
 from cgocheck.core.targets import Arch, all_arches
 from cgocheck.elf import read_shared_object
 from cgocheck.sysroot.fsroot import FsRoot, SymlinkLoop
+from cgocheck.sysroot.meta import read_meta_json
 from cgocheck.sysroot.pkgconfig import parse_pc
 
 META_DIR = ".cgocheck"
-MAX_ENTRIES = 2_000_000  # a Debian sysroot of 200 packages has ~60,000
+MAX_ENTRIES = 200_000  # a Debian sysroot of 200 packages has ~60,000; more is refused, not walked
 MAX_SCRIPT = 64 << 10  # a linker script is a few hundred bytes; libc.so is 300
-MAX_PC = 1 << 20
+MAX_PROBLEMS = 1000  # kept (and shown by --format json); the rest are counted
+MAX_PC_FILES = 5000  # checked per sysroot (as cgocheck.sysroot.info reads at most)
 CRT_FILES = ("crt1.o", "crti.o", "crtn.o", "Scrt1.o")
 _SCRIPT_WORDS = re.compile(r"\b(GROUP|INPUT|AS_NEEDED)\s*\(")
-_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_SCRIPT_TOKEN = re.compile(r"\b(?:GROUP|INPUT|AS_NEEDED)\s*\(|[()]|[^\s,()]+")
+# possessive, and an unterminated comment ends at the end: one pass, whatever the text
+_COMMENT = re.compile(r"/\*(?:[^*]++|\*(?!/))*+(?:\*/|\Z)")
 
 
 @dataclass(frozen=True)
@@ -64,11 +67,16 @@ class CheckResult:
     path: str
     targets: tuple[str, ...]  # what the loaders were checked for
     counts: dict[str, int] = field(default_factory=dict)  # what was looked at, per kind
-    problems: tuple[Problem, ...] = ()
+    problems: tuple[Problem, ...] = ()  # the first MAX_PROBLEMS
+    left_out: int = 0  # problems past MAX_PROBLEMS, counted only
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def total(self) -> int:
+        return len(self.problems) + self.left_out
 
     def first(self) -> str:
         return str(self.problems[0]) if self.problems else ""
@@ -80,22 +88,60 @@ class CheckResult:
             "targets": list(self.targets),
             "counts": dict(self.counts),
             "problems": [p.as_json() for p in self.problems],
+            "problems_left_out": self.left_out,
         }
 
 
-def _walk(root: FsRoot, problems: list[Problem]) -> Iterator[tuple[str, os.stat_result]]:
-    """(guest path, lstat) of every entry under the top, links not followed, .cgocheck/ left out."""
+class _Problems(list[Problem]):
+    """The problems found, the first MAX_PROBLEMS kept and the rest counted: a tree of a
+    million dangling links is one verdict, not a million rows in memory and output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.left_out = 0
+
+    def append(self, p: Problem) -> None:
+        if len(self) < MAX_PROBLEMS:
+            super().append(p)
+        else:
+            self.left_out += 1
+
+    def __iadd__(self, more: Iterable[Problem]) -> _Problems:  # type: ignore[override,misc]
+        for p in more:
+            self.append(p)
+        return self
+
+
+def _walk(root: FsRoot, problems: list[Problem]) -> Iterator[tuple[str, str]]:
+    """(guest path, kind) of every entry under the top, links not followed, .cgocheck/ left
+    out; kind is "link", "dir", "file" or "other" (from the folder listing: no stat per entry).
+    At most MAX_ENTRIES entries: past them the tree is a problem, not walked further."""
     seen = 0
+    top = str(root.top)
     stack = ["/"]
     while stack:
         guest_dir = stack.pop()
-        host_dir = root.host_path(guest_dir)
+        host_dir = top + guest_dir.rstrip("/")
+        entries: list[tuple[str, str]] = []
         try:
-            names = sorted(os.listdir(host_dir))
+            with os.scandir(host_dir or "/") as it:  # bounded: a folder of millions is not listed whole
+                for entry in it:
+                    if entry.is_symlink():
+                        kind = "link"
+                    elif entry.is_dir(follow_symlinks=False):
+                        kind = "dir"
+                    elif entry.is_file(follow_symlinks=False):
+                        kind = "file"
+                    else:
+                        kind = "other"
+                    entries.append((entry.name, kind))
+                    if seen + len(entries) > MAX_ENTRIES + 1:
+                        break
         except OSError as exc:
             problems.append(Problem("tree", guest_dir, f"cannot list: {exc.strerror}"))
             continue
-        for name in names:
+        entries.sort()
+        for name, kind in entries:
             if guest_dir == "/" and name == META_DIR:
                 continue
             seen += 1
@@ -103,26 +149,27 @@ def _walk(root: FsRoot, problems: list[Problem]) -> Iterator[tuple[str, os.stat_
                 problems.append(Problem("tree", "/", f"more than {MAX_ENTRIES} entries: not a sysroot"))
                 return
             guest = f"{guest_dir.rstrip('/')}/{name}"
-            try:
-                st = os.lstat(host_dir / name)
-            except OSError as exc:
-                problems.append(Problem("tree", guest, f"cannot stat: {exc.strerror}"))
-                continue
-            yield guest, st
-            if stat.S_ISDIR(st.st_mode):
+            yield guest, kind
+            if kind == "dir":
                 stack.append(guest)
 
 
 def _check_link(root: FsRoot, guest: str) -> Problem | None:
-    target = os.readlink(root.host_path(guest))
+    target = os.readlink(str(root.top) + guest)
+    # resolve where the link leads, from its folder (real: the walk came through it without
+    # following links), as resolve(guest) would after reading the link: one readlink, not two
+    parent = guest.rsplit("/", 1)[0] or "/"
+    absolute = target.startswith("/")
     try:
-        r = root.resolve(guest)
+        r = root.resolve(target if absolute else f"{parent.rstrip('/')}/{target}",
+                         real_dir=None if absolute else parent)
     except SymlinkLoop:
         return Problem("link", guest, f"-> {target}: a symlink loop")
     if r is None:
         return Problem("link", guest, f"-> {target}: dangles (nothing there inside the sysroot)")
-    if r.notes:
-        return Problem("link", guest, f"-> {target}: leads out of the sysroot when followed on the host ({r.notes[0]})")
+    notes = [f"{guest} -> {target} (absolute, re-rooted)"] if absolute else list(r.notes)
+    if notes:
+        return Problem("link", guest, f"-> {target}: leads out of the sysroot when followed on the host ({notes[0]})")
     return None
 
 
@@ -183,17 +230,17 @@ def script_inputs(text: str) -> list[str] | None:
     if not _SCRIPT_WORDS.search(body):
         return None
     names: list[str] = []
-    for m in _SCRIPT_WORDS.finditer(body):
-        depth, i, start = 1, m.end(), m.end()
-        while i < len(body) and depth:
-            if body[i] == "(":
-                depth += 1
-            elif body[i] == ")":
-                depth -= 1
-            i += 1
-        inner = body[start : i - 1]
-        inner = re.sub(r"AS_NEEDED\s*\(|\)", " ", inner)
-        names += [w for w in re.split(r"[\s,]+", inner) if w]
+    depth = 0  # inside GROUP( INPUT( AS_NEEDED( lists (and parentheses within them)
+    for m in _SCRIPT_TOKEN.finditer(body):  # one pass: nesting is counted, never re-scanned
+        t = m.group(0)
+        if len(t) > 1 and t.endswith("("):
+            depth += 1
+        elif t == "(":
+            depth += 1 if depth else 0
+        elif t == ")":
+            depth -= 1 if depth else 0
+        elif depth:
+            names.append(t)
     return list(dict.fromkeys(names))
 
 
@@ -227,15 +274,8 @@ def _check_script(root: FsRoot, guest: str, names: list[str], lib_dirs: list[str
 
 def recorded_target(root: FsRoot) -> tuple[str | None, str | None]:
     """(Debian arch, libc) that cgocheck's creation recorded in ``.cgocheck/meta.json``, if any
-    (read through the sysroot: a ``.cgocheck`` link cannot lead out)."""
-    try:
-        _, f = root.open_regular(f"/{META_DIR}/meta.json")
-        with f:
-            data = json.loads(f.read(1 << 20))
-    except (OSError, ValueError, BadInput, RecursionError):
-        return None, None
-    if not isinstance(data, dict):
-        return None, None
+    (read with no link followed: a ``.cgocheck`` link cannot lead anywhere)."""
+    data = read_meta_json(root.top, "meta.json")
     arch, libc = data.get("arch"), data.get("libc")
     return (arch if isinstance(arch, str) else None), (libc if isinstance(libc, str) else None)
 
@@ -246,17 +286,17 @@ def check_sysroot(path: str | Path, *, arch: str | None = None, libc: str | None
     root = FsRoot(path)
     if arch is None or libc is None:
         arch, libc = recorded_target(root)
-    problems: list[Problem] = []
+    problems = _Problems()
     counts = {"entries": 0, "links": 0, "loaders": 0, "ldscripts": 0, "crt": 0, "pkgconfig": 0}
     pc_files: list[str] = []
-    for guest, st in _walk(root, problems):
+    for guest, kind in _walk(root, problems):
         counts["entries"] += 1
-        if stat.S_ISLNK(st.st_mode):
+        if kind == "link":
             counts["links"] += 1
             p = _check_link(root, guest)
             if p:
                 problems.append(p)
-        elif guest.endswith(".pc") and "/pkgconfig/" in guest and stat.S_ISREG(st.st_mode):
+        elif guest.endswith(".pc") and "/pkgconfig/" in guest and kind == "file":
             pc_files.append(guest)
 
     rows = claimed_rows(root, libc, arch)
@@ -297,19 +337,19 @@ def check_sysroot(path: str | Path, *, arch: str | None = None, libc: str | None
                 msg = f"a C library to link against, but no {', '.join(missing)} beside it"
                 problems.append(Problem("crt", d, msg))
 
-    for guest in pc_files:
+    if len(pc_files) > MAX_PC_FILES:
+        problems.append(Problem("pkgconfig", "/", f"{len(pc_files)} .pc files: more than {MAX_PC_FILES}, "
+                                                  f"the first {MAX_PC_FILES} checked (not a sysroot)"))
+    for guest in pc_files[:MAX_PC_FILES]:
         counts["pkgconfig"] += 1
-        data = _read_small(root, guest, MAX_PC)
-        if data is None:
-            problems.append(Problem("pkgconfig", guest, "cannot be read"))
-            continue
-        if len(data) > MAX_PC:
-            problems.append(Problem("pkgconfig", guest, f"larger than {MAX_PC} bytes"))
-            continue
         try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            problems.append(Problem("pkgconfig", guest, "not UTF-8 text"))
+            _, data = root.read_bytes(guest, files.PC)
+            text = files.decode(data, guest)
+        except files.FileProblem as exc:
+            problems.append(Problem("pkgconfig", guest, exc.problem))
+            continue
+        except (OSError, BadInput):
+            problems.append(Problem("pkgconfig", guest, "cannot be read"))
             continue
         pc = parse_pc(text, guest)
         missing_kw = [k for k, v in (("Name", pc.name), ("Description", pc.description), ("Version", pc.version))
@@ -320,4 +360,5 @@ def check_sysroot(path: str | Path, *, arch: str | None = None, libc: str | None
             problems.append(Problem("pkgconfig", guest, pc.warnings[0]))
 
     targets = tuple(row.name + ("/musl" if fl == "musl" else "") for row, fl in rows)
-    return CheckResult(path=str(root.top), targets=targets, counts=counts, problems=tuple(problems))
+    return CheckResult(path=str(root.top), targets=targets, counts=counts, problems=tuple(problems),
+                       left_out=problems.left_out)

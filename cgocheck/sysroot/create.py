@@ -38,9 +38,10 @@ from pathlib import Path, PurePosixPath
 from filelock import FileLock, Timeout
 
 from cgocheck import __version__
-from cgocheck.core import folders, hints
-from cgocheck.core.errors import BadInput, EnvironmentProblem
+from cgocheck.core import files, folders, hints
+from cgocheck.core.errors import BadInput, EnvironmentProblem, shown
 from cgocheck.core.pathnames import within
+from cgocheck.sysroot import meta
 from cgocheck.sysroot.apt import Apt, AptSource, PackageRecord, host_source, resolve_closure
 from cgocheck.sysroot.check import check_sysroot
 from cgocheck.sysroot.creator import creation_digest
@@ -393,12 +394,30 @@ class LockFile:
 
 
 def read_lock(path: Path) -> LockFile:
+    """A lock file beside a recipe (or cgocheck's copy of a shipped one's)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no lock file (create once with --write-lock first)") from None
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"{path}: unreadable lock file: {exc}") from None
+        text = files.read_text(path, files.LOCK)
+    except files.FileProblem as exc:
+        if exc.missing:
+            raise BadInput(f"{shown(path)}: no lock file (create once with --write-lock first)") from None
+        raise BadInput(f"{shown(path)}: unreadable lock file: {exc.problem}") from None
+    return parse_lock(text, path)
+
+
+def sysroot_lock(dest: Path) -> LockFile:
+    """The lock a sysroot was made with (``.cgocheck/lock.json``, no link followed)."""
+    try:
+        text = meta.read_meta_file(dest, "lock.json", files.LOCK)
+    except files.FileProblem as exc:
+        raise BadInput(f"{shown(exc.path)}: unreadable lock file: {exc.problem}") from None
+    return parse_lock(text, dest / META_DIR / "lock.json")
+
+
+def parse_lock(text: str, path: Path) -> LockFile:
+    try:
+        data = files.loads_json(text, path, files.LOCK)
+    except files.FileProblem as exc:
+        raise BadInput(f"{shown(path)}: unreadable lock file: {exc.problem}") from None
     try:
         if data["schema"] != LOCK_SCHEMA:
             raise BadInput(f"{path}: lock file schema {data['schema']} (this cgocheck reads {LOCK_SCHEMA})")
@@ -425,10 +444,34 @@ def read_lock(path: Path) -> LockFile:
             exclude_reason=data.get("exclude_reason"),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise BadInput(f"{path}: malformed lock file ({type(exc).__name__}: {exc})") from None
+        raise BadInput(f"{shown(path)}: malformed lock file ({type(exc).__name__}: {exc})") from None
 
 
 # --- the cache -----------------------------------------------------------------------
+
+PARTIAL = ".partial-"
+
+
+def sweep_partials(cache: Path, log: Log = _quiet) -> list[Path]:
+    """Remove the ``.partial-*`` folders of downloads that were killed.
+
+    Call it with the download cache's lock held: a download makes, fills and removes its
+    partial folder only while it holds that lock, and the kernel drops a dead process's lock,
+    so any partial folder seen by the lock's holder has no live owner.
+    """
+    removed: list[Path] = []
+    try:
+        names = [n for n in os.listdir(cache) if n.startswith(PARTIAL)]
+    except OSError:
+        return removed
+    for name in sorted(names):
+        p = cache / name
+        if p.is_symlink() or not p.is_dir():
+            continue  # not one of ours
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+        log(f"removed the partial download {p} of a run that was stopped")
+    return removed
 
 
 def fetch_debs(apt: Apt, records: Sequence[PackageRecord], log: Log) -> tuple[dict[str, Path], int]:
@@ -437,6 +480,7 @@ def fetch_debs(apt: Apt, records: Sequence[PackageRecord], log: Log) -> tuple[di
     cache.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
     with _locked(cache / ".lock", "the download cache", log):
+        sweep_partials(cache, log)
         missing: list[PackageRecord] = []
         for rec in records:
             p = cache / PurePosixPath(rec.filename).name
@@ -446,7 +490,7 @@ def fetch_debs(apt: Apt, records: Sequence[PackageRecord], log: Log) -> tuple[di
                 missing.append(rec)
         if missing:
             log(f"downloading {len(missing)} packages ({sum(r.size for r in missing) // 1024} KiB)")
-            part = cache / f".partial-{secrets.token_hex(4)}"
+            part = cache / f"{PARTIAL}{secrets.token_hex(4)}"
             part.mkdir()
             try:
                 apt.download(missing, part)
@@ -484,7 +528,8 @@ class CreateResult:
 
 
 def is_complete(path: Path) -> bool:
-    return (path / META_DIR / COMPLETE).is_file()
+    """A real ``.cgocheck/complete`` (no link followed: see cgocheck.sysroot.meta)."""
+    return meta.is_complete(path)
 
 
 def _tree_size(root: Path) -> int:
@@ -595,9 +640,10 @@ def create(
     with _locked(locks_dir() / f"{recipe.name}.lock", f"sysroot {recipe.name}", log):
         clean_stale(recipe.name, log)
         stale = False
+        made: dict[str, object] = {}
         if is_complete(dest) and not force:
-            meta = _read_json(dest / META_DIR / "meta.json")
-            made_by = meta.get("creator")
+            made = meta.read_meta_json(dest, "meta.json")
+            made_by = made.get("creator")
             if made_by != creation_digest():
                 log(
                     f"warning: {recipe.name} was made by other creation code ({made_by or 'unrecorded'}, "
@@ -605,29 +651,29 @@ def create(
                 )
                 stale = True
         if is_complete(dest) and not force and not stale:
-            digest = str(meta.get("digest", ""))
+            digest = str(made.get("digest", ""))
             if locked and lock_path is not None:
                 lock = read_lock(lock_path)
-                have = read_lock(dest / META_DIR / "lock.json")
+                have = sysroot_lock(dest)
                 if have.as_json()["packages"] != lock.as_json()["packages"]:
                     raise BadInput(
                         f"sysroot {recipe.name} exists with other versions than {lock_path}; add --force to recreate it"
                     )
             written_existing: Path | None = None
             if write_lock and lock_path is not None:
-                lock_path.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(dest / META_DIR / "lock.json", lock_path)
+                text = meta.read_meta_file(dest, "lock.json", files.LOCK)
+                files.write_text(lock_path, text, "write the lock file")
                 written_existing = lock_path
             return CreateResult(
                 name=recipe.name,
                 path=dest,
                 digest=digest,
                 lock_written=written_existing,
-                packages=_int(meta.get("packages")),
+                packages=_int(made.get("packages")),
                 downloaded=0,
                 reused=True,
                 seconds=time.monotonic() - t0,
-                size_bytes=_int(meta.get("size_bytes")),
+                size_bytes=_int(made.get("size_bytes")),
             )
 
         source = (
@@ -653,7 +699,7 @@ def create(
         try:
             # marks it as ours and unfinished: even by path it is refused until `complete`
             (tmp / META_DIR).mkdir()
-            (tmp / META_DIR / "creating").write_text(f"{os.getpid()}\n")
+            files.write_text(tmp / META_DIR / "creating", f"{os.getpid()}\n")
             log(f"unpacking {len(records)} packages into {tmp}")
             if recipe.usrmerge:
                 make_usrmerge(tmp, before=True)
@@ -691,18 +737,18 @@ def create(
                 )
             checked = check_sysroot(tmp, arch=recipe.arch, libc=recipe.libc)
             if not checked.ok:
-                for p in checked.problems[1:]:
+                for p in checked.problems[1:20]:
                     log(f"warning: {recipe.name}: {p}")
-                more = f" (and {len(checked.problems) - 1} more)" if len(checked.problems) > 1 else ""
+                more = f" (and {checked.total - 1} more)" if checked.total > 1 else ""
                 raise EnvironmentProblem(
                     f"{recipe.name} failed its check, so it was not kept: {checked.first()}{more}"
                 )
             size = _tree_size(tmp)
             meta_dir = tmp / META_DIR
             (meta_dir / "creating").unlink()
-            (meta_dir / "lock.json").write_text(lock.dumps())
-            (meta_dir / "digest").write_text(digest + "\n")
-            meta = {
+            files.write_text(meta_dir / "lock.json", lock.dumps())
+            files.write_text(meta_dir / "digest", digest + "\n")
+            record = {
                 "name": recipe.name,
                 "suite": recipe.suite,
                 "arch": recipe.arch,
@@ -721,7 +767,7 @@ def create(
                 "check": checked.counts,
                 "recipe_file": str(recipe.path) if recipe.path else None,
             }
-            (meta_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+            files.write_text(meta_dir / "meta.json", json.dumps(record, indent=2) + "\n")
             old: Path | None = None
             if dest.exists() or dest.is_symlink():
                 old = folders.sysroots() / f".tmp-{recipe.name}-old-{secrets.token_hex(4)}"
@@ -730,13 +776,12 @@ def create(
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        (dest / META_DIR / COMPLETE).write_text(digest + "\n")
+        files.write_text(dest / META_DIR / COMPLETE, digest + "\n")
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         written: Path | None = None
         if write_lock and lock_path is not None:
-            lock_path.parent.mkdir(parents=True, exist_ok=True)
-            lock_path.write_text(lock.dumps())
+            files.write_text(lock_path, lock.dumps(), "write the lock file")
             written = lock_path
         return CreateResult(
             name=recipe.name,
@@ -777,14 +822,14 @@ def _cached_remake(dest: Path, recipe: Recipe, log: Log) -> tuple[LockFile, dict
     """A sysroot made by other creation code is re-made from the packages its lock names when
     every one of them is in the download cache with its sha256 (no apt, no network)."""
     try:
-        lock = read_lock(dest / META_DIR / "lock.json")
+        lock = sysroot_lock(dest)
     except BadInput:
         return None
     if (lock.recipe, lock.suite, lock.arch) != (recipe.name, recipe.suite, recipe.arch):
         return None
     if sorted(lock.exclude) != sorted(recipe.exclude):
         return None
-    if _read_json(dest / META_DIR / "meta.json").get("requested") != list(recipe.packages):
+    if meta.read_meta_json(dest, "meta.json").get("requested") != list(recipe.packages):
         return None  # the recipe asks for other packages now: resolve them again
     debs: dict[str, Path] = {}
     for rec in lock.packages:
@@ -794,14 +839,6 @@ def _cached_remake(dest: Path, recipe: Recipe, log: Log) -> tuple[LockFile, dict
         debs[rec.name] = p
     log(f"re-making {recipe.name} from the {len(debs)} cached packages of its lock")
     return lock, debs
-
-
-def _read_json(path: Path) -> dict[str, object]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _int(v: object) -> int:

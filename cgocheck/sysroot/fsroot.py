@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from cgocheck.core import files
 from cgocheck.core.errors import BadInput
 from cgocheck.core.pathnames import within
 
 MAX_LINKS = 40  # as Linux's path walk
+MAX_LISTED = 100_000  # names of one folder listed; a sysroot's largest (usr/lib/<triplet>) has ~2,000
 
 
 class SymlinkLoop(BadInput):
@@ -47,18 +49,27 @@ class FsRoot:
 
     def host_path(self, guest: str) -> Path:
         """The host path of a guest path whose components are already link-free."""
-        rel = PurePosixPath(guest).relative_to("/") if guest.startswith("/") else PurePosixPath(guest)
-        return self.top.joinpath(*rel.parts)
+        parts = [p for p in guest.split("/") if p and p != "."]
+        return Path(str(self.top) + "/" + "/".join(parts)) if parts else self.top
 
-    def resolve(self, guest: str | PurePosixPath) -> Resolved | None:
-        """Resolve a guest path; None when it does not exist. Raises SymlinkLoop."""
+    def resolve(self, guest: str | PurePosixPath, *, real_dir: str | None = None) -> Resolved | None:
+        """Resolve a guest path; None when it does not exist. Raises SymlinkLoop.
+
+        ``real_dir``: a guest folder the caller knows to be link-free (it walked there without
+        following links) and GUEST to lie in it: its components are not looked at again.
+        """
         notes: list[str] = []
-        todo = list(reversed(PurePosixPath("/", guest).parts[1:]))
+        text = str(guest)
         done: list[str] = []
+        if real_dir and text.startswith(real_dir.rstrip("/") + "/"):
+            done = [p for p in real_dir.split("/") if p]
+            text = text[len(real_dir.rstrip("/")) + 1 :]
+        todo = [p for p in reversed(text.split("/")) if p]
+        top = str(self.top)
         links = 0
         while todo:
             part = todo.pop()
-            if part in ("", "."):
+            if part == ".":
                 continue
             if part == "..":
                 if done:
@@ -66,13 +77,9 @@ class FsRoot:
                 else:
                     notes.append(f"'..' above the sysroot's top in {guest} stays at the top")
                 continue
-            host = self.top.joinpath(*done, part)
+            host = top + "/" + "/".join(done) + "/" + part if done else top + "/" + part
             try:
                 st = os.lstat(host)
-            except FileNotFoundError:
-                return None
-            except NotADirectoryError:
-                return None
             except OSError as exc:
                 if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):
                     return None
@@ -87,7 +94,7 @@ class FsRoot:
                 if target.startswith("/"):
                     notes.append(f"/{'/'.join([*done, part])} -> {target} (absolute, re-rooted)")
                     done = []
-                todo.extend(reversed(PurePosixPath(target).parts[1 if target.startswith("/") else 0 :]))
+                todo.extend(p for p in reversed(target.split("/")) if p)
                 continue
             if todo and not stat.S_ISDIR(st.st_mode):
                 return None
@@ -106,14 +113,33 @@ class FsRoot:
         r = self.resolve(guest)
         return r is not None and r.host.is_dir()
 
-    def listdir(self, guest: str) -> list[str]:
+    def listdir(self, guest: str, limit: int = MAX_LISTED) -> list[str]:
+        """The sorted names in a guest folder, at most LIMIT of them (see :meth:`scan`)."""
+        return self.scan(guest, limit)[0]
+
+    def scan(self, guest: str, limit: int = MAX_LISTED) -> tuple[list[str], bool]:
+        """(sorted names, whether the folder held more than LIMIT): the listing stops at
+        LIMIT entries, so a folder of millions costs no more than one of LIMIT."""
         r = self.resolve(guest)
         if r is None or not r.host.is_dir():
-            return []
+            return [], False
+        names: list[str] = []
         try:
-            return sorted(os.listdir(r.host))
+            with os.scandir(r.host) as it:
+                for entry in it:
+                    if len(names) >= limit:
+                        return sorted(names), True
+                    names.append(entry.name)
         except OSError:
-            return []
+            return sorted(names), False
+        return sorted(names), False
+
+    def read_bytes(self, guest: str, limits: files.Limits) -> tuple[Resolved, bytes]:
+        """A regular file's bytes through :meth:`open_regular`, under the bounded reader's
+        caps (:mod:`cgocheck.core.files`): a larger file is a FileProblem naming it."""
+        r, f = self.open_regular(guest)
+        with f:
+            return r, files.read_open(f, limits, r.guest)
 
     def open_regular(self, guest: str) -> tuple[Resolved, BinaryIO]:
         """Open a regular file for reading, never following a link out of the sysroot.
@@ -123,6 +149,8 @@ class FsRoot:
         r = self.resolve(guest)
         if r is None:
             raise FileNotFoundError(errno.ENOENT, "no such file in sysroot", guest)
+        if not stat.S_ISREG(os.lstat(r.host).st_mode):  # refused unopened: opening a device can do things
+            raise BadInput(f"{r.guest} in sysroot {self.top} is not a regular file")
         fd = os.open(r.host, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):

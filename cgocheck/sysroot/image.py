@@ -47,8 +47,9 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from cgocheck import __version__
-from cgocheck.core import folders
+from cgocheck.core import files, folders
 from cgocheck.core.errors import BadInput, EnvironmentProblem
+from cgocheck.sysroot import meta
 from cgocheck.sysroot.fsroot import FsRoot
 
 Log = Callable[[str], None]
@@ -1060,7 +1061,7 @@ def import_image(
                 (meta_dir / "creating").unlink()
                 (meta_dir / "lock.json").write_text(json.dumps(lock, indent=2) + "\n")
                 (meta_dir / "digest").write_text(digest + "\n")
-                meta = {
+                made = {
                     "name": name,
                     "suite": lock["suite"],
                     "arch": info.debian_arch,
@@ -1082,7 +1083,7 @@ def import_image(
                     "layers": tree.counts,
                     "check": checked.counts,
                 }
-                (meta_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+                (meta_dir / "meta.json").write_text(json.dumps(made, indent=2) + "\n")
                 if dest.exists() or dest.is_symlink():
                     old = folders.sysroots() / f".tmp-{name}-old-{secrets.token_hex(4)}"
                     os.rename(dest, old)
@@ -1113,10 +1114,7 @@ def _where(image: Image, i: int) -> str:
 
 def lock_image(path: Path) -> dict[str, Any] | None:
     """The image a sysroot was imported from, as its lock recorded it (None: not imported)."""
-    try:
-        data = json.loads((path / META_DIR / "lock.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    data = meta.read_meta_json(path, "lock.json", files.LOCK)  # no link followed, {} when absent or broken
     src = data.get("source") if isinstance(data, dict) else None
     img = src.get("image") if isinstance(src, dict) else None
     return img if isinstance(img, dict) else None

@@ -15,18 +15,18 @@ sysroot never leads outside it.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cgocheck.core import glibc
-from cgocheck.core.errors import BadInput, CgocheckError, EnvironmentProblem
+from cgocheck.core import files, glibc
+from cgocheck.core.errors import BadInput, CgocheckError
 from cgocheck.core.targets import Arch, all_arches
 from cgocheck.elf import read_shared_object
 from cgocheck.elf.model import SharedObjectFacts
+from cgocheck.sysroot import meta, refuse_unfinished
 from cgocheck.sysroot.creator import creation_digest
-from cgocheck.sysroot.fsroot import FsRoot, Resolved
+from cgocheck.sysroot.fsroot import MAX_LISTED, FsRoot, Resolved
 from cgocheck.sysroot.pkgconfig import PcFile, parse_pc
 
 META_DIR = ".cgocheck"
@@ -39,6 +39,8 @@ _MUSL_VERSION = re.compile(rb"\x00(\d+\.\d+\.\d+(?:[-_+~][0-9A-Za-z_.+~-]{1,40})
 MAX_LIBC_BYTES = 64 << 20  # of the libc read for its version string
 MAX_LIBC_FILE = 1 << 30  # a libc.so.6 is 2 MB; a candidate larger than this is refused
 SPARSE_CHECK = 64 << 20  # larger and mostly holes: refused too
+MAX_PC_FILES = 5000  # .pc files read by one scan (bookworm-arm64 has 9; a full desktop ~600)
+MAX_PC_BYTES = 16 << 20  # and bytes of them
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class SysrootInfo:
     glibc_versions: tuple[str, ...]
     pkgconfig_dirs: tuple[str, ...]
     pkgconfig: tuple[PkgConfigModule, ...]
+    pkgconfig_left_out: int = 0  # .pc files past the scan's bounds, not read
     warnings: tuple[str, ...] = field(default=())
     glibcxx_versions: tuple[str, ...] = ()  # GLIBCXX_x.y nodes of its libstdc++.so.6, when it has one
     creator: str | None = None  # digest of the creation code that made it (cgocheck's own only)
@@ -116,6 +119,7 @@ class SysrootInfo:
             "glibc_versions": list(self.glibc_versions),
             "pkgconfig_dirs": list(self.pkgconfig_dirs),
             "pkgconfig": [m.as_json() for m in self.pkgconfig],
+            "pkgconfig_left_out": self.pkgconfig_left_out,
             "warnings": list(self.warnings),
             "glibcxx_versions": list(self.glibcxx_versions),
             "creator": self.creator,
@@ -265,7 +269,12 @@ def glibc_version(facts: SharedObjectFacts, data: bytes) -> tuple[str | None, st
 
 def _pkgconfig(
     root: FsRoot, triplets: list[str], elf_class: int | None, warnings: list[str]
-) -> tuple[list[str], list[PkgConfigModule]]:
+) -> tuple[list[str], list[PkgConfigModule], int]:
+    """(the pkg-config folders present, their modules, how many .pc files were left out).
+
+    The scan is bounded: at most MAX_PC_FILES files and MAX_PC_BYTES bytes are read (a real
+    sysroot has tens of .pc files of a few KiB); what is left out is counted and warned of.
+    """
     dirs: list[str] = []
     for t in triplets:
         if t:
@@ -275,24 +284,34 @@ def _pkgconfig(
     dirs += ["/usr/lib/pkgconfig", "/usr/share/pkgconfig"]
     mods: dict[str, PkgConfigModule] = {}
     present: list[str] = []
+    read = read_bytes = left_out = 0
     for d in dict.fromkeys(dirs):
         r = _resolve(root, d, warnings)
         if r is None or not r.host.is_dir():
             continue
-        names = [n for n in root.listdir(d) if n.endswith(".pc")]
+        listed, more = root.scan(d)
+        names = [n for n in listed if n.endswith(".pc")]
+        if more:
+            warnings.append(f"{d}: more than {MAX_LISTED} entries; only the first {MAX_LISTED} were looked at")
         present.append(d)
         for n in names:
             guest = f"{d}/{n}"
             module = n[:-3]
             if module in mods:  # the first folder on the search path wins, as in pkg-config
                 continue
+            if read >= MAX_PC_FILES or read_bytes >= MAX_PC_BYTES:
+                left_out += 1
+                continue
+            read += 1
             try:
-                _, f = root.open_regular(guest)
+                _, data = root.read_bytes(guest, files.PC)
+            except files.FileProblem as exc:
+                warnings.append(exc.message)
+                continue
             except (OSError, BadInput):
                 continue
-            with f:
-                text = f.read(1 << 20).decode("utf-8", errors="replace")
-            pc: PcFile = parse_pc(text, guest)
+            read_bytes += len(data)
+            pc: PcFile = parse_pc(data.decode("utf-8", errors="replace"), guest)
             mods[module] = PkgConfigModule(
                 module=module,
                 version=pc.version,
@@ -300,20 +319,17 @@ def _pkgconfig(
                 requires=tuple(str(r) for r in pc.requires),
                 requires_private=tuple(str(r) for r in pc.requires_private),
             )
-    return present, sorted(mods.values(), key=lambda m: m.module)
+    if left_out:
+        warnings.append(
+            f"{left_out} more .pc files not read (the scan stops after {MAX_PC_FILES} files or "
+            f"{files.size_text(MAX_PC_BYTES)}; a real sysroot has a few dozen)"
+        )
+    return present, sorted(mods.values(), key=lambda m: m.module), left_out
 
 
-def _read_meta(root: FsRoot) -> tuple[dict[str, object], dict[str, object]]:
-    out: list[dict[str, object]] = []
-    for name in ("meta.json", "lock.json"):
-        try:
-            _, f = root.open_regular(f"/{META_DIR}/{name}")
-            with f:
-                data = json.loads(f.read(1 << 22))
-            out.append(data if isinstance(data, dict) else {})
-        except (OSError, ValueError, BadInput):
-            out.append({})
-    return out[0], out[1]
+def _read_meta(top: Path) -> tuple[dict[str, object], dict[str, object]]:
+    """meta.json and lock.json of ``.cgocheck/``, no link followed ({} for one that is not there)."""
+    return meta.read_meta_json(top, "meta.json"), meta.read_meta_json(top, "lock.json", files.LOCK)
 
 
 def inspect_sysroot(path: str | Path, *, allow_incomplete: bool = False) -> SysrootInfo:
@@ -326,13 +342,12 @@ def inspect_sysroot(path: str | Path, *, allow_incomplete: bool = False) -> Sysr
     if not p.is_dir():
         raise BadInput(f"sysroot {str(path)!r} is not a directory")
     root = FsRoot(p)
-    ours = (root.top / META_DIR).is_dir()
-    if ours and not allow_incomplete and not (root.top / META_DIR / "complete").is_file():
-        raise EnvironmentProblem(
-            f"sysroot {p} is incomplete (its creation was interrupted); run: cgocheck sysroot create {p.name} --force"
-        )
+    state = meta.state(root.top)
+    ours = state != "none"
+    if not allow_incomplete:
+        refuse_unfinished(root.top, p.name)
     warnings: list[str] = []
-    meta, lock = _read_meta(root) if ours else ({}, {})
+    made, lock = _read_meta(root.top) if ours else ({}, {})
     libc, triplet = _find_libc(root, warnings)
     version = banner = loader = loader_target = None
     nodes: tuple[str, ...] = ()
@@ -367,8 +382,8 @@ def inspect_sysroot(path: str | Path, *, allow_incomplete: bool = False) -> Sysr
             triplet = rows[0].triplets[libc.flavour]
     triplets = [triplet] if triplet else []
     h = libc.facts.header if libc else None
-    pc_dirs, modules = _pkgconfig(root, triplets, h.elf_class if h else None, warnings)
-    digest = meta.get("digest")
+    pc_dirs, modules, pc_left_out = _pkgconfig(root, triplets, h.elf_class if h else None, warnings)
+    digest = made.get("digest")
     cxx_nodes: tuple[str, ...] = ()
     for d in dict.fromkeys([f"/usr/lib/{triplet}", f"/lib/{triplet}"] if triplet else []):
         cxx = _read_facts(root, f"{d}/libstdc++.so.6", warnings)
@@ -376,7 +391,7 @@ def inspect_sysroot(path: str | Path, *, allow_incomplete: bool = False) -> Sysr
             cxx_nodes = tuple(sorted((v for v in cxx.verdef if v.startswith("GLIBCXX_") and glibc.split(v)),
                                      key=glibc.key))
             break
-    creator = _str(meta.get("creator")) if ours else None
+    creator = _str(made.get("creator")) if ours else None
     current = (creator == creation_digest()) if ours else None
     if current is False:
         warnings.append(
@@ -405,6 +420,7 @@ def inspect_sysroot(path: str | Path, *, allow_incomplete: bool = False) -> Sysr
         glibc_versions=nodes,
         pkgconfig_dirs=tuple(pc_dirs),
         pkgconfig=tuple(modules),
+        pkgconfig_left_out=pc_left_out,
         warnings=tuple(warnings),
         glibcxx_versions=cxx_nodes,
         creator=creator,
@@ -445,20 +461,20 @@ def list_sysroots(top: Path | None = None) -> list[SysrootEntry]:
     for p in sorted(base.iterdir()):
         if p.name.startswith(".") or p.is_symlink() or not p.is_dir():
             continue
-        if not (p / META_DIR / "complete").is_file():
+        if not meta.is_complete(p):  # a real .cgocheck/complete: a link to one does not count
             continue
-        meta, lock = _read_meta(FsRoot(p))
+        made, lock = _read_meta(p)
         out.append(
             SysrootEntry(
                 name=p.name,
-                suite=_str(meta.get("suite")) or _str(lock.get("suite")),
-                arch=_str(meta.get("arch")) or _str(lock.get("arch")),
-                libc=_str(meta.get("libc")),
-                libc_version=_str(meta.get("libc_version")),
-                digest=_str(meta.get("digest")),
+                suite=_str(made.get("suite")) or _str(lock.get("suite")),
+                arch=_str(made.get("arch")) or _str(lock.get("arch")),
+                libc=_str(made.get("libc")),
+                libc_version=_str(made.get("libc_version")),
+                digest=_str(made.get("digest")),
                 path=str(p),
-                creator=_str(meta.get("creator")),
-                creator_current=meta.get("creator") == creation_digest(),
+                creator=_str(made.get("creator")),
+                creator_current=made.get("creator") == creation_digest(),
             )
         )
     return out

@@ -5,6 +5,11 @@ Each line is a variable (``name=value``) or a keyword (``Name: value``), whichev
 ``\\#``; a backslash at the end of a line continues it. ``${var}`` expands variables
 defined earlier (and ``pcfiledir``, the .pc file's folder); ``$$`` is a literal ``$``.
 Requires lists are split on commas and spaces into (module, operator, version).
+
+Expansion is bounded (pkg-config's is not): a value may expand to at most MAX_VALUE bytes
+and all of a file's expansions together to MAX_EXPANDED, so a few lines whose variables
+double each other (``b=${a}${a}``, ``c=${b}${b}`` ...) cost kilobytes, not gigabytes. Past
+a budget the value is cut (or left empty) and the file gets a warning naming the budget.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from pathlib import PurePosixPath
 _IDENT = re.compile(r"^([A-Za-z0-9_.]+)\s*([:=])\s*(.*)$")
 _VAR = re.compile(r"\$\{([^}]*)\}")
 _OPS = ("<=", ">=", "!=", "=", "<", ">")
+MAX_VALUE = 64 << 10  # bytes one expanded value may have (a real Libs line is < 1 KiB)
+MAX_EXPANDED = 4 << 20  # bytes all of one file's expanded values may have together
+MAX_WARNINGS = 20  # kept per file; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -71,34 +79,61 @@ def _logical_lines(text: str) -> list[str]:
 
 
 def _strip_comment(line: str) -> str:
-    res = []
-    i = 0
-    while i < len(line):
-        c = line[i]
-        if c == "\\" and i + 1 < len(line) and line[i + 1] == "#":
-            res.append("#")
-            i += 2
-            continue
-        if c == "#":
-            break
-        res.append(c)
-        i += 1
-    return "".join(res)
+    """The line up to its first '#' not escaped as ``\\#``, each ``\\#`` made a '#'."""
+    i = line.find("#")
+    while i > 0 and line[i - 1] == "\\":
+        i = line.find("#", i + 1)
+    kept = line if i < 0 else line[:i]
+    return kept.replace("\\#", "#")
 
 
-def _expand(value: str, variables: dict[str, str], warnings: list[str]) -> str:
+class _Budget:
+    """What expansion may still produce in one file, and the warnings once it is spent."""
+
+    def __init__(self, total: int = MAX_EXPANDED, per_value: int = MAX_VALUE) -> None:
+        self.left = total
+        self.per_value = per_value
+        self.spent_total = False
+
+    def cut(self, name: str, value: str, warnings: list[str]) -> str:
+        if len(value) > self.per_value:
+            warnings.append(f"{name} expands to more than {self.per_value} bytes: cut there")
+            value = value[: self.per_value]
+        if len(value) > self.left:
+            if not self.spent_total:
+                warnings.append(
+                    f"the file's variables expand to more than {MAX_EXPANDED} bytes in all: later values cut"
+                )
+                self.spent_total = True
+            value = value[: self.left]
+        self.left -= len(value)
+        return value
+
+
+def _expand(value: str, variables: dict[str, str], warnings: list[str], budget: _Budget, name: str) -> str:
     # '$$' is a literal '$': protect it first.
     marker = "\0"
     value = value.replace("$$", marker)
-
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name in variables:
-            return variables[name]
-        warnings.append(f"undefined variable ${{{name}}}")
-        return ""
-
-    return _VAR.sub(sub, value).replace(marker, "$")
+    out: list[str] = []
+    size = 0
+    pos = 0
+    for m in _VAR.finditer(value):
+        out.append(value[pos : m.start()])
+        size += m.start() - pos
+        pos = m.end()
+        var = m.group(1)
+        if var in variables:
+            sub = variables[var]
+        else:
+            warnings.append(f"undefined variable ${{{var}}}")
+            sub = ""
+        out.append(sub)
+        size += len(sub)
+        if size > budget.per_value:  # stop joining: the value is cut anyway
+            break
+    else:
+        out.append(value[pos:])
+    return budget.cut(name, "".join(out), warnings).replace(marker, "$")
 
 
 def parse_requires(value: str) -> tuple[Requirement, ...]:
@@ -139,6 +174,7 @@ def parse_pc(
         variables.update(extra_vars)
     keywords: dict[str, str] = {}
     warnings: list[str] = []
+    budget = _Budget()
     for line in _logical_lines(text):
         line = _strip_comment(line).strip()
         if not line:
@@ -148,7 +184,7 @@ def parse_pc(
             warnings.append(f"unparsable line: {line[:60]!r}")
             continue
         ident, sep, value = m.groups()
-        value = _expand(value.strip(), variables, warnings)
+        value = _expand(value.strip(), variables, warnings, budget, ident)
         if sep == "=":
             if extra_vars and ident in extra_vars:
                 continue  # an override (like pkg-config --define-variable) wins
@@ -157,6 +193,8 @@ def parse_pc(
             if ident in keywords:
                 warnings.append(f"duplicate keyword {ident}")
             keywords[ident] = value
+    if len(warnings) > MAX_WARNINGS:
+        warnings[MAX_WARNINGS:] = [f"and {len(warnings) - MAX_WARNINGS} more warnings"]
     module = p.name[:-3] if p.name.endswith(".pc") else p.name
     return PcFile(
         module=module,

@@ -25,12 +25,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cgocheck.core.errors import BadInput
+from cgocheck.core import files
+from cgocheck.core.errors import BadInput, shown
 from cgocheck.core.targets import LIBCS, all_arches
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
@@ -137,10 +137,7 @@ def _check_table(
 
 def parse_recipe(text: str, where: str, stem: str | None = None) -> Recipe:
     """Validate recipe text; ``where`` names the file in messages."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{where}: not valid TOML: {exc}") from None
+    data = files.loads_toml(text, where, files.RECIPE)
     _check_table(where, text, data, _TOP, None)
     src = data.get("source")
     if src is not None:
@@ -193,11 +190,11 @@ def parse_recipe(text: str, where: str, stem: str | None = None) -> Recipe:
 def load_recipe(path: str | os.PathLike[str], *, check_stem: bool = True) -> Recipe:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BadInput(f"{p}: no such recipe file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{p}: cannot read recipe: {exc}") from None
+        text = files.read_text(p, files.RECIPE)
+    except files.FileProblem as exc:
+        if exc.missing:
+            raise BadInput(f"{shown(p)}: no such recipe file") from None
+        raise BadInput(f"{shown(p)}: cannot read recipe: {exc.problem}") from None
     r = parse_recipe(text, str(p), stem=p.stem if check_stem else None)
     return dataclasses.replace(r, path=p.absolute())
 
@@ -271,8 +268,8 @@ def find_recipe(name_or_file: str) -> Recipe | None:
     None if neither."""
     if name_or_file.endswith(".toml"):
         p = Path(name_or_file)
-        if not p.is_file():
-            raise BadInput(f"{name_or_file}: no such recipe file")
+        if not os.path.lexists(p):  # anything else there: reading it says what is wrong
+            raise BadInput(f"{shown(name_or_file)}: no such recipe file")
         in_dirs = any(p.parent.resolve() == d.resolve() for _, d in recipe_dirs() if d.is_dir())
         return _with_origin(load_recipe(p, check_stem=in_dirs))
     if not _NAME.match(name_or_file):
