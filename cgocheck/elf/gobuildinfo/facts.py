@@ -261,23 +261,15 @@ def _scan_symbols(
 
 
 def _dynamic_segment_symbols(reader: _Reader, wanted: set[str]) -> list[_Sym]:
-    """For files without section headers: symbols through PT_DYNAMIC (pyelftools)."""
-    from elftools.elf.dynamic import DynamicSegment
-    from elftools.elf.elffile import ELFFile
+    """For files without section headers: symbols through PT_DYNAMIC (our bounded reader)."""
+    from cgocheck.elf.dynamic import from_layout
 
-    elf = ELFFile(reader.layout.stream)
     out: list[_Sym] = []
-    for seg in reader.layout.segments_of(2)[:1]:  # PT_DYNAMIC
-        dseg = elf.get_segment(seg.index)
-        if not isinstance(dseg, DynamicSegment):
-            continue
-        for count, sym in enumerate(dseg.iter_symbols()):
-            if count >= _MAX_DYN_SYMBOLS:
-                break
-            if sym.name in wanted:
-                shndx = sym["st_shndx"]
-                out.append(_Sym(sym.name, int(sym["st_value"]),
-                                0 if shndx == "SHN_UNDEF" else 1 if isinstance(shndx, str) else shndx, 0))
+    for count, sym in enumerate(from_layout(reader.layout, []).symbols):
+        if count >= _MAX_DYN_SYMBOLS:
+            break
+        if sym.name in wanted:
+            out.append(_Sym(sym.name, 0, 1 if sym.defined else 0, 0))
     return out
 
 
