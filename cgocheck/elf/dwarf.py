@@ -220,19 +220,31 @@ def has_dwarf(layout: Layout) -> bool:
     return sec is not None and sec.has_data
 
 
-def read_sections(layout: Layout, budget: Budget | None = None) -> dict[str, bytes | bytearray]:
+def nobits_info(layout: Layout) -> bool:
+    """.debug_info (or .zdebug_info) is there, but SHT_NOBITS: it declares bytes it has not."""
+    sec = layout.section(".debug_info") or layout.section(".zdebug_info")
+    return sec is not None and sec.nobits and sec.size > 0
+
+
+def read_sections(layout: Layout, warnings: list[str] | None = None,
+                  budget: Budget | None = None) -> dict[str, bytes | bytearray]:
     """The debug sections this reader uses, uncompressed, within the budget.
 
     Refused (naming the section and the sizes) when one or all of them declare more than
-    the budget; Damaged when one is cut off by the end of the file or does not inflate.
+    the budget; Damaged when one is cut off by the end of the file or does not inflate, or
+    when .debug_info holds no bytes. Another SHT_NOBITS one is read as absent, with a
+    warning: its sh_size is never an allocation.
     """
     budget = budget or budget_for(layout.size, MAX_DWARF_BYTES, "the debug sections", MAX_DWARF_RATIO)
     found: dict[str, bytes | bytearray] = {}
     for name in SECTIONS:
         sec = layout.section(name) or layout.section(".z" + name[1:])
         if sec is None or not sec.has_data:
-            if name == ".debug_info" and sec is not None and sec.nobits:
-                raise Damaged(f"{sec.name} holds no bytes in the file (SHT_NOBITS)")
+            if sec is not None and sec.nobits and sec.size:
+                if name == ".debug_info":
+                    raise Damaged(f"{sec.name} holds no bytes in the file (SHT_NOBITS)")
+                if warnings is not None:
+                    warnings.append(f"DWARF: {sec.name} holds no bytes in the file (SHT_NOBITS); read without it")
             continue
         found[name] = layout.data(sec, limit=budget.limit, budget=budget, whole=True)
     return found
@@ -242,9 +254,9 @@ def read_units(layout: Layout, warnings: list[str] | None = None,
                limit: int = MAX_DWARF_UNITS) -> tuple[DwarfUnit, ...]:
     """Every compile unit's top DIE (and C/C++ units' line-table files). Never raises for
     damage in the DWARF itself: Refused/Damaged come only from reading the sections."""
-    if not has_dwarf(layout):
+    if not has_dwarf(layout) and not nobits_info(layout):
         return ()
-    secs = _Sections(read_sections(layout))
+    secs = _Sections(read_sections(layout, warnings))
     warn = _Warn(warnings)
     order = layout.order
     work = _Work(secs)
@@ -578,5 +590,5 @@ def _v5_entries(c: _Cursor, unit: _Unit, strings: _StrForms, what: str) -> list[
     return out
 
 
-__all__ = ["MAX_DWARF_BYTES", "MAX_DWARF_RATIO", "MAX_DWARF_UNITS", "Refused", "has_dwarf", "read_sections",
+__all__ = ["MAX_DWARF_BYTES", "MAX_DWARF_RATIO", "MAX_DWARF_UNITS", "Refused", "has_dwarf", "nobits_info", "read_sections",
            "read_units"]

@@ -24,7 +24,7 @@ from typing import BinaryIO, TypeVar
 from cgocheck.core.errors import BadInput, CgocheckError, NotAnElf
 from cgocheck.elf import armattr, dynamic
 from cgocheck.elf.damage import PARSE_ERRORS
-from cgocheck.elf.dwarf import MAX_DWARF_BYTES, MAX_DWARF_RATIO, MAX_DWARF_UNITS, has_dwarf, read_units
+from cgocheck.elf.dwarf import MAX_DWARF_BYTES, MAX_DWARF_RATIO, MAX_DWARF_UNITS, has_dwarf, nobits_info, read_units
 from cgocheck.elf.header import ET_CORE, ET_DYN, ET_EXEC, ET_REL, HeaderError
 from cgocheck.elf.layout import (
     PF_X,
@@ -267,7 +267,8 @@ def read_elf(path: str, *, dwarf: bool = True, go: bool = True) -> ElfFacts:
         arm = _soft(warnings, ".ARM.attributes", lambda: armattr.read(layout, warnings), no_arm) \
             if header.machine == "EM_ARM" else None
         has_debug = has_dwarf(layout)
-        units: tuple[DwarfUnit, ...] = _dwarf(layout, warnings) if dwarf and has_debug else ()
+        read_dwarf = dwarf and (has_debug or nobits_info(layout))
+        units: tuple[DwarfUnit, ...] = _dwarf(layout, warnings) if read_dwarf else ()
         gofacts = _soft(warnings, "Go buildinfo", lambda: _go_facts(layout, warnings), None) if go else None
         if not layout.sections:
             warnings.append("no section headers (stripped of sections or damaged)")

@@ -498,7 +498,10 @@ def read_go_facts(source: Layout | BinaryIO | Any, warnings: list[str] | None = 
         return None
 
     info: GoBuildInfo | None = None
-    if magic_addr is None:
+    bi_sec = reader.section(".go.buildinfo")
+    if magic_addr is None and bi_sec is not None and bi_sec.sh_type == SHT_NOBITS:
+        notes.append("Go build info is not in this file (.go.buildinfo is SHT_NOBITS, as in a split-debug file)")
+    elif magic_addr is None:
         notes.append("Go binary without build info (no '\\xff Go buildinf:' magic found)")
     else:
         try:
