@@ -590,5 +590,5 @@ def _v5_entries(c: _Cursor, unit: _Unit, strings: _StrForms, what: str) -> list[
     return out
 
 
-__all__ = ["MAX_DWARF_BYTES", "MAX_DWARF_RATIO", "MAX_DWARF_UNITS", "Refused", "has_dwarf", "nobits_info", "read_sections",
-           "read_units"]
+__all__ = ["MAX_DWARF_BYTES", "MAX_DWARF_RATIO", "MAX_DWARF_UNITS", "Refused", "has_dwarf", "nobits_info",
+           "read_sections", "read_units"]
