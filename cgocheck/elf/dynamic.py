@@ -45,7 +45,9 @@ VERSYM_MASK = 0x7FFF
 VER_FLG_BASE = 0x1
 
 MAX_DYNAMIC = 1 << 16  # DT_* entries read (real files have ~40)
-MAX_SYMBOLS = 1 << 20  # dynamic symbols read (libc: 3000; a big C++ library: ~100k)
+MAX_SYMBOLS = 1 << 18  # dynamic symbols read (libc: 3000; a big C++ library: ~100k); ~1 s
+MAX_VERSION_ENTRIES = 1 << 16  # Verneed/Vernaux/Verdef entries visited (libc defines ~40)
+MAX_STRING_BYTES = 64 << 20  # bytes of string tables scanned for the names, all names together
 MAX_STRTAB = 64 << 20  # bytes of .dynstr read
 MAX_INTERP = 4096  # PATH_MAX: the kernel refuses a longer PT_INTERP
 MAX_HASH_WALK = 1 << 22  # GNU hash chain entries walked to count symbols without sections
@@ -194,11 +196,18 @@ class _Strings:
         self.notes = notes
         self.cache: dict[int, str | None] = {}
         self.bad = 0
+        self.left = MAX_STRING_BYTES  # a table without NULs makes each lookup scan MAX_TEXT
 
     def __call__(self, offset: int) -> str | None:
         if offset in self.cache:
             return self.cache[offset]
+        if self.left <= 0:
+            if self.left == 0:
+                self.notes.append(f"{self.what}: more than {MAX_STRING_BYTES} bytes of names; the rest were not read")
+                self.left = -1
+            return None
         s = cstring(self.data, offset)
+        self.left -= len(s) + 1 if s is not None else 1
         if s is None:
             if not self.bad:
                 self.notes.append(f"{self.what}: a string offset ({offset:#x}) past its string table "
@@ -270,8 +279,9 @@ def _version_section(layout: Layout, sh_type: int, tables: _Tables, addr_tag: in
     where = layout.vaddr_to_offset(addr)
     if where is None:
         return b"", 0, b"", ""
-    return layout.read(where[0], min(where[1], MAX_STRTAB)), num, tables.strtab, "DT_VERNEED" if num_tag == \
-        DT_VERNEEDNUM else "DT_VERDEF"
+    # no section to say where it ends: at most what MAX_VERSION_ENTRIES entries take
+    data = layout.read(where[0], min(where[1], MAX_VERSION_ENTRIES * 20))
+    return data, num, tables.strtab, "DT_VERNEED" if num_tag == DT_VERNEEDNUM else "DT_VERDEF"
 
 
 def _verneed(layout: Layout, tables: _Tables, notes: list[str]) -> tuple[list[VersionNeed], dict[int, tuple[str, str]]]:
@@ -284,6 +294,10 @@ def _verneed(layout: Layout, tables: _Tables, notes: list[str]) -> tuple[list[Ve
     room = len(data) // 16
     if count > room:
         notes.append(f"{name}: {count} entries declared, room for {room} at most")
+    if room > MAX_VERSION_ENTRIES:
+        if not name.startswith("DT_"):
+            notes.append(f"{name}: room for {room} entries; the first {MAX_VERSION_ENTRIES} were read")
+        room = MAX_VERSION_ENTRIES
     visits = 0
     index_to_lib: dict[int, tuple[str, str]] = {}
     out: list[VersionNeed] = []
@@ -326,6 +340,10 @@ def _verdef(layout: Layout, tables: _Tables, notes: list[str]) -> tuple[list[str
     room = len(data) // 20  # a Verdef entry is 20 bytes: no more of them are read
     if count > room:
         notes.append(f"{name}: {count} entries declared, room for {room} at most")
+    if room > MAX_VERSION_ENTRIES:
+        if not name.startswith("DT_"):
+            notes.append(f"{name}: room for {room} entries; the first {MAX_VERSION_ENTRIES} were read")
+        room = MAX_VERSION_ENTRIES
     index_to_def: dict[int, str] = {}
     out: list[str] = []
     off = 0

@@ -60,6 +60,7 @@ T = TypeVar("T")
 DF_1_PIE = 0x08000000
 MAX_COMMENT = 1 << 20  # bytes of .comment we look at
 MAX_NOTES = 1 << 20  # bytes of one SHT_NOTE section (or PT_NOTE segment) we look at
+MAX_NOTES_TOTAL = 4 << 20  # ... and of all of them together (a file has 2-4 small ones)
 # lief reads a whole file into memory; read_dynamic_both (the tests' second opinion) does
 # not hand it a file above this size. libc is 2 MB, a big C++ library ~100 MB.
 MAX_LIEF_BYTES = 256 << 20
@@ -178,8 +179,12 @@ def _notes(layout: Layout) -> tuple[str | None, str | None]:
         places = [(s.offset, s.held) for s in layout.sections if s.sh_type == SHT_NOTE and s.held]
     else:
         places = [(s.offset, s.held) for s in layout.segments_of(PT_NOTE) if s.held]
+    left = MAX_NOTES_TOTAL
     for offset, held in places:
-        data = layout.read(offset, min(held, MAX_NOTES))
+        if left <= 0:
+            break
+        data = layout.read(offset, min(held, MAX_NOTES, left))
+        left -= len(data)
         pos = 0
         while pos + 12 <= len(data):
             namesz, descsz, ntype = (int.from_bytes(data[pos + i : pos + i + 4], order) for i in (0, 4, 8))

@@ -29,7 +29,8 @@ from cgocheck.elf.model import GoBuildInfo, GoFacts
 
 _ALIGN = 16
 _SEARCH_CHUNK = 1 << 20
-_MAX_SECTION_READ = 256 << 20  # never pull more than this of one section into memory
+_MAX_SECTION_READ = 128 << 20  # never pull more than this of one section into memory (a 100 MB
+# Go binary's .gopclntab is ~40 MB)
 _MAX_DYN_SYMBOLS = 1 << 14  # a Go binary exports and imports a few hundred at most
 _MAX_MATCHES = 1 << 12  # places one wanted name is looked up at in a string table
 _MAX_RELOCS = 1 << 20  # RELATIVE relocations kept to read pre-1.18 pointers
@@ -68,7 +69,7 @@ class _Reader:
         self.segment_types = [s.p_type for s in layout.segments]
         self.notes = [(s.offset, s.held) for s in layout.segments_of(4)]  # PT_NOTE
         self.loads = [_Load(s.vaddr, s.held, s.offset, s.flags, max(s.memsz, s.filesz), s.filesz)
-                      for s in layout.loads if s.offset < layout.size or not s.filesz]
+                      for s in layout.loads if s.offset < layout.size]
 
     def section(self, name: str) -> Section | None:
         return self.layout.section(name)
@@ -134,10 +135,15 @@ class _Reader:
         fmt = struct.Struct(self.endian + ("QQq" if self.is64 else "IIi"))
         sym_shift = 32 if self.is64 else 8
         out: list[tuple[int, int]] = []
+        left = _MAX_RELOCS * fmt.size  # bytes of relocation sections read, all of them together
         for sec in self.sections:
             if sec.sh_type != SHT_RELA or not sec.flags & SHF_ALLOC:
                 continue
-            data = self.section_data(sec, limit=_MAX_RELOCS * fmt.size)
+            if left <= 0:
+                notes.append(f"Go build info: more than {_MAX_RELOCS} relocations; the rest were not applied")
+                break
+            data = self.section_data(sec, limit=left)
+            left -= len(data)
             usable = len(data) - len(data) % fmt.size
             out += [(off, add) for off, info, add in fmt.iter_unpack(data[:usable]) if info >> sym_shift == 0]
             if len(out) >= _MAX_RELOCS:
@@ -302,8 +308,12 @@ _COMMENT_TOOLS = (b"GCC:", b"clang", b"LLD", b"Linker:", b"mold", b"GNU ld", b"G
 def _go_note_in_segments(reader: _Reader) -> bool:
     """A Go build ID note (owner "Go", type 4) in a PT_NOTE segment."""
     order = reader.order
+    left = 1 << 20  # bytes of all PT_NOTE segments together (a file has one or two)
     for off, size in reader.notes:
-        data = reader.read_file(off, min(size, 1 << 16))
+        if left <= 0:
+            break
+        data = reader.read_file(off, min(size, 1 << 16, left))
+        left -= len(data)
         pos = 0
         while pos + 12 <= len(data):
             namesz = int.from_bytes(data[pos : pos + 4], order)
