@@ -3,7 +3,7 @@
 
     .venv/bin/pip install atheris
     .venv/bin/python fuzz/fuzz_elf.py --make-corpus fuzz/corpus BIN...
-    .venv/bin/python fuzz/fuzz_elf.py fuzz/corpus -max_total_time=300 -rss_limit_mb=1536 -timeout=10
+    .venv/bin/python fuzz/fuzz_elf.py fuzz/corpus -max_total_time=300 -rss_limit_mb=4096 -timeout=10
     CGOCHECK_FUZZ_STRUCTURED=1 .venv/bin/python fuzz/fuzz_elf.py fuzz/corpus ...   # structure-aware
 
 With ``CGOCHECK_FUZZ_STRUCTURED=1`` half of the mutations are structure-aware ones
@@ -32,6 +32,7 @@ import os
 import shutil
 import sys
 import tempfile
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -99,14 +100,31 @@ def main() -> None:
         with contextlib.suppress(BadInput):
             parse_modinfo(text.decode("utf-8", "replace"))
 
+    import resource
+
     from tests.elfedit import all_str
+
+    def vm_size() -> int:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+
+    def guarded(reader: Any) -> Any:
+        """READER on the input with an address-space limit of the process's size + 1 GiB:
+        libFuzzer's -rss_limit_mb also counts its in-memory corpus (2-3 MB an ELF input),
+        so the per-input bound is this one (a runaway shows as a MemoryError)."""
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (vm_size() + (1 << 30), hard))
+        try:
+            return reader(path)
+        finally:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
     def one(data: bytes) -> None:
         with open(path, "wb") as f:
             f.write(data)
         for reader in (read_elf, read_shared_object):
             try:
-                facts = reader(path)
+                facts = guarded(reader)
             except BadInput as err:
                 if "\n" in err.message or "MemoryError" in err.message:
                     raise AssertionError(f"bad error line: {err.message!r}") from None

@@ -465,9 +465,9 @@ def mutate_structure(data: bytes, kind: str, which: int, field: int, pick: int) 
                 # v5: length, version, addr size, seg size, header_length, min_inst, max_ops,
                 # is_stmt, line_base, line_range, opcode_base, then the format/count lists
                 spot = (0, 4, 6, 7, 8, 12, 13, 17, 18, 19, 20, 21, 22, 23)[field % 14]
-                if field % 14 >= 11 and version == 5:
+                if field % 14 >= 11 and version == 5:  # directory_entry_format_count and the 2 bytes after it
                     opcode_base = e.data[at + 17]
-                    spot = at + 18 + max(0, opcode_base - 1) + (field % 14 - 11) * 2 - at
+                    spot = 18 + max(0, opcode_base - 1) + (field % 14 - 11)
                     payload = bytes([pick & 0xFF]) if pick % 3 else uleb(value_for(pick, 0, size))
                     e.patch(at + spot, payload)
                 else:
@@ -476,7 +476,8 @@ def mutate_structure(data: bytes, kind: str, which: int, field: int, pick: int) 
     elif kind == "compression" and secs:
         sec = secs[which % len(secs)]
         real = e.section_bytes(sec.name) if sec.sh_type != SHT_NOBITS else b""
-        stream = (zlib.compress(real), zlib_bomb(1 + pick % 64), zlib.compress(real)[: max(1, len(real) // 3)],
+        bomb = (1 + pick % 64) * (16 if (field // 60) % 2 else 1)  # MiB: up to 1 GiB
+        stream = (zlib.compress(real), zlib_bomb(bomb), zlib.compress(real)[: max(1, len(real) // 3)],
                   bytes([pick & 0xFF]) * 64, b"")[field % 5]
         declared = (len(real), 1 << 30, value_for(pick, len(real), size), 0)[(field // 5) % 4]
         if sec.name.startswith(".zdebug") or (field // 20) % 3 == 2:

@@ -151,6 +151,7 @@ class Layout:
         if phnum == PN_XNUM and first is not None:
             phnum = first[7]  # sh_info holds the real count
         self.segments: tuple[Segment, ...] = self._read_segments(phnum)
+        self.loads: tuple[Segment, ...] = tuple(s for s in self.segments if s.p_type == PT_LOAD)
         shnum, shstrndx = h.e_shnum, h.e_shstrndx
         if first is not None:
             if shnum == 0:
@@ -253,10 +254,6 @@ class Layout:
 
     def segments_of(self, p_type: int) -> list[Segment]:
         return [s for s in self.segments if s.p_type == p_type]
-
-    @property
-    def loads(self) -> list[Segment]:
-        return self.segments_of(PT_LOAD)
 
     def vaddr_to_offset(self, addr: int) -> tuple[int, int] | None:
         """(file offset, bytes the file holds from there in that segment) of a virtual
