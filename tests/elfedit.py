@@ -266,7 +266,7 @@ def read_in_child(path: Path, seconds: float = SECONDS) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
     t0 = time.monotonic()
     try:
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True,
+        proc = subprocess.run([sys.executable, "-c", _CHILD, str(path.resolve())], capture_output=True, text=True,
                               timeout=seconds + 5, check=False, env=env, preexec_fn=_limit_child, cwd=repo)
     except subprocess.TimeoutExpired:
         raise AssertionError(f"reading {path.name} did not end within {seconds + 5:.0f} s (a hang)") from None
