@@ -3,14 +3,21 @@
 
     .venv/bin/pip install atheris
     .venv/bin/python fuzz/fuzz_elf.py --make-corpus fuzz/corpus BIN...
-    .venv/bin/python fuzz/fuzz_elf.py fuzz/corpus -max_total_time=300 -rss_limit_mb=4096 -timeout=20
+    .venv/bin/python fuzz/fuzz_elf.py fuzz/corpus -max_total_time=300 -rss_limit_mb=4096 -timeout=10
+    CGOCHECK_FUZZ_STRUCTURED=1 .venv/bin/python fuzz/fuzz_elf.py fuzz/corpus ...   # structure-aware
+
+With ``CGOCHECK_FUZZ_STRUCTURED=1`` half of the mutations are structure-aware ones
+(``tests/support/elfedit.py``'s :func:`mutate_structure`: header fields, section and program
+headers, version chains, DWARF unit and line-table headers, compression headers, ARM
+attribute sub-sections, dynamic entries, string tables), the other half libFuzzer's own.
 
 Each input goes through the façade (``read_elf``, ``read_shared_object``) and the Go build
 info parser directly (``parse_buildinfo_blob`` from the first ``\\xff Go buildinf:`` magic,
 with the input's own PT_LOAD map for the pre-1.18 pointer layout; ``parse_modinfo`` on the
 text between the modinfo sentinels, or on the whole input as text). The seed corpus is real
 binaries (`--make-corpus` copies them; build some with the tests first: they land in
-pytest's tmp `builds` folder). A crash is any exception other than cgocheck's BadInput, a
+pytest's tmp `builds` folder). A crash is any exception other than cgocheck's BadInput (or
+facts holding bytes, or a MemoryError/RecursionError the façade turned into a warning), a
 hang (-timeout) or runaway memory (-rss_limit_mb): libFuzzer writes the input to
 crash-<sha1> / timeout-<sha1> / oom-<sha1>. Turn it into a regression: an ``@example`` in
 tests/integration/test_fuzz_elf.py (the mutation of a seed), or a file in tests/regressions/
@@ -25,6 +32,7 @@ import os
 import shutil
 import sys
 import tempfile
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -41,25 +49,17 @@ def make_corpus(dest: str, binaries: list[str]) -> None:
 
 
 def load_map(data: bytes) -> tuple[int, bool, list[tuple[int, int, int]]] | None:
-    """(pointer size, big endian, PT_LOAD (vaddr, offset, filesz)) of an ELF input, or None."""
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
+    """(pointer size, big endian, PT_LOAD (vaddr, offset, held bytes)) of an ELF input, or
+    None: the façade's own bounded layout reader (which raises only HeaderError)."""
+    from cgocheck.elf.header import HeaderError
+    from cgocheck.elf.layout import Layout
 
     try:
-        elf = ELFFile(io.BytesIO(data))
-        loads = [
-            (int(s["p_vaddr"]), int(s["p_offset"]), int(s["p_filesz"]))
-            for s in elf.iter_segments()
-            if s["p_type"] == "PT_LOAD"
-        ]
-        return (8 if elf.elfclass == 64 else 4), not elf.little_endian, loads
-    except (ELFError, ValueError, KeyError, IndexError, TypeError, AttributeError, AssertionError, OSError,
-            OverflowError, RecursionError):
+        layout = Layout(io.BytesIO(data), len(data))
+    except HeaderError:
         return None
-    except Exception as exc:  # construct's own errors (pyelftools' struct parsing)
-        if type(exc).__module__.startswith("elftools"):
-            return None
-        raise
+    loads = [(s.vaddr, s.offset, s.held) for s in layout.loads]
+    return (8 if layout.is64 else 4), layout.header.endian == "big", loads
 
 
 def main() -> None:
@@ -100,16 +100,60 @@ def main() -> None:
         with contextlib.suppress(BadInput):
             parse_modinfo(text.decode("utf-8", "replace"))
 
+    import resource
+
+    from tests.support.elfedit import all_str
+
+    def vm_size() -> int:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+
+    def guarded(reader: Any) -> Any:
+        """READER on the input with an address-space limit of the process's size + 1 GiB:
+        libFuzzer's -rss_limit_mb also counts its in-memory corpus (2-3 MB an ELF input),
+        so the per-input bound is this one (a runaway shows as a MemoryError)."""
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (vm_size() + (1 << 30), hard))
+        try:
+            return reader(path)
+        finally:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
     def one(data: bytes) -> None:
         with open(path, "wb") as f:
             f.write(data)
         for reader in (read_elf, read_shared_object):
-            with contextlib.suppress(BadInput):
-                reader(path)
+            try:
+                facts = guarded(reader)
+            except BadInput as err:
+                if "\n" in err.message or "MemoryError" in err.message:
+                    raise AssertionError(f"bad error line: {err.message!r}") from None
+                continue
+            # a crash for libFuzzer: bytes in the facts, or a runaway caught behind a warning
+            if not all_str(facts):
+                raise AssertionError("a fact that should be str is not")
+            bad = [w for w in getattr(facts, "warnings", ()) if "MemoryError" in w or "RecursionError" in w]
+            if bad:
+                raise AssertionError(bad[0])
         buildinfo(data)
         modinfo(data)
 
-    atheris.Setup(sys.argv, one)
+    if os.environ.get("CGOCHECK_FUZZ_STRUCTURED") == "1":
+        import random
+
+        from tests.support.elfedit import KINDS, mutate_structure
+
+        def mutator(data: bytes, max_size: int, seed: int) -> bytes:
+            rng = random.Random(seed)
+            if data and rng.random() < 0.5:
+                out = mutate_structure(data, rng.choice(KINDS), rng.randrange(1 << 16), rng.randrange(1 << 16),
+                                       rng.randrange(1 << 16))
+                return out[:max_size] if out != data else atheris.Mutate(data, max_size)
+            return atheris.Mutate(data, max_size)
+
+        atheris.Setup(sys.argv, one, custom_mutator=mutator)
+    else:
+        atheris.Setup(sys.argv, one)
     atheris.Fuzz()
 
 

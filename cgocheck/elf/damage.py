@@ -1,11 +1,14 @@
 """What a damaged file can make the ELF readers raise, in one place.
 
-Caught by base class, so that a new exception type in a new release of pyelftools or lief
-cannot escape as a traceback: pyelftools' own ELFError and DWARFError, its bundled
-construct's ConstructError, and whatever Python raises under both libraries (struct.error,
-IndexError, UnicodeDecodeError, zlib.error, RecursionError, MemoryError, nanobind's
-RuntimeError/TypeError from lief...). Their one common base is Exception. cgocheck's own
-errors (CgocheckError) and OSError are caught before it, wherever it is caught.
+The façade's readers are our own bounded code (cgocheck.elf.layout and the modules on it),
+which reports damage as :class:`cgocheck.elf.layout.Damaged` or as warnings. This is the
+net under them, caught by base class so that nothing a file can provoke escapes as a
+traceback: a mistake of ours (IndexError, struct.error...), and whatever pyelftools and
+lief raise where the tests and read_dynamic_both still call them (ELFError, DWARFError,
+construct's ConstructError, nanobind's RuntimeError/TypeError). Their one common base is
+Exception. cgocheck's own errors (CgocheckError) and OSError are caught before it,
+wherever it is caught. A MemoryError or RecursionError caught here becomes a warning; the
+fuzz tests fail on any such warning (a budget should have stopped the input first).
 """
 
 from __future__ import annotations

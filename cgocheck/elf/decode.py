@@ -14,7 +14,13 @@ EF_RISCV_RVC = 0x1
 EF_RISCV_FLOAT_ABI = 0x6
 EF_RISCV_RVE = 0x8
 EF_RISCV_TSO = 0x10
-_RISCV_FLOAT = {0x0: "soft", 0x2: "single", 0x4: "double", 0x6: "quad"}
+# The float ABI the EF_RISCV_FLOAT_ABI bits of e_flags name (the one table of it).
+RISCV_FLOAT_ABI = {0x0: "soft", 0x2: "single", 0x4: "double", 0x6: "quad"}
+
+
+def riscv_float_abi(flags: int) -> str:
+    """"soft" | "single" | "double" | "quad": the float ABI a RISC-V e_flags names."""
+    return RISCV_FLOAT_ABI[flags & EF_RISCV_FLOAT_ABI]
 
 
 def decode_flags(machine: str, flags: int) -> tuple[tuple[str, ...], str]:
@@ -39,7 +45,7 @@ def decode_flags(machine: str, flags: int) -> tuple[tuple[str, ...], str]:
     elif machine == "EM_RISCV":
         if flags & EF_RISCV_RVC:
             names.append("RVC")
-        float_abi = _RISCV_FLOAT[flags & EF_RISCV_FLOAT_ABI]
+        float_abi = riscv_float_abi(flags)
         names.append(f"{float_abi}-float ABI")
         if flags & EF_RISCV_RVE:
             names.append("RVE")

@@ -2,6 +2,8 @@
 
 Nothing outside ``cgocheck/elf/`` imports pyelftools or lief; they return these.
 Every field is JSON-friendly (str, int, bool, None, tuples of those or of dataclasses).
+Every string is ``str``, decoded from the file's bytes by one policy (UTF-8; invalid
+bytes and control characters as ``\\xNN``): see :mod:`cgocheck.elf.text`.
 """
 
 from __future__ import annotations
@@ -136,6 +138,11 @@ class ElfFacts:
     arm_attributes: ArmAttributes | None
     dwarf: tuple[DwarfUnit, ...]
     go: GoFacts | None  # None when the file is not a Go binary
+    # A split-debug file (objcopy --only-keep-debug, a -dbg package's .debug file): its code
+    # and data are not in it (PT_LOAD p_filesz 0, SHT_NOBITS sections), only the headers of
+    # the file it was split from, its notes (build id), symbols and DWARF. interpreter,
+    # needed, soname, verneed and undefined are then empty: they are not in the file.
+    debug_only: bool = False
     warnings: tuple[str, ...] = field(default=())  # non-fatal problems met while reading
 
     def max_glibc(self) -> tuple[str | None, tuple[str, ...]]:

@@ -1,68 +1,69 @@
-"""Read an ELF file into ElfFacts (pyelftools for structure, lief for the dynamic tables).
+"""Read an ELF file into ElfFacts.
 
-Reading is split into a required part (ELF header, program headers, dynamic view) whose
-failure makes the file bad input, and optional parts (notes, .comment, ARM attributes,
-DWARF, Go buildinfo) whose failure becomes a warning on the facts: a damaged debug
-section must not hide what the header says.
+Reading is split into a required part (ELF header, program and section headers, the
+dynamic view) whose failure makes the file bad input, and optional parts (notes,
+.comment, ARM attributes, DWARF, Go buildinfo) whose failure becomes a warning on the
+facts: a damaged debug section must not hide what the header says.
+
+Every structure is read by our own bounded code (:mod:`cgocheck.elf.layout`,
+:mod:`~cgocheck.elf.dynamic`, :mod:`~cgocheck.elf.dwarf`, :mod:`~cgocheck.elf.armattr`,
+:mod:`~cgocheck.elf.gobuildinfo`): sizes, counts and offsets are checked against the
+file and a budget before anything is allocated or looped over, and no size the file
+declares is handed to pyelftools or lief. Extents are judged by what the file holds: a
+split-debug file (``objcopy --only-keep-debug``: PT_LOAD/PT_INTERP with ``p_filesz`` 0,
+allocated sections SHT_NOBITS) is read as one, and said to be one (``debug_only``).
 """
 
 from __future__ import annotations
 
 import os
 import stat
-import zlib
 from collections.abc import Callable
-from typing import Any, BinaryIO, Literal, TypeVar
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
+from typing import BinaryIO, TypeVar
 
 from cgocheck.core.errors import BadInput, CgocheckError, NotAnElf
-from cgocheck.elf import dynamic
+from cgocheck.elf import armattr, dynamic
 from cgocheck.elf.damage import PARSE_ERRORS
-from cgocheck.elf.decode import CPU_ARCH, FP_ARCH, VFP_ARGS, decode_flags
-from cgocheck.elf.dwarf import read_units
-from cgocheck.elf.model import (
-    ArmAttributes,
-    DwarfUnit,
-    ElfFacts,
-    ElfHeader,
-    GoFacts,
-    SharedObjectFacts,
+from cgocheck.elf.dwarf import MAX_DWARF_BYTES, MAX_DWARF_RATIO, MAX_DWARF_UNITS, has_dwarf, nobits_info, read_units
+from cgocheck.elf.header import ET_CORE, ET_DYN, ET_EXEC, ET_REL, HeaderError
+from cgocheck.elf.layout import (
+    PF_X,
+    PT_DYNAMIC,
+    PT_INTERP,
+    PT_LOAD,
+    PT_NOTE,
+    SHF_ALLOC,
+    SHF_EXECINSTR,
+    SHT_NOBITS,
+    SHT_NOTE,
+    Damaged,
+    Layout,
 )
+from cgocheck.elf.model import ArmAttributes, DwarfUnit, ElfFacts, ElfHeader, GoFacts, SharedObjectFacts
+from cgocheck.elf.sniff import ELF_MAGIC, sniff
+from cgocheck.elf.text import decode
+
+__all__ = [
+    "ELF_MAGIC",
+    "MAX_DWARF_BYTES",
+    "MAX_DWARF_RATIO",
+    "MAX_DWARF_UNITS",
+    "MAX_LIEF_BYTES",
+    "is_debug_only",
+    "read_dynamic_both",
+    "read_elf",
+    "read_shared_object",
+    "sniff",
+]
 
 T = TypeVar("T")
 DF_1_PIE = 0x08000000
 MAX_COMMENT = 1 << 20  # bytes of .comment we look at
-MAX_NOTES = 1 << 20  # bytes of one SHT_NOTE section we look at
-ELF_MAGIC = b"\x7fELF"
-# DWARF: pyelftools reads every debug section whole, decompressing SHF_COMPRESSED and .zdebug
-# ones in memory. What a file may make us hold, as declared by its headers (ch_size, the
-# .zdebug size field) and checked against the real stream: the smaller of these.
-MAX_DWARF_BYTES = 512 << 20
-MAX_DWARF_RATIO = 50  # times the file's size (real DWARF compresses 3-10x)
-MAX_DWARF_UNITS = 100_000  # compile units listed; a 100 MB Go binary has a few thousand
-# lief reads a whole file into memory: above this size the pure-Python reader (which reads
-# only what it needs) takes the dynamic tables. libc is 2 MB, a big C++ library ~100 MB.
+MAX_NOTES = 1 << 20  # bytes of one SHT_NOTE section (or PT_NOTE segment) we look at
+MAX_NOTES_TOTAL = 4 << 20  # ... and of all of them together (a file has 2-4 small ones)
+# lief reads a whole file into memory; read_dynamic_both (the tests' second opinion) does
+# not hand it a file above this size. libc is 2 MB, a big C++ library ~100 MB.
 MAX_LIEF_BYTES = 256 << 20
-
-def sniff(head: bytes) -> str | None:
-    """Name a non-ELF format from its first bytes, for a clear error message."""
-    if not head:
-        return "an empty file"
-    if head.startswith(b"MZ"):
-        return "a PE/COFF (Windows) file"
-    if head[:4] in (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe"):
-        return "a Mach-O file"
-    if head[:4] == b"\xca\xfe\xba\xbe":
-        return "a Mach-O universal (fat) file or Java class"
-    if head.startswith(b"!<arch>"):
-        return "an ar archive (static library)"
-    if head.startswith(b"#!"):
-        return "a script"
-    if head[:4] != ELF_MAGIC:
-        return "an unknown format"
-    return None
 
 
 def _open_checked(path: str) -> BinaryIO:
@@ -92,16 +93,17 @@ def _open_checked(path: str) -> BinaryIO:
     return f
 
 
-def _check_extent(elf: ELFFile, size: int, segments: list[Any]) -> None:
-    """A file cut short fails here, whatever part of it is missing."""
-    h = elf.header
-    if h["e_shoff"] and h["e_shnum"] and h["e_shoff"] + h["e_shnum"] * h["e_shentsize"] > size:
-        raise ELFError(f"truncated: section headers end past the file's {size} bytes")
-    if h["e_phoff"] + h["e_phnum"] * h["e_phentsize"] > size:
-        raise ELFError(f"truncated: program headers end past the file's {size} bytes")
-    for seg in segments:
-        if seg["p_type"] == "PT_LOAD" and seg["p_offset"] + seg["p_filesz"] > size:
-            raise ELFError(f"truncated: a PT_LOAD segment ends past the file's {size} bytes")
+def _layout(f: BinaryIO, shown: str) -> Layout:
+    """The file's layout, or BadInput when what the file needs to be used at all is damaged:
+    a header that cannot be decoded, a table or a PT_LOAD cut off by the end of the file."""
+    size = os.fstat(f.fileno()).st_size
+    try:
+        layout = Layout(f, size)
+    except HeaderError as err:
+        raise NotAnElf(f"{shown}: damaged ELF header: {err.reason}") from None
+    if layout.problems:
+        raise BadInput(f"{shown}: damaged ELF: {layout.problems[0]}")
+    return layout
 
 
 def _soft(warnings: list[str], what: str, fn: Callable[[], T], default: T) -> T:
@@ -112,46 +114,54 @@ def _soft(warnings: list[str], what: str, fn: Callable[[], T], default: T) -> T:
     except OSError as exc:
         warnings.append(f"{what}: {exc.strerror or exc}")
         return default
+    except Damaged as exc:
+        warnings.append(f"{what}: {exc}")
+        return default
     except PARSE_ERRORS as exc:
         warnings.append(f"{what}: {type(exc).__name__}: {str(exc)[:200]}")
         return default
 
 
-def _header(elf: ELFFile, dyn: dynamic.DynamicView) -> ElfHeader:
-    h = elf.header
-    machine = h["e_machine"]
-    machine_code = int(elf.structs.Elf_Ehdr.subcons[0].subcons[0].sizeof()) if False else 0
-    # pyelftools gives the name; recover the number from its enum table.
-    from elftools.elf.enums import ENUM_E_MACHINE
+def is_debug_only(layout: Layout) -> bool:
+    """A split-debug file (``objcopy --only-keep-debug``, ``eu-strip -f``, a -dbg package's
+    ``.debug`` file): its code is not in the file, only its headers, notes and debug data.
 
-    if isinstance(machine, int):
-        machine_code, machine = machine, f"EM_{machine}"
-    else:
-        machine_code = int(ENUM_E_MACHINE.get(machine, -1))
-    flags = int(h["e_flags"])
-    names, float_abi = decode_flags(machine, flags)
-    etype = h["e_type"]
-    if etype == "ET_EXEC":
+    With section headers: it has executable (SHF_ALLOC|SHF_EXECINSTR) sections and every
+    one of them is SHT_NOBITS. Without: it has an executable PT_LOAD and none of them holds
+    a byte of the file.
+    """
+    code = [s for s in layout.sections if s.flags & SHF_ALLOC and s.flags & SHF_EXECINSTR and s.size]
+    if code:
+        return all(s.sh_type == SHT_NOBITS for s in code)
+    if layout.sections:
+        return False
+    exe = [s for s in layout.loads if s.flags & PF_X and s.memsz]
+    return bool(exe) and all(s.filesz == 0 for s in exe)
+
+
+def _header(layout: Layout, dyn: dynamic.DynamicView) -> ElfHeader:
+    h = layout.header
+    if h.e_type == ET_EXEC:
         ftype = "exec"
-    elif etype == "ET_DYN":
+    elif h.e_type == ET_DYN:
         ftype = "pie" if (dyn.interpreter or dyn.flags_1 & DF_1_PIE) else "shared"
-    elif etype == "ET_REL":
+    elif h.e_type == ET_REL:
         ftype = "relocatable"
-    elif etype == "ET_CORE":
+    elif h.e_type == ET_CORE:
         ftype = "core"
     else:
         ftype = "other"
     return ElfHeader(
-        machine=machine,
-        machine_code=machine_code,
-        elf_class=int(elf.elfclass),
-        endian="little" if elf.little_endian else "big",
-        osabi=str(h["e_ident"]["EI_OSABI"]),
+        machine=h.machine,
+        machine_code=h.e_machine,
+        elf_class=h.elf_class,
+        endian=h.endian,
+        osabi=h.osabi,
         file_type=ftype,
-        flags=flags,
-        flags_decoded=names,
-        float_abi=float_abi,
-        entry=int(h["e_entry"]),
+        flags=h.e_flags,
+        flags_decoded=h.flags_decoded,
+        float_abi=h.float_abi,
+        entry=h.e_entry,
     )
 
 
@@ -160,20 +170,21 @@ _NT_GNU_ABI_TAG = 1
 _NT_GNU_BUILD_ID = 3
 
 
-def _notes(elf: ELFFile) -> tuple[str | None, str | None]:
-    """.note.ABI-tag and the GNU build id, parsed from at most MAX_NOTES bytes a section.
-
-    Our own loop rather than pyelftools' iter_notes, which reads n_namesz/n_descsz bytes
-    (up to 4 GiB each, as the header says) and walks GNU property lists byte by byte.
-    """
+def _notes(layout: Layout) -> tuple[str | None, str | None]:
+    """.note.ABI-tag and the GNU build id, parsed from at most MAX_NOTES bytes of each
+    SHT_NOTE section (each PT_NOTE segment when the file has no section headers)."""
     abi_tag = build_id = None
-    order: Literal["little", "big"] = "little" if elf.little_endian else "big"
-    sec: Any
-    for sec in elf.iter_sections():
-        if sec["sh_type"] != "SHT_NOTE":
-            continue
-        elf.stream.seek(int(sec["sh_offset"]))
-        data = elf.stream.read(min(int(sec["sh_size"]), MAX_NOTES))
+    order = layout.header.endian
+    if layout.sections:
+        places = [(s.offset, s.held) for s in layout.sections if s.sh_type == SHT_NOTE and s.held]
+    else:
+        places = [(s.offset, s.held) for s in layout.segments_of(PT_NOTE) if s.held]
+    left = MAX_NOTES_TOTAL
+    for offset, held in places:
+        if left <= 0:
+            break
+        data = layout.read(offset, min(held, MAX_NOTES, left))
+        left -= len(data)
         pos = 0
         while pos + 12 <= len(data):
             namesz, descsz, ntype = (int.from_bytes(data[pos + i : pos + i + 4], order) for i in (0, 4, 8))
@@ -184,205 +195,95 @@ def _notes(elf: ELFFile) -> tuple[str | None, str | None]:
                 break  # a size past the section: the rest is damaged
             name = data[pos + 12 : name_end].rstrip(b"\0")
             desc = data[desc_at:desc_end]
-            if name == b"GNU" and ntype == _NT_GNU_ABI_TAG and len(desc) >= 16:
+            if name == b"GNU" and ntype == _NT_GNU_ABI_TAG and len(desc) >= 16 and abi_tag is None:
                 os_code, major, minor, tiny = (int.from_bytes(desc[i : i + 4], order) for i in (0, 4, 8, 12))
                 abi_tag = f"{_ABI_OS.get(os_code, str(os_code))} {major}.{minor}.{tiny}"
-            elif name == b"GNU" and ntype == _NT_GNU_BUILD_ID:
+            elif name == b"GNU" and ntype == _NT_GNU_BUILD_ID and build_id is None and desc:
                 build_id = desc.hex()
             pos = desc_at + ((descsz + 3) & ~3)
     return abi_tag, build_id
 
 
-def _comment(elf: ELFFile) -> tuple[str, ...]:
-    sec = elf.get_section_by_name(".comment")
-    if sec is None or sec["sh_type"] == "SHT_NOBITS":
+def _comment(layout: Layout) -> tuple[str, ...]:
+    sec = layout.section(".comment")
+    if sec is None or not sec.has_data:
         return ()
-    size = min(int(sec["sh_size"]), MAX_COMMENT)
-    elf.stream.seek(int(sec["sh_offset"]))
-    data = elf.stream.read(size)
-    out: list[str] = []
-    for part in data.split(b"\0"):
-        text = part.decode("utf-8", "replace").strip()
-        if text and text not in out:
-            out.append(text)
+    data = layout.data(sec, limit=MAX_COMMENT)
+    out: dict[str, None] = {}
+    for part in bytes(data).split(b"\0"):
+        text = decode(part).strip()
+        if text:
+            out.setdefault(text)
     return tuple(out)
 
 
-def _dwarf_refusal(elf: ELFFile, size: int) -> str | None:
-    """Why the debug sections must not be read, or None.
-
-    pyelftools holds every debug section whole and decompresses SHF_COMPRESSED ones up to
-    their ch_size (a header field) and .zdebug ones without any bound. A header that claims
-    gigabytes, or a small stream that inflates to gigabytes (a decompression bomb), must
-    not become an allocation: sections are checked against MAX_DWARF_BYTES and
-    MAX_DWARF_RATIO x the file size, alone and together, before pyelftools touches them.
-    """
-    limit = min(MAX_DWARF_BYTES, MAX_DWARF_RATIO * max(size, 1))
-    total = 0
-    sec: Any
-    for sec in elf.iter_sections():
-        name = str(sec.name)
-        if not name.startswith((".debug_", ".zdebug_")) or sec["sh_type"] == "SHT_NOBITS":
-            continue
-        offset, stored = int(sec["sh_offset"]), int(sec["sh_size"])
-        if offset + stored > size:
-            return f"{name} ({stored} bytes at {offset:#x}) ends past the end of the file ({size} bytes)"
-        declared = stored
-        if sec.compressed:
-            declared = int(sec.data_size)  # ch_size; pyelftools inflates up to exactly that
-        elif name.startswith(".zdebug_"):
-            declared = _zdebug_size(elf, name, offset, stored, limit)
-        if declared > limit:
-            return f"{name} declares {declared} bytes uncompressed (more than {limit}: refused)"
-        total += declared
-        if total > limit:
-            return f"the debug sections declare more than {limit} bytes uncompressed together (refused)"
-    return None
-
-
-def _zdebug_size(elf: ELFFile, name: str, offset: int, stored: int, limit: int) -> int:
-    """A .zdebug section's real inflated size, counted without keeping the output.
-
-    Its "ZLIB" header states a size, but pyelftools inflates the stream without a bound, so
-    the stream itself is measured, stopping as soon as it passes the limit.
-    """
-    elf.stream.seek(offset)
-    head = elf.stream.read(12)
-    if len(head) < 12 or head[:4] != b"ZLIB":
-        raise ELFError(f"{name}: not a ZLIB-compressed section")
-    declared = int.from_bytes(head[4:], "big")
-    if declared > limit:
-        return declared
-    inflater = zlib.decompressobj()
-    produced = 0
-    left = stored - 12
-    while left > 0 and produced <= limit:
-        chunk = elf.stream.read(min(left, 1 << 16))
-        if not chunk:
-            break
-        left -= len(chunk)
-        buf = chunk
-        while buf and produced <= limit:
-            produced += len(inflater.decompress(buf, 1 << 20))
-            buf = inflater.unconsumed_tail
-    return max(declared, produced)
-
-
-def _arm_attributes(elf: ELFFile) -> ArmAttributes | None:
-    from elftools.elf.sections import ARMAttributesSection
-
-    sec = next((s for s in elf.iter_sections() if isinstance(s, ARMAttributesSection)), None)
-    if sec is None:
-        return None
-    values: dict[str, Any] = {}
-    raw: list[tuple[str, str]] = []
-    for sub in sec.iter_subsections():
-        if sub.header["vendor_name"] != "aeabi":
-            continue
-        for subsub in sub.iter_subsubsections():
-            for attr in subsub.iter_attributes():
-                tag = str(attr.tag)
-                if tag == "TAG_FILE":
-                    continue
-                values.setdefault(tag, attr.value)
-                raw.append((tag.replace("TAG_", "Tag_"), str(attr.value)))
-
-    def pick(tag: str, table: dict[int, str]) -> str | None:
-        v = values.get(tag)
-        if v is None:
-            return None
-        return table.get(int(v), str(v)) if isinstance(v, int) else str(v)
-
-    return ArmAttributes(
-        cpu_name=str(values["TAG_CPU_NAME"]) if "TAG_CPU_NAME" in values else None,
-        cpu_arch=pick("TAG_CPU_ARCH", CPU_ARCH),
-        fp_arch=pick("TAG_FP_ARCH", FP_ARCH),
-        vfp_args=pick("TAG_ABI_VFP_ARGS", VFP_ARGS),
-        raw=tuple(raw),
-    )
-
-
-def _go_facts(elf: ELFFile, warnings: list[str]) -> GoFacts | None:
+def _go_facts(layout: Layout, warnings: list[str]) -> GoFacts | None:
     from cgocheck.elf.gobuildinfo import read_go_facts
 
-    return read_go_facts(elf, warnings)
+    return read_go_facts(layout, warnings)
 
 
-def _dynamic_view(path: str, elf: ELFFile, warnings: list[str], *, lief: bool) -> dynamic.DynamicView:
-    """lief for library closures (many big tables in one process), pyelftools otherwise.
+def _dwarf(layout: Layout, warnings: list[str]) -> tuple[DwarfUnit, ...]:
+    try:
+        return read_units(layout, warnings, MAX_DWARF_UNITS)
+    except Damaged as exc:  # a section over the budget, cut off, or not inflating
+        warnings.append(f"DWARF not read: {exc}")
+    except CgocheckError:
+        raise
+    except PARSE_ERRORS as exc:
+        warnings.append(f"DWARF not read: {type(exc).__name__}: {str(exc)[:200]}")
+    return ()
 
-    Importing lief costs about 0.34 s once; on a Go binary's ~50 dynamic symbols pyelftools
-    takes about 5 ms, so a single `inspect` never pays for lief. `resolve` reads libc-sized
-    tables (3000 symbols: lief 0.006 s, pyelftools 0.15 s) for a whole closure, often for
-    several binaries, and does.
-    """
-    view = None
-    if lief and os.path.getsize(path) > MAX_LIEF_BYTES:
-        lief = False  # lief would read it all into memory
-    if lief:
-        try:
-            view = dynamic.from_lief(path)
-        except (CgocheckError, OSError):
-            raise
-        except PARSE_ERRORS as exc:  # lief raises rarely; it mostly returns None
-            warnings.append(f"lief: {type(exc).__name__}: {exc}")
-    if view is None:
-        view = dynamic.from_pyelftools(elf)
-    return view
+
+def _required(path: str, f: BinaryIO, shown: str) -> tuple[Layout, dynamic.DynamicView, ElfHeader, list[str]]:
+    layout = _layout(f, shown)
+    try:
+        warnings = list(layout.warnings)
+        dyn = dynamic.from_layout(layout, warnings)
+        header = _header(layout, dyn)
+    except CgocheckError:
+        raise
+    except OSError as exc:
+        raise BadInput(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    except PARSE_ERRORS as exc:
+        raise BadInput(f"{shown}: damaged ELF: {type(exc).__name__}: {str(exc)[:160]}") from None
+    return layout, dyn, header, warnings
 
 
 def read_elf(path: str, *, dwarf: bool = True, go: bool = True) -> ElfFacts:
     """All the facts of one file. Raises BadInput/NotAnElf for files we cannot read."""
     path = os.fspath(path)
     with _open_checked(path) as f:
-        size = os.fstat(f.fileno()).st_size
-        try:
-            elf = ELFFile(f)
-            # Touch the section and program header tables now so a truncated file fails
-            # here, as bad input, and not later inside an optional part.
-            segments = list(elf.iter_segments())
-            _check_extent(elf, size, segments)
-            nsec = elf.num_sections()
-            warnings: list[str] = []
-            dyn = _dynamic_view(path, elf, warnings, lief=False)
-            header = _header(elf, dyn)
-        except CgocheckError:
-            raise
-        except OSError as exc:
-            raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from None
-        except PARSE_ERRORS as exc:
-            raise BadInput(f"{path}: damaged ELF: {type(exc).__name__}: {str(exc)[:160]}") from None
-
-        no_names: list[str] = []
-        names = set(_soft(warnings, "section names", lambda: [str(s.name) for s in elf.iter_sections()], no_names))
-        has_load_dynamic = any(s["p_type"] == "PT_DYNAMIC" for s in segments)
-        static = dyn.interpreter is None and not dyn.needed and not (header.file_type == "shared" and has_load_dynamic)
+        layout, dyn, header, warnings = _required(path, f, path)
+        debug_only = is_debug_only(layout)
+        names = {s.name for s in layout.sections}
+        seg_types = {s.p_type for s in layout.segments}
+        if debug_only:
+            # the program headers are the original file's: they say what it was linked as
+            static = PT_INTERP not in seg_types and PT_DYNAMIC not in seg_types
+        else:
+            static = dyn.interpreter is None and not dyn.needed and not (
+                header.file_type == "shared" and PT_DYNAMIC in seg_types)
         no_notes: tuple[str | None, str | None] = (None, None)
         no_strings: tuple[str, ...] = ()
-        no_units: tuple[DwarfUnit, ...] = ()
-        abi_tag, build_id = _soft(warnings, "notes", lambda: _notes(elf), no_notes)
-        comment = _soft(warnings, ".comment", lambda: _comment(elf), no_strings)
-        arm = (
-            _soft(warnings, ".ARM.attributes", lambda: _arm_attributes(elf), None)
-            if header.machine == "EM_ARM"
-            else None
-        )
-        has_debug = bool(names & {".debug_info", ".zdebug_info"})
-        units = no_units
-        if dwarf and has_debug:
-            damaged: str | None = "its debug sections are damaged"
-            refused = _soft(warnings, "DWARF", lambda: _dwarf_refusal(elf, size), damaged)
-            if refused is not None:
-                warnings.append(f"DWARF not read: {refused}")
-            else:
-                units = _soft(warnings, "DWARF", lambda: read_units(elf, warnings, MAX_DWARF_UNITS), no_units)
-        gofacts = _soft(warnings, "Go buildinfo", lambda: _go_facts(elf, warnings), None) if go else None
-        if nsec == 0:
+        abi_tag, build_id = _soft(warnings, "notes", lambda: _notes(layout), no_notes)
+        comment = _soft(warnings, ".comment", lambda: _comment(layout), no_strings)
+        no_arm: ArmAttributes | None = None
+        arm = _soft(warnings, ".ARM.attributes", lambda: armattr.read(layout, warnings), no_arm) \
+            if header.machine == "EM_ARM" else None
+        has_debug = has_dwarf(layout)
+        read_dwarf = dwarf and (has_debug or nobits_info(layout))
+        units: tuple[DwarfUnit, ...] = _dwarf(layout, warnings) if read_dwarf else ()
+        gofacts = _soft(warnings, "Go buildinfo", lambda: _go_facts(layout, warnings), None) if go else None
+        if not layout.sections:
             warnings.append("no section headers (stripped of sections or damaged)")
+        elif not debug_only and any(s.p_type == PT_LOAD and s.filesz == 0 and s.memsz and s.flags & PF_X
+                                    for s in layout.segments):
+            warnings.append("an executable PT_LOAD holds no bytes of the file")
 
     return ElfFacts(
         path=path,
-        size=size,
+        size=layout.size,
         header=header,
         interpreter=dyn.interpreter,
         needed=dyn.needed,
@@ -401,6 +302,7 @@ def read_elf(path: str, *, dwarf: bool = True, go: bool = True) -> ElfFacts:
         arm_attributes=arm,
         dwarf=units,
         go=gofacts,
+        debug_only=debug_only,
         warnings=tuple(warnings),
     )
 
@@ -409,18 +311,7 @@ def read_shared_object(path: str, *, display_path: str | None = None) -> SharedO
     """The cheap slice resolve needs from a library: header, dynamic tables, symbols."""
     path = os.fspath(path)
     with _open_checked(path) as f:
-        try:
-            elf = ELFFile(f)
-            _check_extent(elf, os.fstat(f.fileno()).st_size, list(elf.iter_segments()))
-            warnings: list[str] = []
-            dyn = _dynamic_view(path, elf, warnings, lief=True)
-            header = _header(elf, dyn)
-        except CgocheckError:
-            raise
-        except OSError as exc:
-            raise BadInput(f"{display_path or path}: cannot read: {exc.strerror or exc}") from None
-        except PARSE_ERRORS as exc:
-            raise BadInput(f"{display_path or path}: damaged ELF: {type(exc).__name__}") from None
+        _, dyn, header, _ = _required(path, f, display_path or path)
     return SharedObjectFacts(
         path=display_path or path,
         header=header,
@@ -436,6 +327,27 @@ def read_shared_object(path: str, *, display_path: str | None = None) -> SharedO
 
 
 def read_dynamic_both(path: str) -> tuple[dynamic.DynamicView | None, dynamic.DynamicView]:
-    """Both implementations' dynamic views, for the cross-check tests."""
+    """lief's dynamic view (None above MAX_LIEF_BYTES or when lief declines) and ours, for
+    the cross-check tests."""
     with _open_checked(path) as f:
-        return dynamic.from_lief(path), dynamic.from_pyelftools(ELFFile(f))
+        layout = _layout(f, path)
+        ours = dynamic.from_layout(layout, [])
+        theirs = dynamic.from_lief(path) if layout.size <= MAX_LIEF_BYTES else None
+    return theirs, ours
+
+
+def read_arm_attributes(data: bytes) -> ArmAttributes | None:
+    """The .ARM.attributes of an ELF file (an object, typically) held in memory; None when it
+    has none or is not ELF. For the prebuilt-object scan, which has the bytes already."""
+    import io
+
+    try:
+        layout = Layout(io.BytesIO(data), len(data))
+    except HeaderError:
+        return None
+    if layout.header.e_machine != 40:
+        return None
+    try:
+        return armattr.read(layout, [])
+    except Damaged:
+        return None

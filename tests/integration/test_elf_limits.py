@@ -27,6 +27,7 @@ from cgocheck.elf import read_elf
 from cgocheck.elf.reader import MAX_DWARF_BYTES
 from tests.support.builder import GO_NEW, Builder
 from tests.support.cli import cgocheck
+from tests.support.elfedit import zlib_bomb
 from tests.support.gobuild import build_pure, go_legacy
 from tests.support.host import HOST_LIBC
 from tests.support.need import need
@@ -34,20 +35,6 @@ from tests.support.need import need
 pytestmark = pytest.mark.integration
 
 PEAK_MB = 300  # a child that read the edited file must stay under this
-
-
-def zlib_bomb(mib: int) -> bytes:
-    """A valid zlib stream inflating to MIB MiB of zeros, made without compressing them all:
-    after a sync flush, each further MiB of zeros compresses to the same bytes."""
-    z = bytes(1 << 20)
-    c = zlib.compressobj(9)
-    first = c.compress(z) + c.flush(zlib.Z_SYNC_FLUSH)
-    again = c.compress(z) + c.flush(zlib.Z_SYNC_FLUSH)
-    tail = c.flush(zlib.Z_FINISH)
-    adler = 1
-    for _ in range(mib):
-        adler = zlib.adler32(z, adler)
-    return first + again * (mib - 1) + tail[:-4] + adler.to_bytes(4, "big")
 
 
 def inflates_past(stream: bytes, limit: int) -> bool:
@@ -183,3 +170,21 @@ def test_huge_shared_object_is_not_read_whole(tmp_path: Path) -> None:
     got = read_in_child(lib)
     assert got["machine"] == "EM_X86_64" and int(got["symbols"]) > 1000, got  # type: ignore[call-overload]
     assert int(got["peak_mb"]) < PEAK_MB, got  # type: ignore[call-overload]
+
+
+def test_largest_accepted_dwarf_stays_under_a_gib(builder: Builder, tmp_path: Path) -> None:
+    """The DWARF budget's edge: a 13 MB file (50x its size is past the 512 MiB cap) whose
+    .debug_info honestly inflates to 500 MiB is read (it fits the budget) within 10 s and
+    1 GiB; one more compressed section of 100 MiB makes them refused together."""
+    from tests.support.elfedit import ElfEdit, read_in_child
+
+    src = builder.build("clean/libc", "linux/arm64", GO_NEW, "gcc").path.read_bytes()
+    e = ElfEdit(src)
+    e.append(src * 5)  # real bytes, so that the ratio limit is not the one that applies
+    e.point_at(".debug_info", e.chdr(500 << 20) + zlib_bomb(500), compressed=True)
+    got = read_in_child(e.write(tmp_path / "edge"))
+    assert got["elf"]["units"] == 0 and any("DWARF: " in w for w in got["elf"]["warnings"])
+    assert not any("DWARF not read" in w for w in got["elf"]["warnings"])  # read, not refused
+    e.point_at(".debug_line", e.chdr(100 << 20) + zlib_bomb(100), compressed=True)
+    got = read_in_child(e.write(tmp_path / "edge-2"))
+    assert any("uncompressed together (refused)" in w for w in got["elf"]["warnings"]), got["elf"]["warnings"]
