@@ -24,6 +24,7 @@ Nothing outside the sysroot is read: every path goes through :class:`FsRoot`.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -154,6 +155,17 @@ def _walk(root: FsRoot, problems: list[Problem]) -> Iterator[tuple[str, str]]:
                 stack.append(guest)
 
 
+RUNTIME_TOPS = frozenset({"proc", "sys", "dev", "run"})  # file systems mounted at run time, empty in an image
+
+
+def _runtime_target(parent: str, target: str) -> bool:
+    """Whether a link leads into a folder the running system mounts (/proc, /sys, /dev, /run),
+    judged on the link's text alone: nothing is followed."""
+    where = posixpath.normpath(target if target.startswith("/") else posixpath.join(parent, target))
+    top = where.lstrip("/").split("/", 1)[0]
+    return top in RUNTIME_TOPS
+
+
 def _check_link(root: FsRoot, guest: str) -> Problem | None:
     target = os.readlink(str(root.top) + guest)
     # resolve where the link leads, from its folder (real: the walk came through it without
@@ -166,6 +178,8 @@ def _check_link(root: FsRoot, guest: str) -> Problem | None:
     except SymlinkLoop:
         return Problem("link", guest, f"-> {target}: a symlink loop")
     if r is None:
+        if _runtime_target(parent, target):
+            return None  # /etc/mtab -> ../proc/self/mounts: filled by the kernel on the device
         return Problem("link", guest, f"-> {target}: dangles (nothing there inside the sysroot)")
     notes = [f"{guest} -> {target} (absolute, re-rooted)"] if absolute else list(r.notes)
     if notes:

@@ -39,6 +39,7 @@ import secrets
 import shutil
 import stat
 import tarfile
+import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -339,11 +340,13 @@ class DirSource(Source):
 
 
 class TarSource(Source):
-    def __init__(self, path: Path, tf: tarfile.TarFile, members: dict[str, tarfile.TarInfo]) -> None:
+    def __init__(self, path: Path, tf: tarfile.TarFile, members: dict[str, tarfile.TarInfo],
+                 scratch: Path | None = None) -> None:
         self.path = path
         self.tf = tf
         self.members = members
         self.label = str(path)
+        self.scratch = scratch  # the decompressed copy of a compressed archive, removed on close
 
     def has(self, name: str) -> bool:
         return _safe_name(name) in self.members
@@ -362,12 +365,67 @@ class TarSource(Source):
 
     def close(self) -> None:
         self.tf.close()
+        if self.scratch is not None:
+            with contextlib.suppress(OSError):
+                self.scratch.unlink()
 
 
 _IMAGE_MEMBER = re.compile(
     r"(manifest\.json|repositories|index\.json|oci-layout|[0-9a-f]{64}\.json|[0-9a-f]{64}(/(layer\.tar|json|VERSION))?"
     r"|blobs|blobs/sha256|blobs/sha256/[0-9a-f]{64})"
 )
+
+
+class _Tee(io.RawIOBase):
+    """What a stream yields, also written to a file."""
+
+    def __init__(self, stream: LayerStream, out: IO[bytes]) -> None:
+        super().__init__()
+        self.stream, self.out = stream, out
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = self.stream.readinto(b)
+        self.out.write(bytes(b[:n]))
+        return n
+
+
+def _decompressed_image(path: Path) -> TarSource | None:
+    """A compressed tar file (``docker save img | gzip``) as an image: decompressed within the
+    import's budgets into cgocheck's work folder while its members are listed, given up at the
+    first member an image archive does not have (a compressed root file system: None)."""
+    with open(path, "rb") as raw:
+        if _magic(raw.read(6)) not in ("gzip", "xz", "bzip2"):
+            return None
+    folders.work().mkdir(parents=True, exist_ok=True)
+    fd, scratch_name = tempfile.mkstemp(prefix="image-", suffix=".tar", dir=folders.work())
+    scratch = Path(scratch_name)
+    src: TarSource | None = None
+    try:
+        with open(path, "rb") as raw, os.fdopen(fd, "wb") as out:
+            stream = LayerStream(raw, os.fstat(raw.fileno()).st_size, str(path), Budget())
+            try:
+                with tarfile.open(fileobj=io.BufferedReader(_Tee(stream, out), 1 << 20), mode="r|") as tf:
+                    count = 0
+                    for m in tf:
+                        name = m.name.removeprefix("./").rstrip("/")
+                        count += 1
+                        if name and (not _IMAGE_MEMBER.fullmatch(name) or count > MAX_OUTER):
+                            return None
+                    if not count:
+                        return None
+            except (tarfile.TarError, EOFError):
+                return None
+        src = _open_tar_source(scratch)
+        if src is not None:
+            src.path, src.label, src.scratch = path, str(path), scratch
+        return src
+    finally:
+        if src is None:
+            with contextlib.suppress(OSError):
+                scratch.unlink()
 
 
 def _open_tar_source(path: Path) -> TarSource | None:
@@ -665,7 +723,7 @@ def open_image(spec: str, platform: str | None = None) -> Image:
         return _oci(src, path, ref, plat, "oci")
     if not path.is_file():
         raise BadInput(f"image {str(path)!r} is neither a file nor a folder")
-    tsrc = _open_tar_source(path)
+    tsrc = _open_tar_source(path) or _decompressed_image(path)
     if tsrc is not None:
         try:
             if tsrc.has("index.json") and tsrc.has("oci-layout"):

@@ -196,6 +196,51 @@ def test_docker_save_archive_and_plain_rootfs(home: Path, layers: dict[str, Blob
     assert got["digest"] == base["digest"]
 
 
+@pytest.mark.parametrize("squeeze", ["gzip", "xz"])
+def test_compressed_docker_save_is_an_image(squeeze: str, home: Path, layers: dict[str, Blob],
+                                            tmp_path: Path) -> None:
+    """`docker save app | gzip > app.tar.gz`: decompressed within the import's budgets, read as
+    the image it holds (its tags, its layers' digests checked), the same tree as the plain
+    archive; the decompressed copy does not outlive the import."""
+    spec = ImageSpec([layers["arm64"], layers["no-sqlite"]])
+    tar = docker_archive(tmp_path / "saved.tar", spec, ["example/app:1.0"])
+    plain = imported(home, f"img-plain-save-{squeeze}", f"{tar}:example/app:1.0")
+    proc = subprocess.run([squeeze, "-k", "-1", str(tar)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    squeezed = tar.with_name(tar.name + (".gz" if squeeze == "gzip" else ".xz"))
+    got = imported(home, f"img-{squeeze}-save", f"{squeezed}:example/app:1.0")
+    assert got["image"]["kind"] == "docker-archive" and got["image"]["names"] == ["example/app:1.0"]
+    assert got["digest"] == plain["digest"] and got["image"]["layers"] == plain["image"]["layers"]
+    assert not (sysroot(home, f"img-{squeeze}-save") / LIB / "libsqlite3.so.0").exists()
+    assert not list((home / "work").glob("image-*")), "the decompressed copy was left behind"
+    # a compressed root file system is still a root file system
+    again = imported(home, f"img-{squeeze}-rootfs", str(layers["arm64"].path))
+    assert again["image"]["kind"] == "rootfs"
+
+
+def test_links_into_runtime_file_systems(home: Path, layers: dict[str, Blob], tmp_path: Path) -> None:
+    """What every Debian image has: /etc/mtab -> ../proc/self/mounts, links into /dev, /run and
+    /sys that the running system fills. The import takes them as they are (nothing followed);
+    `sysroot check` passes; a link that dangles anywhere else is still refused."""
+    runtime = members_layer(tmp_path / "runtime.tar.gz", [
+        Member("etc/mtab", "symlink", target="../proc/self/mounts"),
+        Member("etc/resolv.conf", "symlink", target="../run/systemd/resolve/stub-resolv.conf"),
+        Member("dev", "dir"),
+        Member("dev/stdin", "symlink", target="/proc/self/fd/0"),
+        Member("etc/machine-id-link", "symlink", target="/sys/class/dmi/id/product_uuid"),
+    ])
+    layout = oci_layout(tmp_path / "oci", [ImageSpec([layers["arm64"], runtime], ref="rt")])
+    imported(home, "img-runtime", f"{layout}:rt")
+    check = cgocheck("sysroot", "check", "img-runtime", env=env_of(home))
+    assert check.returncode == 0, check.stdout[-2000:]
+    top = sysroot(home, "img-runtime")
+    assert os.readlink(top / "etc" / "mtab") == "../proc/self/mounts"
+    broken = members_layer(tmp_path / "broken.tar.gz", [Member("etc/broken", "symlink", target="../nowhere/x")])
+    layout2 = oci_layout(tmp_path / "oci2", [ImageSpec([layers["arm64"], broken], ref="b")])
+    proc = cgocheck("sysroot", "import", "img-broken", f"{layout2}:b", env=env_of(home))
+    assert proc.returncode != 0 and "etc/broken" in proc.stderr + proc.stdout
+
+
 def test_tampered_layer_is_refused(home: Path, layers: dict[str, Blob], tmp_path: Path) -> None:
     layout = oci_layout(tmp_path / "oci", [ImageSpec([layers["no-sqlite"]])])
     blob = layout / "blobs" / "sha256" / layers["no-sqlite"].digest.split(":")[1]

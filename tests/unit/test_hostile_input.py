@@ -73,6 +73,7 @@ NOT_USER_INPUT = {
     ("sysroot/image.py", "_read_json"): "image JSON: regular file, at most MAX_JSON bytes, digest checked",
     ("sysroot/image.py", "_oci"): "index.json hashed, at most MAX_JSON bytes",
     ("sysroot/image.py", "_open_layer"): "a layer stream, inflated under the import's byte and entry budgets",
+    ("sysroot/image.py", "_decompressed_image"): "a compressed image archive, inflated under the import's budgets",
     ("sysroot/image.py", "_members"): "a layer's tar stream, member by member under the import's budgets",
     ("sysroot/image.py", "add"): "writes a layer member into the new sysroot (O_EXCL, O_NOFOLLOW)",
 }
