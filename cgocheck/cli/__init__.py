@@ -81,6 +81,29 @@ class _Group(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, SUMMARIES[name]) for name in COMMANDS])
 
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """click's main, with its own errors (a bad option, a missing argument, a value out of
+        range) as one stderr line naming the help to read, like every other error."""
+        parent: Any = super()
+        if not standalone_mode:
+            return parent.main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = parent.main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as err:
+            if type(err).__name__ == "NoArgsIsHelpError" and err.ctx is not None:  # `cgocheck sysroot` (click 8.2)
+                click.echo(err.ctx.get_help())
+                sys.exit(0)
+            where = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+            click.echo(f"cgocheck: error: {one_line(err.format_message())}{where}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            click.echo(f"cgocheck: error: {one_line(err.format_message())}", err=True)
+            sys.exit(err.exit_code)
+        except click.exceptions.Abort:
+            click.echo("cgocheck: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         # Everything a command prints goes through the home-folder redaction (cgocheck.core.redact).
         out, err_stream = sys.stdout, sys.stderr
@@ -102,7 +125,7 @@ class _Group(click.Group):
             sys.stdout, sys.stderr = out, err_stream
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("cgocheck", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cgocheck")
 @click.option("--show-paths", is_flag=True, expose_value=False, is_eager=True,
               callback=lambda ctx, param, value: redact.show_paths() if value else None,
@@ -135,5 +158,5 @@ def _add_show_paths(cmd: click.Command) -> None:
 
 
 def run() -> None:
-    """The console script's entry point."""
-    main()
+    """The console script's entry point (also ``python -m cgocheck``: messages say cgocheck)."""
+    main(prog_name="cgocheck")

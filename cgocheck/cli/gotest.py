@@ -27,10 +27,10 @@ from cgocheck.core.targets import parse_target
 @click.option("--keep", is_flag=True, help="Keep the work folder (build log, compiler and pkg-config traces).")
 @options.go_build_options()
 @click.option("--env", "env_pairs", multiple=True, help="NAME=VALUE added to the hermetic build environment.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=1e7), metavar="SECONDS",
+@click.option("--timeout", type=options.SECONDS, metavar="SECONDS",
               help="Stop a test binary (with every process it started) after this long (default 600; config: "
                    "[run] timeout).")
-@click.option("--build-timeout", type=click.FloatRange(min=0, min_open=True, max=1e7), metavar="SECONDS",
+@click.option("--build-timeout", type=options.SECONDS, metavar="SECONDS",
               help="Stop the build after this long (config: timeout; default 900).")
 @run_options("--run-env")
 @options.reporting()

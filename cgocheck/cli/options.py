@@ -13,6 +13,7 @@ Each reporting command (inspect, resolve, verify, doctor, diff, matrix, report m
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,25 @@ def tabulate(*args: Any, **kwargs: Any) -> str:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Seconds(click.FloatRange):
+    """A time limit in seconds: more than 0, at most 10^7 (about 4 months), a number (click's
+    FloatRange lets nan through: every comparison with it is false)."""
+
+    name = "seconds"
+
+    def __init__(self) -> None:
+        super().__init__(min=0, min_open=True, max=1e7)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        rv = super().convert(value, param, ctx)
+        if isinstance(rv, float) and math.isnan(rv):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return rv
+
+
+SECONDS = Seconds()
 REPORT_FORMATS = ("table", "json", "junit", "sarif", "markdown", "html")
 SBOM_FORMATS = (*REPORT_FORMATS, "cyclonedx")  # inspect, resolve and verify: their binaries as an SBOM
 

@@ -69,7 +69,7 @@ def run_settings(
 @click.option("--sysroot", required=True, help="Sysroot recipe name (cgocheck sysroot create) or folder.")
 @options.target_option()
 @options.glibc_floor_option()
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=1e7), metavar="SECONDS",
+@click.option("--timeout", type=options.SECONDS, metavar="SECONDS",
               help="Stop the program (with every process it started) after this long (default 60; config: "
                    "[run] timeout).")
 @run_options()

@@ -61,7 +61,7 @@ def write_provenance(path: str, report: Any, started: float) -> None:
 @click.option("--run", "run_built", is_flag=True,
               help="Then run what was built under the target's loader in the sysroot (qemu-user); arguments after -- "
                    "go to the program (config: run = true, [run] args).")
-@click.option("--run-timeout", type=click.FloatRange(min=0, min_open=True, max=1e7), metavar="SECONDS",
+@click.option("--run-timeout", type=options.SECONDS, metavar="SECONDS",
               help="Stop each run after this long (default 60; config: [run] timeout).")
 @run_options("--run-env")
 @click.option("--provenance", "provenance_path", type=click.Path(dir_okay=False), metavar="PATH",
