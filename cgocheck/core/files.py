@@ -26,6 +26,7 @@ inside it) and read with :func:`read_open`, under the same caps.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import re
@@ -300,6 +301,23 @@ def read_json(path: str | os.PathLike[str], limits: Limits, **kw: Any) -> Any:
 
 def read_toml(path: str | os.PathLike[str], limits: Limits, **kw: Any) -> dict[str, Any]:
     return loads_toml(read_text(path, limits, **kw), path, limits)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The hex sha256 of a file's bytes, read 1 MiB at a time (OSError as open/read raise it)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_or_none(path: str | os.PathLike[str]) -> str | None:
+    """:func:`sha256_file`, or None when the file cannot be read."""
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
 
 
 def exists_entry(path: Path) -> bool:

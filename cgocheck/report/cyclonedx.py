@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import os
 import uuid
 from datetime import UTC, datetime
@@ -44,16 +43,6 @@ if TYPE_CHECKING:
     from cgocheck.report.formats import RenderContext
     from cgocheck.sysroot.dpkgdb import DebPackage, DpkgDb
 
-
-def _sha256(path: str) -> str | None:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError:
-        return None
-    return h.hexdigest()
 
 
 def _h1_hex(s: str | None) -> str | None:
@@ -179,7 +168,7 @@ class _Builder:
             pairs += [(f"cgocheck:go-setting:{s.key}", s.value) for s in bi.settings]
         self.component(ref, name=os.path.basename(facts.path), type=kind, purl=purl,
                        version=main.version if main and main.version else None,
-                       hashes=self.hashes(_sha256(facts.path)), properties=self.props(pairs))
+                       hashes=self.hashes(files.sha256_or_none(facts.path)), properties=self.props(pairs))
         if bi:
             std = self.component(f"golang:stdlib@{bi.go_version}", name="stdlib", version=bi.go_version,
                                  type=ComponentType.LIBRARY, purl=_golang_purl("stdlib", bi.go_version))
@@ -222,7 +211,7 @@ class _Builder:
                 pref = f"file:{res.sysroot}:{lib.real_path}"
                 host = sr.host(lib.real_path) if sr else None
                 self.component(pref, name=lib.soname or lib.name, type=ComponentType.LIBRARY,
-                               hashes=self.hashes(_sha256(host) if host else None),
+                               hashes=self.hashes(files.sha256_or_none(host) if host else None),
                                properties=self.props([("cgocheck:path", lib.real_path)]))
             for key in (lib.name, lib.soname or "", lib.path, lib.real_path):
                 if key:

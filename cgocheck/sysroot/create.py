@@ -104,12 +104,7 @@ def _locked(path: Path, what: str, log: Log) -> Iterator[None]:
 # --- hashing -------------------------------------------------------------------------
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sha256_file = files.sha256_file
 
 
 def content_digest(root: Path) -> str:
