@@ -57,7 +57,7 @@ NOT_USER_INPUT = {
     ("sysroot/create.py", "sha256_file"): ".deb files hashed in chunks",
     ("build/toolchains.py", "_sha256"): "a downloaded wheel hashed in chunks",
     ("build/toolchains.py", "_verify_and_extract"): "a wheel's members unpacked (zipfile), written",
-    ("build/record.py", "read_prebuilt"): "ELF objects and ar archives, regular files only (ELF input)",
+    ("build/prebuilt.py", "_open_regular"): "ELF objects and ar archives, regular files only, under caps (ELF input)",
     ("commands/inspect.py", "expand_inputs"): "the first 4 bytes of a regular file, to sniff ELF (ELF input)",
     ("commands/matrix.py", "_write_atomic"): "writes the result cache",
     ("core/redact.py", "write_report"): "writes a report",

@@ -24,10 +24,10 @@ from cgocheck.build.record import (
     linker_warnings,
     path_flags,
     producer_identity,
-    read_prebuilt,
     static_nss_functions,
     toolchain_dirs_for,
 )
+from cgocheck.build.prebuilt import read_prebuilt
 from cgocheck.checks import check_record
 from cgocheck.checks.build import shell_findings
 from cgocheck.checks.compiler import compiler_matches
@@ -252,11 +252,13 @@ def test_read_prebuilt_archive(tmp_path: Path) -> None:
     ar = b"!<arch>\n" + f"{'x.o/':<16}{0:<12}{0:<6}{0:<6}{'644':<8}{len(member):<10}`\n".encode() + member
     f = tmp_path / "libx.a"
     f.write_bytes(ar)
-    (obj,) = read_prebuilt(str(f), "link")
-    assert (obj.member, obj.machine_code, obj.elf_class, obj.endian) == ("x.o", 62, 32, "little")
-    assert "C004" in rules(record(prebuilt=(obj,)))
+    pf, (obj,) = read_prebuilt(str(f), "link")
+    assert (obj.member, obj.machine_code, obj.elf_class, obj.endian, obj.machine) == ("x.o", 62, 32, "little", "x86-64")
+    assert (pf.kind, pf.members) == ("archive", 1)
+    assert "C004" in rules(record(prebuilt=(obj,), prebuilt_files=(pf,)))
     (tmp_path / "not-elf.o").write_bytes(b"hello")
-    assert read_prebuilt(str(tmp_path / "not-elf.o"), "link") == []
+    pf, objs = read_prebuilt(str(tmp_path / "not-elf.o"), "link")
+    assert objs == [] and pf.kind == "other"
 
 
 def test_pkgconfig_shim_module_parsing() -> None:
