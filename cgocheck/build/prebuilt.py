@@ -78,13 +78,16 @@ _NOT_LIBC_SPECIFIC = {"__stack_chk_fail", "__stack_chk_guard", "__stack_chk_fail
 _MUSL_TIME64 = re.compile(r"^__\w+_time64$")
 _GLIBC_TIME64 = re.compile(r"64_time64$")
 # File names only one libc's headers have, as DWARF line tables (and their string sections) name them.
-_MUSL_FILES = (b"alltypes.h",)
-_GLIBC_FILES = (b"libc-header-start.h", b"stubs.h", b"struct_FILE.h", b"__FILE.h", b"__mbstate_t.h",
-                b"__sigset_t.h", b"__locale_t.h", b"types/struct_timespec.h", b"struct_timespec.h")
+# (the name a line table has, the header it is): DWARF 5 keeps the folder apart from the name.
+_MUSL_FILES = {b"alltypes.h": "bits/alltypes.h"}
+_GLIBC_FILES = {b"libc-header-start.h": "bits/libc-header-start.h", b"stubs.h": "gnu/stubs.h",
+                b"struct_FILE.h": "bits/types/struct_FILE.h", b"__FILE.h": "bits/types/__FILE.h",
+                b"__mbstate_t.h": "bits/types/__mbstate_t.h", b"__sigset_t.h": "bits/types/__sigset_t.h",
+                b"__locale_t.h": "bits/types/__locale_t.h", b"struct_timespec.h": "bits/types/struct_timespec.h"}
 
 
 def libc_from_symbols(undefined: Iterable[str]) -> tuple[str | None, tuple[str, ...]]:
-    """("glibc"|"musl"|None, the symbols that say so) from a member's undefined symbols."""
+    """("glibc"|"musl"|None, what says so) from a member's undefined symbols."""
     glibc: list[str] = []
     musl: list[str] = []
     for s in undefined:
@@ -95,9 +98,9 @@ def libc_from_symbols(undefined: Iterable[str]) -> tuple[str | None, tuple[str, 
         elif _GLIBC_SYMBOLS.match(s):
             glibc.append(s)
     if musl and not glibc:
-        return "musl", tuple(musl[:4])
+        return "musl", tuple(f"undefined {s}" for s in musl[:4])
     if glibc and not musl:
-        return "glibc", tuple(glibc[:4])
+        return "glibc", tuple(f"undefined {s}" for s in glibc[:4])
     return None, ()
 
 
@@ -106,13 +109,13 @@ def libc_from_debug_names(blobs: Iterable[bytes]) -> tuple[str | None, tuple[str
     musl: list[str] = []
     glibc: list[str] = []
     for b in blobs:
-        musl += [n.decode() for n in _MUSL_FILES if b"\0" + n in b or b"/" + n in b]
-        glibc += [n.decode() for n in _GLIBC_FILES if b"\0" + n in b or b"/" + n in b]
+        musl += [h for n, h in _MUSL_FILES.items() if b"\0" + n in b or b"/" + n in b]
+        glibc += [h for n, h in _GLIBC_FILES.items() if b"\0" + n in b or b"/" + n in b]
     musl, glibc = list(dict.fromkeys(musl)), list(dict.fromkeys(glibc))
     if musl and not glibc:
-        return "musl", tuple(f"DWARF names {n}" for n in musl[:3])
+        return "musl", tuple(f"its DWARF names {h}" for h in musl[:3])
     if glibc and not musl:
-        return "glibc", tuple(f"DWARF names {n}" for n in glibc[:3])
+        return "glibc", tuple(f"its DWARF names {h}" for h in glibc[:3])
     return None, ()
 
 
@@ -412,18 +415,18 @@ def find_prebuilt(
             if i + 1 < len(c.argv):
                 produced.add(posixpath.normpath(posixpath.join(c.cwd, c.argv[i + 1])))
     wanted: dict[str, str] = {}
+    for pkg in pkgs:  # first: the package that names a file is the better answer to "via what"
+        if pkg.std:
+            continue
+        for flag, p in path_flags(pkg.ldflags):
+            if flag == "library":
+                wanted.setdefault(posixpath.normpath(p), f"#cgo LDFLAGS in {pkg.origin}")
     for c in calls:
         if c.kind != "link":
             continue
         for flag, p in path_flags(c.argv):
             if flag == "library" and not p.startswith(("/tmp/go-", "/_/")) and "/go-build" not in p:
                 wanted.setdefault(posixpath.normpath(p), "link")
-    for pkg in pkgs:
-        if pkg.std:
-            continue
-        for flag, p in path_flags(pkg.ldflags):
-            if flag == "library":
-                wanted.setdefault(posixpath.normpath(p), f"#cgo LDFLAGS in {pkg.origin}")
     for p, pkgname in syso:
         wanted.setdefault(posixpath.normpath(p), f"syso in {pkgname}")
     files: list[PrebuiltFile] = []

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cgocheck.build.prebuilt import read_prebuilt
 from cgocheck.build.record import (
     HOST,
     SYSROOT,
@@ -27,7 +28,6 @@ from cgocheck.build.record import (
     static_nss_functions,
     toolchain_dirs_for,
 )
-from cgocheck.build.prebuilt import read_prebuilt
 from cgocheck.checks import check_record
 from cgocheck.checks.build import shell_findings
 from cgocheck.checks.compiler import compiler_matches
