@@ -93,10 +93,10 @@ def libc_from_symbols(undefined: Iterable[str]) -> tuple[str | None, tuple[str, 
     for s in undefined:
         if s in _NOT_LIBC_SPECIFIC:
             continue
-        if _MUSL_TIME64.match(s) and not _GLIBC_TIME64.search(s):
-            musl.append(s)
-        elif _GLIBC_SYMBOLS.match(s):
+        if _GLIBC_TIME64.search(s) or _GLIBC_SYMBOLS.match(s):
             glibc.append(s)
+        elif _MUSL_TIME64.match(s):
+            musl.append(s)
     if musl and not glibc:
         return "musl", tuple(f"undefined {s}" for s in musl[:4])
     if glibc and not musl:

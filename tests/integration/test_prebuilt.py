@@ -135,6 +135,65 @@ def test_reader_matches_binutils_on_llvm_ar_formats(tmp_path: Path) -> None:
         assert [o.member for o in got] == [Path(o).name for o in objs]
 
 
+# --- what real objects show: libc flavour, float ABI ---------------------------------------
+
+T64 = """#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+long t64(const char *p) { struct stat st; struct timeval tv; gettimeofday(&tv, 0);
+  if (stat(p, &st)) return -1; return (long)st.st_mtime + (long)tv.tv_sec + (long)time(0); }
+"""
+
+
+def _rules_on(obj: Path, target: str) -> list[str]:
+    pf, objs = read_prebuilt(str(obj), "link")
+    rec = dataclasses.replace(_empty_record(), prebuilt=tuple(objs), prebuilt_files=(pf,))
+    return [f"{f.rule} {f.message}" for f in check_record(rec, None, parse_target(target))
+            if f.rule in ("C004", "C005", "C006", "C007")]
+
+
+@pytest.mark.fires("C006")
+def test_time64_symbols_tell_32_bit_musl_from_glibc(tmp_path: Path) -> None:
+    """musl 1.2's 32-bit time64 names (__stat_time64) against glibc's (__stat64_time64,
+    __gettimeofday64): zig's musl headers for armhf, and the bookworm-armhf sysroot's glibc
+    with _TIME_BITS=64, for the same source."""
+    src = tmp_path / "t64.c"
+    src.write_text(T64)
+    zig = tmp_path / "musl.o"
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "ziglang", "cc", "-target", "arm-linux-musleabihf", "-O2", "-c",
+                           str(src), "-o", str(zig)], capture_output=True, text=True, check=False, timeout=600)
+    need(proc.returncode == 0, f"zig cc for arm-linux-musleabihf ({proc.stderr.strip()[-200:]})")
+    (o,) = read_prebuilt(str(zig), "link")[1]
+    assert o.libc == "musl" and "undefined __stat_time64" in o.libc_evidence, o
+    assert o.float_abi == "hard" and o.vfp_args == "VFP registers"
+    found = _rules_on(zig, "linux/arm/v7")  # and C005: zig's clang, in a record of a gcc build
+    assert f"C006 {zig}: 1 of 1 member was compiled against musl, the target's C library is glibc" in found
+    assert not [f for f in _rules_on(zig, "linux/arm/v7/musl") if f.startswith(("C006", "C004"))]
+
+    glibc = tmp_path / "glibc.o"
+    subprocess.run([need_tool("arm-linux-gnueabihf-gcc"), "-O2", "-D_FILE_OFFSET_BITS=64", "-D_TIME_BITS=64",
+                    f"--sysroot={sysroot('bookworm-armhf')}", "-c", str(src), "-o", str(glibc)], check=True)
+    (g,) = read_prebuilt(str(glibc), "link")[1]
+    assert g.libc == "glibc" and any("64_time64" in e for e in g.libc_evidence), g
+    assert _rules_on(glibc, "linux/arm/v7") == []
+
+
+@pytest.mark.fires("C004")
+def test_riscv_float_abi_from_e_flags(tmp_path: Path) -> None:
+    cc = need_tool("riscv64-linux-gnu-gcc")
+    src = tmp_path / "sum.c"
+    src.write_text("double scale(double x) { return x * 3; }\n")
+    soft, hard = tmp_path / "soft.o", tmp_path / "double.o"
+    subprocess.run([cc, "-march=rv64imac", "-mabi=lp64", "-c", str(src), "-o", str(soft)], check=True)
+    subprocess.run([cc, "-c", str(src), "-o", str(hard)], check=True)
+    assert read_prebuilt(str(soft), "link")[1][0].float_abi == "soft"
+    assert _rules_on(soft, "linux/riscv64") == [
+        f"C004 {soft}: 1 of 1 member is soft-float ABI, the target is double-float ABI"]
+    assert _rules_on(hard, "linux/riscv64") == []
+
+
 # --- hostile archives -----------------------------------------------------------------------
 
 TARGET = parse_target("linux/arm64")
