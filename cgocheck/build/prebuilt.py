@@ -22,6 +22,7 @@ decoded with the bounded ELF readers (:mod:`cgocheck.elf.header`, :mod:`cgocheck
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import posixpath
@@ -37,6 +38,7 @@ from cgocheck.build.record import (
     SOURCE,
     CgoPackage,
     CompilerCall,
+    CUnit,
     PathContext,
     PrebuiltFile,
     PrebuiltObject,
@@ -375,6 +377,24 @@ def read_prebuilt(path: str, source: str, origin: str = "other", origin_detail: 
         except OSError as exc:
             problem = f"cannot read: {exc.strerror or exc}"
     return PrebuiltFile(path, source, kind, origin, origin_detail, len(objs), other, problem), objs
+
+
+def mark_prebuilt_units(units: Iterable[CUnit], objs: Iterable[PrebuiltObject],
+                        cgo_packages: Iterable[CgoPackage]) -> tuple[CUnit, ...]:
+    """The C units, those of prebuilt members marked "prebuilt": a unit the build did not
+    compile (its source is no file of a cgo package, and not cgo's own in Go's work folder)
+    whose source's stem is a member's (parse.c in libx.a(parse.o)). A member compiled in the
+    module's folder has a comp_dir there, which alone makes its unit look like the build's."""
+    stems = {posixpath.splitext(o.member)[0] for o in objs if o.member}
+    own = {posixpath.basename(f) for p in cgo_packages for f in p.c_files}
+    out = []
+    for u in units:
+        name = posixpath.basename(u.name)
+        if (u.origin == "user" and posixpath.splitext(name)[0] in stems and name not in own
+                and not u.name.startswith(("/tmp/go-build", "$WORK"))):
+            u = dataclasses.replace(u, origin="prebuilt")
+        out.append(u)
+    return tuple(out)
 
 
 # --- which files, and where they came from ---------------------------------------------------

@@ -49,7 +49,7 @@ from cgocheck.build.modules import setup as module_setup
 from cgocheck.build.options import GoBuildOptions
 from cgocheck.build.packages import MainPackage, is_pattern, locate, main_packages, test_packages
 from cgocheck.build.pkgconfig_trace import Prefetch, prefetch, trace_modules
-from cgocheck.build.prebuilt import find_prebuilt
+from cgocheck.build.prebuilt import find_prebuilt, mark_prebuilt_units
 from cgocheck.build.record import (
     BuildRecord,
     CgoPackage,
@@ -606,7 +606,9 @@ def build_record(
             paths, env=p.env, calls=calls, cgo_packages=cgo_pkgs, pkgconfig=modules, units=units,
             diagnostics=diagnostic_headers(result.log) if r.cgo else (),
         ),
-        c_units=tuple(c_units(units, zig_clang_producer() if r.compiler == "zig" else None, paths.source_dirs)),
+        c_units=mark_prebuilt_units(
+            c_units(units, zig_clang_producer() if r.compiler == "zig" else None, paths.source_dirs), prebuilt, cgo_pkgs
+        ),
         linker_warnings=linker_warnings(result.log),
         prebuilt=prebuilt,
         prebuilt_files=prebuilt_files,

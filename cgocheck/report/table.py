@@ -171,7 +171,8 @@ def build_rows(rec: BuildRecord, *, verbose: bool = False) -> list[tuple[str, st
         if u.klass == "host" or (verbose and u.flag != "header") or (u.flag != "header" and u.klass == "sysroot"):
             tail = f" ({u.reason})" if u.reason else ""
             rows.append((f"  {u.flag}", f"{u.path} [{u.klass}]{tail}"))
-    producers = Counter(f"{u.compiler} {u.version or ''}".strip() for u in rec.c_units)
+    # units of prebuilt members (their DWARF) are counted with the members, on their own line
+    producers = Counter(f"{u.compiler} {u.version or ''}".strip() for u in rec.c_units if u.origin != "prebuilt")
     if producers:
         rows.append(("C units", ", ".join(f"{n} by {p}" for p, n in producers.most_common())))
     if rec.prebuilt:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import posixpath
 import random
 import re
 import subprocess
@@ -333,6 +334,8 @@ def test_musl_archive_in_a_glibc_build(tmp_path: Path) -> None:
     assert msg == "libprebuilt.a: 1 of 3 members was compiled against musl, the target's C library is glibc"
     (finding,) = [f for f in result.report.findings if f.rule == "C006"]
     assert any("bits/alltypes.h" in e for e in finding.evidence), finding.evidence
+    units = {posixpath.basename(u.name): u.origin for u in result.record.c_units}
+    assert units["parse.c"] == "prebuilt" and units["main.cgo2.c"] == "user"  # the member's DWARF unit
     clean = run_scenario("prebuilt-musl-archive", tmp_path / "twin", clean=True)
     assert {o.libc for o in clean.record.prebuilt if o.libc} == {"glibc"}  # the twin shows glibc, silently
 
