@@ -10,6 +10,8 @@ Sources, each recorded with where it came from:
 - the pkg-config trace (``cgocheck.build.pkgconfig_trace``);
 - the DWARF of the result: the producer of each C unit and every file it read.
 
+Prebuilt objects (.a/.o/.syso) are read in ``cgocheck.build.prebuilt``.
+
 Every path found is classified (``classify_path``): the sysroot, the cross toolchain's own
 folders, Go's work or GOROOT, the user's source, or the build host. Parsing lives here;
 judging lives in ``cgocheck.checks.provenance`` (pure).
@@ -17,15 +19,12 @@ judging lives in ``cgocheck.checks.provenance`` (pure).
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 import shlex
-import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from cgocheck.build.modules import ModuleSetup
 from cgocheck.core import files
@@ -126,7 +125,8 @@ class PkgConfigModule:
 
 @dataclass(frozen=True)
 class PrebuiltObject:
-    """An ELF object the build links that no compiler call of this build made (.a member, .o, .syso)."""
+    """An ELF object the build links that no compiler call of this build made (.a member, .o,
+    .syso); read by cgocheck.build.prebuilt."""
 
     path: str
     member: str | None
@@ -137,6 +137,26 @@ class PrebuiltObject:
     source: str  # "link" | "syso in <package>" | "#cgo LDFLAGS in <package>"
     vfp_args: str | None = None  # ARM: Tag_ABI_VFP_args of the object (.ARM.attributes)
     cpu_arch: str | None = None  # ARM: Tag_CPU_arch
+    machine: str = ""  # e_machine by name: "AArch64", "x86-64", "ARM"
+    float_abi: str = ""  # ARM "hard"/"soft" (e_flags, else Tag_ABI_VFP_args), RISC-V "double"...; "" unknown
+    producer: tuple[str, ...] = ()  # its .comment: "GCC: (Debian 12.2.0-14) 12.2.0"
+    libc: str | None = None  # "glibc" | "musl" where its symbols or DWARF file names show it
+    libc_evidence: tuple[str, ...] = ()  # the symbols or header names that show it
+
+
+@dataclass(frozen=True)
+class PrebuiltFile:
+    """One prebuilt file the link takes: an ar archive (its ELF members in BuildRecord.prebuilt)
+    or an object, where it came from, and what could not be read of it."""
+
+    path: str
+    source: str  # how the build named it: "link", "#cgo LDFLAGS in <package>", "syso in <package>"
+    kind: str  # "archive" | "object" | "other" (not ELF) | "unreadable"
+    origin: str  # module | vendor | dependency | sysroot | host | toolchain | go | work | other
+    origin_detail: str  # "module example.com/x@v1.2.0", "vendor/", a host folder's reason ...
+    members: int  # ELF objects in it (1 for an object)
+    other_members: int  # members that are no ELF object (LLVM bitcode, text ...)
+    problem: str | None = None  # one line: what made the reading stop or skip a part
 
 
 @dataclass(frozen=True)
@@ -183,13 +203,14 @@ class BuildRecord:
     paths: tuple[PathUse, ...]
     c_units: tuple[CUnit, ...]
     linker_warnings: tuple[str, ...]
-    prebuilt: tuple[PrebuiltObject, ...]
+    prebuilt: tuple[PrebuiltObject, ...]  # every ELF object of the prebuilt files, archive members each
     work_dir: str | None  # kept (--keep) or None
     notes: tuple[str, ...] = field(default=())
     timed_out: bool = False  # stopped at the timeout (with its whole process group)
     modules: ModuleSetup = field(default_factory=lambda: ModuleSetup("none"))  # how dependencies were got
     headers: tuple[HeaderOrigin, ...] = ()  # the libc and libstdc++ include folders the C code read
     binaries: tuple[str, ...] = ()  # what the build wrote (several for a pattern)
+    prebuilt_files: tuple[PrebuiltFile, ...] = ()  # the files of ``prebuilt``, one per archive or object
 
     @property
     def ok(self) -> bool:
@@ -425,6 +446,25 @@ def producer_identity(
     return "unknown", None, flags
 
 
+_COMMENT_CLANG = re.compile(r"clang version (\d+(?:\.\d+)*)")
+_COMMENT_GCC = re.compile(r"^GCC: \([^)]*\) (\d+(?:\.\d+)*)")
+
+
+def comment_identity(comment: Iterable[str]) -> tuple[str, str | None] | None:
+    """("GNU"|"clang"|"zig", version) of an object from its .comment strings, or None when they
+    name no compiler (an assembler-only object, or .comment stripped)."""
+    comment = tuple(comment)
+    for c in comment:
+        m = _COMMENT_CLANG.search(c)
+        if m:
+            return ("zig" if "zig" in c.lower() else "clang"), m.group(1)
+    for c in comment:
+        m = _COMMENT_GCC.match(c)
+        if m:
+            return "GNU", m.group(1)
+    return None
+
+
 def c_units(
     units: Iterable[DwarfUnit], zig_clang: str | None = None, source_dirs: Iterable[str] = ()
 ) -> list[CUnit]:
@@ -530,130 +570,4 @@ def diagnostic_headers(log: str) -> tuple[str, ...]:
         out[posixpath.normpath(m.group(1))] = None
         if len(out) >= MAX_DIAG_HEADERS:
             break
-    return tuple(out)
-
-
-# --- prebuilt objects -------------------------------------------------------------------------
-
-MAX_MEMBERS = 2000
-
-
-def _elf_ident(head: bytes) -> tuple[int, int, str, int] | None:
-    """(e_machine, class, endian, e_flags) from the first 52+ bytes of an ELF file."""
-    if len(head) < 52 or head[:4] != b"\x7fELF":
-        return None
-    cls = 64 if head[4] == 2 else 32
-    order: Literal["little", "big"] = "big" if head[5] == 2 else "little"
-    endian = str(order)
-    machine = int.from_bytes(head[18:20], order)
-    off = 48 if cls == 64 else 36
-    if len(head) < off + 4:
-        return None
-    flags = int.from_bytes(head[off : off + 4], order)
-    return machine, cls, endian, flags
-
-
-EM_ARM = 40
-MAX_OBJECT = 64 << 20
-
-
-def _arm_attrs(data: bytes) -> tuple[str | None, str | None]:
-    """(Tag_ABI_VFP_args, Tag_CPU_arch) of an ARM object, read through the ELF façade."""
-    import tempfile
-
-    from cgocheck.core.errors import CgocheckError
-    from cgocheck.elf import read_elf
-
-    with tempfile.NamedTemporaryFile(suffix=".o") as tmp:
-        tmp.write(data)
-        tmp.flush()
-        try:
-            facts = read_elf(tmp.name, dwarf=False)
-        except CgocheckError:
-            return None, None
-    a = facts.arm_attributes
-    return (a.vfp_args, a.cpu_arch) if a is not None else (None, None)
-
-
-def read_prebuilt(path: str, source: str) -> list[PrebuiltObject]:
-    """ELF headers of an object file or of each member of an ar archive."""
-    out: list[PrebuiltObject] = []
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or device would block or never end
-            return out
-        with open(path, "rb") as f:
-            magic = f.read(8)
-            if magic == b"!<arch>\n":
-                names = b""
-                for _ in range(MAX_MEMBERS):
-                    hdr = f.read(60)
-                    if len(hdr) < 60:
-                        break
-                    name = hdr[:16].decode("latin-1").strip()
-                    try:
-                        size = int(hdr[48:58].decode("latin-1").strip() or "0")
-                    except ValueError:
-                        break
-                    start = f.tell()
-                    data = f.read(min(size, 64))
-                    if name == "//":
-                        f.seek(start)
-                        names = f.read(size)
-                    elif name not in ("/", "/SYM64/") and (ident := _elf_ident(data)):
-                        if name.startswith("/") and name[1:].isdigit() and names:
-                            o = int(name[1:])
-                            name = names[o:].split(b"/\n", 1)[0].decode("latin-1")
-                        attrs: tuple[str | None, str | None] = (None, None)
-                        if ident[0] == EM_ARM:
-                            f.seek(start)
-                            attrs = _arm_attrs(f.read(size))
-                        out.append(PrebuiltObject(path, name.rstrip("/"), *ident, source, *attrs))
-                    f.seek(start + size + (size & 1))
-            else:
-                f.seek(0)
-                ident = _elf_ident(f.read(64))
-                if ident:
-                    attrs = (None, None)
-                    if ident[0] == EM_ARM:
-                        f.seek(0)
-                        attrs = _arm_attrs(f.read(MAX_OBJECT))
-                    out.append(PrebuiltObject(path, None, *ident, source, *attrs))
-    except OSError:
-        return out
-    return out
-
-
-def find_prebuilt(
-    calls: Iterable[CompilerCall], cgo_packages: Iterable[CgoPackage], syso: Iterable[tuple[str, str]]
-) -> tuple[PrebuiltObject, ...]:
-    """Objects the link takes from outside this build: archives and objects named in link
-    commands or #cgo LDFLAGS that no compiler call produced, and .syso files."""
-    produced = set()
-    for c in calls:
-        if "-o" in c.argv:
-            i = c.argv.index("-o")
-            if i + 1 < len(c.argv):
-                produced.add(posixpath.normpath(posixpath.join(c.cwd, c.argv[i + 1])))
-    files: dict[str, str] = {}
-    for c in calls:
-        if c.kind != "link":
-            continue
-        for flag, p in path_flags(c.argv):
-            if flag == "library" and not p.startswith(("/tmp/go-", "/_/")) and "/go-build" not in p:
-                files.setdefault(posixpath.normpath(p), "link")
-    for pkg in cgo_packages:
-        if pkg.std:
-            continue
-        for flag, p in path_flags(pkg.ldflags):
-            if flag == "library":
-                files.setdefault(posixpath.normpath(p), f"#cgo LDFLAGS in {pkg.origin}")
-    for p, pkgname in syso:
-        files.setdefault(posixpath.normpath(p), f"syso in {pkgname}")
-    out: list[PrebuiltObject] = []
-    for p, src in files.items():
-        if p in produced or "/go-link-" in p:
-            continue
-        if p.endswith((".so",)) or re.search(r"\.so\.\d", p):
-            continue
-        out.extend(read_prebuilt(p, src))
     return tuple(out)

@@ -1,10 +1,15 @@
-"""C001-C004: the C compiler and what it produced, against the target. Pure."""
+"""C001-C007: the C compiler, what it produced and the prebuilt objects the link took, against
+the target. Pure."""
 
 from __future__ import annotations
 
-from cgocheck.build.record import BuildRecord, PrebuiltObject
+import posixpath
+from collections import Counter
+
+from cgocheck.build.record import BuildRecord, PrebuiltFile, PrebuiltObject, comment_identity
 from cgocheck.core.rules import Finding, finding
 from cgocheck.core.targets import Target
+from cgocheck.elf.header import machine_name
 from cgocheck.elf.model import ElfFacts
 
 _ARCH_ALIASES = {
@@ -83,37 +88,134 @@ def check_compiler(record: BuildRecord, target: Target, facts: ElfFacts | None =
     return out
 
 
-def _prebuilt_problem(o: PrebuiltObject, facts_target: Target) -> str | None:
-    arch = facts_target.arch
+def _foreign(o: PrebuiltObject, target: Target) -> tuple[str, str] | None:
+    """(what the member is, what the target is) where it cannot be linked into the target."""
+    arch = target.arch
     if o.machine_code != arch.machine_code:
-        return f"e_machine {o.machine_code}, the target's is {arch.machine_code} ({arch.machine})"
+        return o.machine or machine_name(o.machine_code), machine_name(arch.machine_code)
     if o.elf_class != arch.elf_class:
-        return f"{o.elf_class}-bit, the target is {arch.elf_class}-bit"
+        return f"{o.elf_class}-bit", f"{arch.elf_class}-bit"
     if o.endian != arch.endian:
-        return f"{o.endian}-endian, the target is {arch.endian}-endian"
-    if arch.machine == "EM_ARM":
-        hard = bool(o.flags & 0x400)
-        soft = bool(o.flags & 0x200)
-        if arch.float_abi == "soft" and hard:
-            return f"hard-float (e_flags 0x{o.flags:08x}) on a soft-float target"
-        if arch.float_abi == "hard" and soft:
-            return f"soft-float (e_flags 0x{o.flags:08x}) on a hard-float target"
-        if arch.float_abi == "soft" and o.vfp_args == "VFP registers":
-            return "hard-float (Tag_ABI_VFP_args: VFP registers) on a soft-float target"
-        if arch.float_abi == "hard" and o.vfp_args == "AAPCS (base)":
-            return "soft-float (Tag_ABI_VFP_args: AAPCS (base)) on a hard-float target"
+        return f"{o.endian}-endian", f"{arch.endian}-endian"
+    arm_abis = ("hard", "soft")
+    if arch.machine == "EM_ARM" and arch.float_abi in arm_abis and o.float_abi in arm_abis \
+            and o.float_abi != arch.float_abi:
+        return f"{o.float_abi}-float", f"{arch.float_abi}-float ({target.name})"
+    if arch.machine == "EM_RISCV" and o.float_abi and arch.float_abi and o.float_abi != arch.float_abi:
+        return f"{o.float_abi}-float ABI", f"{arch.float_abi}-float ABI"
     return None
 
 
-def check_prebuilt(record: BuildRecord, target: Target) -> list[Finding]:
-    """C004: every prebuilt object the link took that is for another machine or ABI."""
-    out: list[Finding] = []
+def _member_line(o: PrebuiltObject) -> str:
+    bits = [o.machine or machine_name(o.machine_code), f"{o.elf_class}-bit", f"{o.endian}-endian"]
+    if o.float_abi:
+        bits.append(f"{o.float_abi}-float")
+    if o.machine_code == 40:
+        bits.append(f"Tag_ABI_VFP_args {o.vfp_args or 'absent'}")
+        if o.cpu_arch:
+            bits.append(f"Tag_CPU_arch {o.cpu_arch}")
+    bits.append(f"e_flags 0x{o.flags:x}")
+    if o.producer:
+        bits.append(f".comment {o.producer[0]!r}")
+    return f"{o.member or o.path}: {', '.join(bits)}"
+
+
+def _files(record: BuildRecord) -> list[tuple[str, PrebuiltFile | None, list[PrebuiltObject]]]:
+    """(path, file, members) for every prebuilt file, in the order the record has them."""
+    by_path: dict[str, list[PrebuiltObject]] = {}
     for o in record.prebuilt:
-        why = _prebuilt_problem(o, target)
-        if why:
-            name = f"{o.path}({o.member})" if o.member else o.path
-            out.append(finding("C004", f"{name} is {why}", evidence=[f"{name} via {o.source}"]))
+        by_path.setdefault(o.path, []).append(o)
+    known = {f.path: f for f in record.prebuilt_files}
+    paths = list(dict.fromkeys([*known, *by_path]))
+    return [(p, known.get(p), by_path.get(p, [])) for p in paths]
+
+
+def _where(path: str, f: PrebuiltFile | None, objs: list[PrebuiltObject]) -> str:
+    source = f.source if f else (objs[0].source if objs else "link")
+    origin = f" (from {f.origin_detail or f.origin})" if f and f.origin else ""
+    return f"{path} via {source}{origin}"
+
+
+def _short(path: str, objs: list[PrebuiltObject]) -> str:
+    return posixpath.basename(path) if objs and objs[0].member is not None else path
+
+
+def check_prebuilt(record: BuildRecord, target: Target) -> list[Finding]:
+    """C004-C007, one finding per prebuilt file (an archive's members counted): members for
+    another machine, class, byte order or float ABI (C004), compiled by another compiler
+    than the build's (C005) or against another C library than the target's (C006), and
+    files that could not be read whole (C007)."""
+    out: list[Finding] = []
+    build_cc = build_compiler(record)
+    for path, f, objs in _files(record):
+        name, where, total = _short(path, objs), _where(path, f, objs), len(objs)
+        groups: dict[tuple[str, str], list[PrebuiltObject]] = {}
+        for o in objs:
+            why = _foreign(o, target)
+            if why:
+                groups.setdefault(why, []).append(o)
+        if groups:
+            parts = [f"{len(ms)} of {total} member{'s' if total != 1 else ''} "
+                     f"{'are' if len(ms) != 1 else 'is'} {what}, the target is {want}"
+                     for (what, want), ms in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
+            bad = [o for ms in groups.values() for o in ms]
+            out.append(finding("C004", f"{name}: {'; '.join(parts)}",
+                               evidence=[where, *(_member_line(o) for o in bad[:MAX_SHOWN])]))
+        origin = f.origin if f else ""
+        if build_cc is not None and origin not in ("sysroot", "toolchain", "go"):
+            other: dict[str, list[PrebuiltObject]] = {}
+            for o in objs:
+                ident = comment_identity(o.producer)
+                if ident is not None and not same_compiler(ident, build_cc):
+                    other.setdefault(_ident_text(ident), []).append(o)
+            if other:
+                parts = [f"{len(ms)} of {total} member{'s' if total != 1 else ''} "
+                         f"{'were' if len(ms) != 1 else 'was'} compiled by {who}"
+                         for who, ms in sorted(other.items(), key=lambda kv: -len(kv[1]))]
+                shown = [o for ms in other.values() for o in ms][:MAX_SHOWN]
+                out.append(finding(
+                    "C005", f"{name}: {'; '.join(parts)}, the build's C compiler is {_ident_text(build_cc)}",
+                    evidence=[where, *(f"{o.member or o.path}: .comment {' | '.join(o.producer)}" for o in shown)]))
+        libcs: dict[str, list[PrebuiltObject]] = {}
+        for o in objs:
+            if o.libc and o.libc != target.libc:
+                libcs.setdefault(o.libc, []).append(o)
+        for libc, ms in libcs.items():
+            out.append(finding(
+                "C006", f"{name}: {len(ms)} of {total} member{'s' if total != 1 else ''} "
+                        f"{'were' if len(ms) != 1 else 'was'} compiled against {libc}, the target's C library is "
+                        f"{target.libc}",
+                evidence=[where, *(f"{o.member or o.path}: {', '.join(o.libc_evidence)}" for o in ms[:MAX_SHOWN])]))
+        if f is not None and f.problem:
+            out.append(finding("C007", f"{name}: {f.problem}", evidence=[where]))
     return out
+
+
+MAX_SHOWN = 4
+
+def build_compiler(record: BuildRecord) -> tuple[str, str | None] | None:
+    """(family, version) of the build's own C compiler: the producer most of the C units the
+    build compiled name, else (a failed or cached build) the preset's family alone."""
+    units = Counter((u.compiler, u.version) for u in record.c_units if u.origin == "user" and u.compiler != "unknown")
+    if units:
+        return units.most_common(1)[0][0]
+    return (record.expect_producer, None) if record.expect_producer else None
+
+
+def _major(v: str | None) -> str | None:
+    return v.split(".")[0] if v else None
+
+
+def same_compiler(a: tuple[str, str | None], b: tuple[str, str | None]) -> bool:
+    """Same family (zig is clang) and, where both are known, the same major version."""
+    fam = {"zig": "clang"}
+    if fam.get(a[0], a[0]) != fam.get(b[0], b[0]):
+        return False
+    return not (a[1] and b[1] and _major(a[1]) != _major(b[1]))
+
+
+def _ident_text(ident: tuple[str, str | None]) -> str:
+    return f"{ident[0]} {ident[1]}" if ident[1] else ident[0]
 
 
 def check_c_units(record: BuildRecord, facts: ElfFacts | None) -> list[Finding]:

@@ -49,6 +49,7 @@ from cgocheck.build.modules import setup as module_setup
 from cgocheck.build.options import GoBuildOptions
 from cgocheck.build.packages import MainPackage, is_pattern, locate, main_packages, test_packages
 from cgocheck.build.pkgconfig_trace import Prefetch, prefetch, trace_modules
+from cgocheck.build.prebuilt import find_prebuilt, mark_prebuilt_units
 from cgocheck.build.record import (
     BuildRecord,
     CgoPackage,
@@ -56,7 +57,6 @@ from cgocheck.build.record import (
     c_units,
     collect_paths,
     diagnostic_headers,
-    find_prebuilt,
     linker_warnings,
     read_cc_calls,
     split_flags,
@@ -573,6 +573,7 @@ def build_record(
     link_mode = facts.go.link_mode if facts is not None and facts.go is not None else "unknown"
     if any(c.final_link for c in calls):
         link_mode = "external"
+    prebuilt_files, prebuilt = find_prebuilt(calls, cgo_pkgs, syso, paths, str(r.source))
     notes: list[str] = []
     if r.cgo and not any(c.kind == "compile" for c in calls):
         notes.append("no C file was compiled in this build: the cgo packages came from Go's cache")
@@ -605,9 +606,12 @@ def build_record(
             paths, env=p.env, calls=calls, cgo_packages=cgo_pkgs, pkgconfig=modules, units=units,
             diagnostics=diagnostic_headers(result.log) if r.cgo else (),
         ),
-        c_units=tuple(c_units(units, zig_clang_producer() if r.compiler == "zig" else None, paths.source_dirs)),
+        c_units=mark_prebuilt_units(
+            c_units(units, zig_clang_producer() if r.compiler == "zig" else None, paths.source_dirs), prebuilt, cgo_pkgs
+        ),
         linker_warnings=linker_warnings(result.log),
-        prebuilt=find_prebuilt(calls, cgo_pkgs, syso),
+        prebuilt=prebuilt,
+        prebuilt_files=prebuilt_files,
         work_dir=str(p.work) if p.opts.keep else None,
         notes=tuple(notes),
         timed_out=result.timed_out,

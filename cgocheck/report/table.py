@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
-from cgocheck.build.record import BuildRecord
+from cgocheck.build.record import BuildRecord, PrebuiltObject, comment_identity
 from cgocheck.core.glibc import cxx_versions
 from cgocheck.core.rules import Finding
 from cgocheck.elf.model import ElfFacts
@@ -171,9 +171,13 @@ def build_rows(rec: BuildRecord, *, verbose: bool = False) -> list[tuple[str, st
         if u.klass == "host" or (verbose and u.flag != "header") or (u.flag != "header" and u.klass == "sysroot"):
             tail = f" ({u.reason})" if u.reason else ""
             rows.append((f"  {u.flag}", f"{u.path} [{u.klass}]{tail}"))
-    producers = Counter(f"{u.compiler} {u.version or ''}".strip() for u in rec.c_units)
+    # units of prebuilt members (their DWARF) are counted with the members, on their own line
+    producers = Counter(f"{u.compiler} {u.version or ''}".strip() for u in rec.c_units if u.origin != "prebuilt")
     if producers:
         rows.append(("C units", ", ".join(f"{n} by {p}" for p, n in producers.most_common())))
+    if rec.prebuilt:
+        made = Counter(_ident_text(comment_identity(o.producer)) for o in rec.prebuilt)
+        rows.append(("prebuilt members", ", ".join(f"{n} by {p}" for p, n in made.most_common())))
     for h in rec.headers:
         differs = h.sysroot_version != h.version and rec.sysroot
         own = f"; the sysroot has {h.sysroot_version or 'none'}" if differs else ""
@@ -181,15 +185,56 @@ def build_rows(rec: BuildRecord, *, verbose: bool = False) -> list[tuple[str, st
     for pkg in rec.cgo_packages:
         if pkg.module:
             rows.append(("C code from", f"{pkg.origin}: {_join(pkg.c_files) if pkg.c_files else 'cgo only'}"))
-    for o in rec.prebuilt:
-        name = f"{o.path}({o.member})" if o.member else o.path
-        rows.append(("prebuilt", f"{name}: e_machine {o.machine_code}, {o.elf_class}-bit, e_flags 0x{o.flags:x}"))
+    rows += prebuilt_rows(rec)
     for w in rec.linker_warnings[:8]:
         rows.append(("linker warning", w))
     for n in rec.notes:
         rows.append(("note", n))
     if rec.work_dir:
         rows.append(("work folder", rec.work_dir))
+    return rows
+
+
+def _ident_text(ident: tuple[str, str | None] | None) -> str:
+    return "an unknown compiler" if ident is None else f"{ident[0]} {ident[1] or ''}".strip()
+
+
+def _describe(objs: list[PrebuiltObject]) -> str:
+    kinds = Counter(
+        " ".join(x for x in (o.machine or f"e_machine {o.machine_code}", f"{o.elf_class}-bit", f"{o.endian}-endian",
+                             f"{o.float_abi}-float" if o.float_abi else "",
+                             f"Tag_CPU_arch {o.cpu_arch}" if o.cpu_arch else "") if x)
+        for o in objs
+    )
+    return ", ".join(f"{n} {k}" for k, n in kinds.most_common())
+
+
+def prebuilt_rows(rec: BuildRecord) -> list[tuple[str, str]]:
+    """One row per prebuilt file (an archive's members counted) and one per problem in it."""
+    rows: list[tuple[str, str]] = []
+    by_path: dict[str, list[PrebuiltObject]] = {}
+    for o in rec.prebuilt:
+        by_path.setdefault(o.path, []).append(o)
+    files = {f.path: f for f in rec.prebuilt_files}
+    for path in dict.fromkeys([*files, *by_path]):
+        objs, f = by_path.get(path, []), files.get(path)
+        bits = []
+        if f is not None and f.kind == "archive":
+            extra = f" (+{f.other_members} not ELF)" if f.other_members else ""
+            bits.append(f"{len(objs)} member{'s' if len(objs) != 1 else ''}{extra}: {_describe(objs) or '-'}")
+        else:
+            bits.append(_describe(objs) or (f.kind if f else "-"))
+        made = Counter(_ident_text(comment_identity(o.producer)) for o in objs)
+        if made:
+            bits.append("by " + ", ".join(f"{n} {p}" if len(made) > 1 else p for p, n in made.most_common()))
+        libcs = Counter(o.libc for o in objs if o.libc)
+        if libcs:
+            bits.append("libc " + ", ".join(f"{k} ({n})" for k, n in libcs.most_common()))
+        if f is not None:
+            bits.append(f"from {f.origin_detail or f.origin}, via {f.source}")
+        rows.append(("prebuilt", f"{path}: {'; '.join(bits)}"))
+        if f is not None and f.problem:
+            rows.append(("  problem", f.problem))
     return rows
 
 

@@ -5,7 +5,9 @@ the clean verify build of the same program.
 expect.toml keys: description, program (a clean fixture; default: the scenario folder),
 target, sysroot, go, cc, cc_path, glibc_floor, ldflags (default -linkmode=external),
 extra_cflags, extra_ldflags, env, unset, expect; [clean] overrides for the clean build;
-[archive] source/output/cc/clean_cc: a static archive built at test time (never committed).
+[archive] source (or sources, one member each)/output/cc/clean_cc, and cflags/clean_cflags
+({cc_include}: the compiler's include folder, {sysroot:NAME}: a created sysroot): a static
+archive built at test time (never committed; cc may carry arguments, "clang --target=...").
 "{here}" in a value is the scenario's folder.
 """
 

@@ -4,6 +4,8 @@ names (see tests/integration/test_contamination.py for the keys)."""
 
 from __future__ import annotations
 
+import re
+import shlex
 import shutil
 import subprocess
 import tomllib
@@ -14,7 +16,7 @@ from cgocheck.build.options import GoBuildOptions
 from cgocheck.commands.verify import VerifyOptions, VerifyResult, verify
 from cgocheck.core.errors import CgocheckError
 from cgocheck.core.targets import parse_target
-from tests.support.need import go, need, need_tool
+from tests.support.need import go, need, need_tool, sysroot
 from tests.support.paths import FIXTURES
 
 
@@ -81,14 +83,39 @@ def prepare(name: str, spec: dict[str, Any], tmp: Path, *, clean: bool) -> Path:
     shutil.copytree(src_dir, dst, ignore=shutil.ignore_patterns("expect.toml", "pc", "*.sh"))
     arch = spec.get("archive")
     if arch:
-        cc = arch["clean_cc"] if clean else arch["cc"]
-        need_tool(cc)
-        obj = dst / (Path(arch["source"]).stem + ".o")
-        subprocess.run([cc, "-O2", "-c", str(dst / arch["source"]), "-o", str(obj)], check=True)
-        ar = cc.replace("-gcc", "-ar")
-        subprocess.run([shutil.which(ar) or "ar", "rcs", str(dst / arch["output"]), str(obj)], check=True)
-        obj.unlink()
-        (dst / arch["source"]).unlink()  # only the prebuilt archive is linked, as in a vendored tree
+        build_archive(arch, dst, clean=clean)
+    return dst
+
+
+def _archive_flag(flag: str, cc: list[str]) -> str:
+    """{cc_include}: the compiler's own include folder; {sysroot:NAME}: a created sysroot."""
+    if "{cc_include}" in flag:
+        inc = subprocess.run([*cc, "-print-file-name=include"], capture_output=True, text=True, check=True)
+        flag = flag.replace("{cc_include}", inc.stdout.strip())
+    m = re.search(r"\{sysroot:([\w.-]+)\}", flag)
+    if m:
+        flag = flag.replace(m.group(0), str(sysroot(m.group(1))))
+    return flag
+
+
+def build_archive(arch: dict[str, Any], dst: Path, *, clean: bool) -> Path:
+    """The [archive] of a scenario, compiled into DST with its (or its clean twin's) compiler:
+    one member per source, the sources removed so only the archive is linked."""
+    cc = shlex.split(arch["clean_cc"] if clean else arch["cc"])
+    need_tool(cc[0])
+    flags = [_archive_flag(f, cc) for f in arch.get("clean_cflags" if clean else "cflags", [])]
+    sources = arch.get("sources") or [arch["source"]]
+    objs = []
+    for src in sources:
+        obj = dst / (Path(src).stem + ".o")
+        subprocess.run([*cc, "-O2", *flags, "-c", str(dst / src), "-o", str(obj)], check=True)
+        objs.append(obj)
+    ar = cc[0].replace("-gcc", "-ar") if cc[0].endswith("-gcc") else "ar"
+    out = dst / str(arch["output"])
+    subprocess.run([shutil.which(ar) or "ar", "rcs", str(out), *map(str, objs)], check=True)
+    for f in [*objs, *(dst / s for s in sources)]:
+        f.unlink()  # only the prebuilt archive is linked, as in a vendored tree
+    return out
     return dst
 
 

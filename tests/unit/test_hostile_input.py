@@ -55,7 +55,7 @@ NOT_USER_INPUT = {
     ("sysroot/creator.py", "creation_digest"): "cgocheck's own code, hashed",
     ("commands/matrix.py", "tree_digest"): "a source tree hashed in chunks, regular files only",
     ("build/toolchains.py", "_verify_and_extract"): "a wheel's members unpacked (zipfile), written",
-    ("build/record.py", "read_prebuilt"): "ELF objects and ar archives, regular files only (ELF input)",
+    ("build/prebuilt.py", "_open_regular"): "ELF objects and ar archives, regular files only, under caps (ELF input)",
     ("commands/inspect.py", "expand_inputs"): "the first 4 bytes of a regular file, to sniff ELF (ELF input)",
     ("commands/matrix.py", "_write_atomic"): "writes the result cache",
     ("core/redact.py", "write_report"): "writes a report",

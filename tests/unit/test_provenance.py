@@ -9,22 +9,25 @@ from pathlib import Path
 
 import pytest
 
+from cgocheck.build.prebuilt import origin_of, read_prebuilt
 from cgocheck.build.record import (
     HOST,
     SYSROOT,
     TOOLCHAIN,
     WORK,
     BuildRecord,
+    CgoPackage,
     CUnit,
     PathContext,
     PathUse,
     PkgConfigModule,
+    PrebuiltFile,
+    PrebuiltObject,
     call_kind,
     classify_path,
     linker_warnings,
     path_flags,
     producer_identity,
-    read_prebuilt,
     static_nss_functions,
     toolchain_dirs_for,
 )
@@ -252,11 +255,13 @@ def test_read_prebuilt_archive(tmp_path: Path) -> None:
     ar = b"!<arch>\n" + f"{'x.o/':<16}{0:<12}{0:<6}{0:<6}{'644':<8}{len(member):<10}`\n".encode() + member
     f = tmp_path / "libx.a"
     f.write_bytes(ar)
-    (obj,) = read_prebuilt(str(f), "link")
-    assert (obj.member, obj.machine_code, obj.elf_class, obj.endian) == ("x.o", 62, 32, "little")
-    assert "C004" in rules(record(prebuilt=(obj,)))
+    pf, (obj,) = read_prebuilt(str(f), "link")
+    assert (obj.member, obj.machine_code, obj.elf_class, obj.endian, obj.machine) == ("x.o", 62, 32, "little", "x86-64")
+    assert (pf.kind, pf.members) == ("archive", 1)
+    assert "C004" in rules(record(prebuilt=(obj,), prebuilt_files=(pf,)))
     (tmp_path / "not-elf.o").write_bytes(b"hello")
-    assert read_prebuilt(str(tmp_path / "not-elf.o"), "link") == []
+    pf, objs = read_prebuilt(str(tmp_path / "not-elf.o"), "link")
+    assert objs == [] and pf.kind == "other"
 
 
 def test_pkgconfig_shim_module_parsing() -> None:
@@ -317,3 +322,47 @@ def test_newer_zig_units_are_known_by_zig_clangs_own_version() -> None:
     assert producer_identity(plain + " -O2 -g", zig_clang="clang version 22.1.8 (https://example)")[0] == "zig"
     # another clang of the same version is not zig's
     assert producer_identity("Debian clang version 22.1.8", zig_clang="clang version 22.1.8")[0] == "clang"
+
+
+@on_x86
+def test_prebuilt_origin() -> None:
+    """Where a prebuilt file came from: the module, vendor/, a dependency, the sysroot, the host."""
+    dep_dir = "/root/go/pkg/mod/example.com/zstd@v1.5.0"
+    ctx = dataclasses.replace(CTX, source_dirs=(*CTX.source_dirs, dep_dir))
+    pkgs = [
+        CgoPackage("example.com/app", "/home/u/src/app", (), (), (), False),
+        CgoPackage("github.com/x/y", "/home/u/src/app/vendor/github.com/x/y", (), (), (), False,
+                   "github.com/x/y@v1.0.0"),
+        CgoPackage("example.com/zstd", dep_dir, (), (), (), False, "example.com/zstd@v1.5.0"),
+    ]
+    main = "/home/u/src/app"
+    assert origin_of("/home/u/src/app/lib/libfoo.a", ctx, main, pkgs) == ("module", "the module (example.com/app)")
+    assert origin_of("/home/u/src/app/vendor/github.com/x/y/lib/liby.a", ctx, main, pkgs) == (
+        "vendor", "vendor/ (github.com/x/y@v1.0.0)")
+    assert origin_of(f"{dep_dir}/lib/linux_arm64/libzstd.a", ctx, main, pkgs) == (
+        "dependency", "module example.com/zstd@v1.5.0")
+    assert origin_of(f"{S}/usr/lib/aarch64-linux-gnu/libz.a", ctx, main, pkgs) == ("sysroot", "sysroot")
+    klass, why = origin_of("/usr/lib/x86_64-linux-gnu/libz.a", ctx, main, pkgs)
+    assert klass == "host" and "x86_64-linux-gnu" in why
+
+
+def test_prebuilt_producer_is_judged_per_file() -> None:
+    """C005: another family or major version than the build's C units; the sysroot's and the
+    toolchain's own archives are not judged; one finding per file, members counted."""
+    def member(name: str, comment: str) -> PrebuiltObject:
+        return PrebuiltObject("/src/libz.a", name, 183, 64, "little", 0, "link", machine="AArch64",
+                              producer=(comment,))
+
+    gnu12 = CUnit("x.c", "C", "GNU C17 12.2.0", "GNU", "12.2.0", (), "/tmp/go-build1", "user")
+    old = (member("a.o", "GCC: (Ubuntu 7.5.0-3ubuntu1~18.04) 7.5.0"), member("b.o", "GCC: (GNU) 7.5.0"),
+           member("c.o", "GCC: (Debian 12.2.0-14) 12.2.0"))
+    for origin, fires in (("vendor", True), ("sysroot", False), ("toolchain", False)):
+        pf = PrebuiltFile("/src/libz.a", "link", "archive", origin, origin, 3, 0)
+        found = [f for f in check_record(record(c_units=(gnu12,), prebuilt=old, prebuilt_files=(pf,)), None, ARM64)
+                 if f.rule == "C005"]
+        assert len(found) == (1 if fires else 0), (origin, found)
+        if fires:
+            assert found[0].message == ("libz.a: 2 of 3 members were compiled by GNU 7.5.0, "
+                                        "the build's C compiler is GNU 12.2.0")
+    same = (member("d.o", "GCC: (Debian 12.3.0-1) 12.3.0"),)
+    assert "C005" not in rules(record(c_units=(gnu12,), prebuilt=same))
