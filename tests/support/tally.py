@@ -59,6 +59,9 @@ def summary_lines() -> list[str]:
             f"{check:18} {corpus:34} files {c.files:5}{of:9} fields {c.fields:7} "
             f"disagreements {c.disagreements} known {c.known}{stop}"
         )
+        if c.notes:
+            shown = "; ".join(c.notes[:6]) + (f"; ... {len(c.notes) - 6} more" if len(c.notes) > 6 else "")
+            out.append(f"{'':18} {'':34} known: {shown}")
     for check, t in sorted(totals.items()):
         out.append(
             f"{check:18} {'TOTAL':34} files {t.files:5}{'':9} fields {t.fields:7} "
