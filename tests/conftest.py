@@ -28,7 +28,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # tests marked `last` walk what the whole session built: they run after every other one
-    items.sort(key=lambda item: "last" in item.keywords)
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
     if config.getoption("--exhaustive"):
         return
     skip = pytest.mark.skip(reason="exhaustive matrix: run with --exhaustive")
