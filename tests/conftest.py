@@ -12,6 +12,7 @@ import os
 
 import pytest
 
+from tests.support import tally
 from tests.support.builder import Builder
 
 
@@ -26,6 +27,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # tests marked `last` walk what the whole session built: they run after every other one
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
     if config.getoption("--exhaustive"):
         return
     skip = pytest.mark.skip(reason="exhaustive matrix: run with --exhaustive")
@@ -37,3 +40,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def builder(tmp_path_factory: pytest.TempPathFactory) -> Builder:
     return Builder(tmp_path_factory.mktemp("builds"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
+    """The differential runs' counts (tests/support/tally.py), whatever their outcome."""
+    lines = tally.summary_lines()
+    if not lines:
+        return
+    mode = "--exhaustive: every file" if config.getoption("--exhaustive") else "default: time-boxed samples"
+    terminalreporter.section(f"differential runs ({mode})")
+    for line in lines:
+        terminalreporter.write_line(line)

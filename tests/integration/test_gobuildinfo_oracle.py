@@ -29,8 +29,9 @@ from elftools.elf.elffile import ELFFile
 from cgocheck.core import folders
 from cgocheck.elf.gobuildinfo import read_go_facts
 from cgocheck.elf.model import GoBuildInfo, GoFacts, GoModule
-from tests.support.gobuild import go_119, go_legacy, go_new
+from tests.support.gobuild import go_119, go_legacy, go_new, record
 from tests.support.need import need
+from tests.support.oracles import as_go_json
 
 pytestmark = pytest.mark.integration
 
@@ -265,6 +266,7 @@ def build(case: Case, workdir: Path) -> tuple[Path, Path]:
     )
     assert r.returncode == 0, f"{' '.join(cmd)} failed:\n{r.stderr[-3000:]}"
     _built[case.id] = out
+    record(out, goroot)
     return out, goroot
 
 
@@ -351,35 +353,6 @@ def go_json(goroot: Path, path: Path, workdir: Path) -> dict[str, object]:
     data = json.loads(r.stdout)
     assert isinstance(data, dict)
     return data
-
-
-def _mod_json(m: GoModule | None) -> dict[str, object] | None:
-    if m is None:
-        return None
-    d: dict[str, object] = {}
-    if m.path:
-        d["Path"] = m.path
-    if m.version:
-        d["Version"] = m.version
-    if m.sum:
-        d["Sum"] = m.sum
-    if m.replaced_by is not None:
-        d["Replace"] = _mod_json(m.replaced_by)
-    return d
-
-
-def as_go_json(bi: GoBuildInfo) -> dict[str, object]:
-    d: dict[str, object] = {"GoVersion": bi.go_version}
-    if bi.path:
-        d["Path"] = bi.path
-    main = _mod_json(bi.main)
-    if main:
-        d["Main"] = main
-    if bi.deps:
-        d["Deps"] = [_mod_json(x) for x in bi.deps]
-    if bi.settings:
-        d["Settings"] = [{"Key": s.key, **({"Value": s.value} if s.value else {})} for s in bi.settings]
-    return d
 
 
 # --- tests ---------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cgocheck.build.hermetic import DEFAULT_CFLAGS, BuildRequest, BuildResult, go_build
 from cgocheck.core.targets import Target, parse_target
+from tests.support.gobuild import record
 from tests.support.need import go, need_tool
 from tests.support.paths import FIXTURES
 
@@ -99,4 +100,6 @@ class Builder:
             assert result.ok, f"build failed: {fixture} {tgt.name} go{gt.version} {compiler}\n{result.log[-3000:]}"
         built = Built(out, result, tgt, gt.version, compiler, link)
         self.memo[key] = built
+        if result.ok:
+            record(out, gt.goroot)
         return built

@@ -27,6 +27,18 @@ def go_legacy() -> Path | None:
 
 
 _cache: dict[tuple[str, str], bytes] = {}
+_recorded: dict[Path, Path] = {}
+
+
+def record(binary: Path, goroot: Path) -> None:
+    """Note a Go binary the session built and the GOROOT that built it (the build info
+    differential walks them all at the end of the run)."""
+    _recorded[binary] = goroot
+
+
+def recorded() -> dict[Path, Path]:
+    """Every Go binary the session built so far -> the GOROOT that built it."""
+    return dict(_recorded)
 
 
 def build_pure(goroot: Path | None, goarch: str, tmp: Path, what: str) -> bytes:
@@ -62,5 +74,6 @@ def build_pure(goroot: Path | None, goarch: str, tmp: Path, what: str) -> bytes:
         timeout=600,
     )
     assert r.returncode == 0, r.stderr
+    record(out, goroot)
     _cache[key] = out.read_bytes()
     return _cache[key]

@@ -31,18 +31,29 @@ class Oracle:
     run: subprocess.CompletedProcess[str]
 
 
-def qemu_run(qemu: str, root: Path, binary: Path, *env: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def qemu_run(
+    qemu: str, root: Path, binary: Path, *env: str, timeout: float = 120, loader: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """BINARY under ``qemu -L ROOT`` with ENV for the guest; LOADER (a host path): run the
+    loader with BINARY as its argument (a shared library). stdin is /dev/null."""
     argv = ["env", "-i", qemu, "-L", str(root)]
     for e in env:
         argv += ["-E", e]
-    return subprocess.run([*argv, str(binary)], capture_output=True, text=True, timeout=timeout, check=False)
+    program = [str(loader), str(binary)] if loader is not None else [str(binary)]
+    return subprocess.run(
+        [*argv, *program],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        check=False,
+    )
 
 
-def oracle(qemu: str, root: Path, binary: Path) -> Oracle:
-    need_tool(qemu)
-    trace = qemu_run(qemu, root, binary, "LD_TRACE_LOADED_OBJECTS=1")
+def _libraries(stdout: str) -> list[tuple[str, str | None]]:
     libs: list[tuple[str, str | None]] = []
-    for line in trace.stdout.splitlines():
+    for line in stdout.splitlines():
         m = _TRACE_ARROW.match(line)
         if m:
             if m.group(1).startswith("linux-vdso") or m.group(1).startswith("linux-gate"):
@@ -52,14 +63,35 @@ def oracle(qemu: str, root: Path, binary: Path) -> Oracle:
         m = _TRACE_PLAIN.match(line)
         if m:
             libs.append((m.group(1), m.group(1)))
-    run = qemu_run(qemu, root, binary, "LD_BIND_NOW=1", "LD_DEBUG=bindings")
+    return libs
+
+
+def _bindings(stderr: str) -> dict[tuple[str, str], set[str]]:
     binds: dict[tuple[str, str], set[str]] = {}
-    for line in run.stderr.splitlines():
+    for line in stderr.splitlines():
         m = _BIND.search(line)
         if m:
             req, prov, _kind, sym, _ver = m.groups()
             binds.setdefault((req, sym), set()).add(prov)
-    return Oracle(libs, binds, run)
+    return binds
+
+
+def oracle(qemu: str, root: Path, binary: Path) -> Oracle:
+    """The loader's list (trace mode) and its bindings in a real run of BINARY."""
+    need_tool(qemu)
+    trace = qemu_run(qemu, root, binary, "LD_TRACE_LOADED_OBJECTS=1")
+    run = qemu_run(qemu, root, binary, "LD_BIND_NOW=1", "LD_DEBUG=bindings")
+    return Oracle(_libraries(trace.stdout), _bindings(run.stderr), run)
+
+
+def trace_oracle(qemu: str, root: Path, file: Path, *, loader: Path | None = None) -> Oracle:
+    """The loader's list and bindings in trace mode, nothing run (what ``ldd -r`` does:
+    LD_TRACE_LOADED_OBJECTS=1 LD_WARN=1 LD_BIND_NOW=1, with LD_DEBUG=bindings): for any
+    file of a sysroot, an executable (LOADER None) or a shared library given to LOADER."""
+    need_tool(qemu)
+    env = ("LD_TRACE_LOADED_OBJECTS=1", "LD_WARN=1", "LD_BIND_NOW=1", "LD_DEBUG=bindings")
+    run = qemu_run(qemu, root, file, *env, loader=loader)
+    return Oracle(_libraries(run.stdout), _bindings(run.stderr), run)
 
 
 def req_path(res: Resolution, label: str, binary: Path) -> str:
@@ -70,37 +102,59 @@ def req_path(res: Resolution, label: str, binary: Path) -> str:
     return lib.path
 
 
-def compare(res: Resolution, orc: Oracle, binary: Path, *, strip: str = "") -> tuple[int, int]:
-    """Assert cgocheck agrees with the loader; return (bindings compared, of which the binary's)."""
+@dataclass
+class Agreement:
+    libraries: int  # libraries compared (name, path and place in the load order)
+    bindings: int  # symbol bindings compared
+    of_main: int  # of which the binary's own
+    diffs: list[str]  # the disagreements
+
+
+def differences(res: Resolution, orc: Oracle, binary: Path, *, strip: str = "") -> Agreement:
+    """How cgocheck's resolution and the loader's differ. STRIP: the host path of the
+    sysroot, which the loader prints where qemu-user's -L did not re-root a path."""
 
     def norm(p: str) -> str:
         return p[len(strip) :] if strip and p.startswith(strip) else p
 
+    out: list[str] = []
     ours_libs = [(lib.name, lib.path) for lib in res.libraries if lib.in_scope]
-    theirs = [(n, norm(p) if p else None) for n, p in orc.libraries]
+    # a loader run as the program (a shared library's trace) is named by the path it ran by
+    theirs = [(norm(n), norm(p) if p else None) for n, p in orc.libraries]
     # musl's ldd prints the loader first and names its builtin libc.so on its own line.
     if res.setup.flavour == "musl":
-        assert {p for _, p in ours_libs} == {p for _, p in theirs}
-    else:
-        assert ours_libs == theirs
-    main = str(binary)
-    ours = {(req_path(res, b.requester, binary), b.symbol): b.provider_path for b in res.bindings}
-    theirs_b = {(norm(r) if r != main else r, s): {norm(p) for p in ps} for (r, s), ps in orc.bindings.items()}
+        mine, loader_s = {p for _, p in ours_libs}, {p for _, p in theirs}
+        if mine != loader_s:
+            out.append(f"libraries: cgocheck {sorted(mine)}, ld.so {sorted(loader_s, key=str)}")
+    elif ours_libs != theirs:
+        out.append(f"libraries: cgocheck {ours_libs}, ld.so {theirs}")
+    main = norm(str(binary))
+    ours = {(norm(req_path(res, b.requester, binary)), b.symbol): norm(b.provider_path) for b in res.bindings}
+    theirs_b = {(norm(r), s): {norm(p) for p in ps} for (r, s), ps in orc.bindings.items()}
     for (r, sym), ps in theirs_b.items():
         if r == main and sym in RTLD_OWN_LOOKUPS and len(ps) > 1:
             ps.discard(main)  # ld.so's own malloc lookup found the binary's canonical PLT entry
     for key, prov in ours.items():
-        if key in theirs_b:
-            assert theirs_b[key] == {prov}, f"{key}: cgocheck {prov}, ld.so {theirs_b[key]}"
+        if key in theirs_b and theirs_b[key] != {prov}:
+            out.append(f"{key}: cgocheck {prov}, ld.so {sorted(theirs_b[key])}")
     # Every binding ld.so made for the binary's symbols (to another object) is one we predicted,
     # except ld.so's own malloc lookups, which it makes on the executable's behalf
     # (__rtld_malloc_init_real looks up calloc/malloc/realloc/free from the main map).
     loader_main = {k: v for k, v in theirs_b.items() if k[0] == main and v != {main}}
     extra = {k for k in set(loader_main) - set(ours) if k[1] not in RTLD_OWN_LOOKUPS}
-    assert not extra, sorted(extra)
+    if extra:
+        out.append(f"bindings ld.so made and cgocheck did not predict: {sorted(extra)}")
     # ... and every one we predicted for the binary is one ld.so made (weak ones may stay NULL).
     ours_main = {k for k in ours if k[0] == main}
-    assert ours_main <= set(loader_main), sorted(ours_main - set(loader_main))
+    if not ours_main <= set(loader_main):
+        out.append(f"bindings cgocheck predicted and ld.so did not make: {sorted(ours_main - set(loader_main))}")
     compared = sum(1 for k in ours if k in theirs_b)
-    assert compared >= len(ours_main)
-    return compared, len(ours_main)
+    return Agreement(len(theirs), compared, len(ours_main), out)
+
+
+def compare(res: Resolution, orc: Oracle, binary: Path, *, strip: str = "") -> tuple[int, int]:
+    """Assert cgocheck agrees with the loader; return (bindings compared, of which the binary's)."""
+    got = differences(res, orc, binary, strip=strip)
+    assert not got.diffs, "\n".join(got.diffs)
+    assert got.bindings >= got.of_main
+    return got.bindings, got.of_main
