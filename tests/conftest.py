@@ -44,6 +44,11 @@ def builder(tmp_path_factory: pytest.TempPathFactory) -> Builder:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
     """The differential runs' counts (tests/support/tally.py), whatever their outcome."""
+    hostile = tally.hostile_lines()
+    if hostile:
+        terminalreporter.section("hostile inputs (every one ended within its time and memory limits)")
+        for line in hostile:
+            terminalreporter.write_line(line)
     lines = tally.summary_lines()
     if not lines:
         return

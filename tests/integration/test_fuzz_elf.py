@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from cgocheck.core.errors import BadInput, CgocheckError
 from cgocheck.elf import read_elf, read_shared_object
 from cgocheck.elf.gobuildinfo import parse_buildinfo_blob, parse_modinfo
+from tests.support import tally
 from tests.support.builder import GO_NEW, Builder
 from tests.support.cli import cgocheck
 from tests.support.elfedit import KINDS, all_str, mutate_structure
@@ -107,6 +108,7 @@ def check_one(data: bytes, tmp: Path) -> None:
     p = tmp / "input.elf"
     p.write_bytes(data)
     start = time.monotonic()
+    refused = False
     for reader in (read_elf, read_shared_object):
         try:
             with guarded():
@@ -114,12 +116,15 @@ def check_one(data: bytes, tmp: Path) -> None:
         except BadInput as err:
             assert "\n" not in err.message
             assert not any(m in err.message for m in RUNAWAY), err.message
+            refused = True
             continue
         assert all_str(facts)
         warnings = getattr(facts, "warnings", ())
         assert not any(m in w for w in warnings for m in RUNAWAY), warnings
         assert all("\n" not in w for w in warnings)
-    assert time.monotonic() - start < SECONDS_PER_INPUT
+    took = time.monotonic() - start
+    assert took < SECONDS_PER_INPUT
+    tally.hostile("ELF mutations, in-process").add(error=refused, seconds=took)
 
 
 mutation = st.lists(

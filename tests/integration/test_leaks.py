@@ -26,6 +26,7 @@ from urllib.parse import quote
 import pytest
 
 from cgocheck.core import folders
+from cgocheck.report.formats import BINARY_ONLY
 from cgocheck.report.formats import names as format_names
 from tests.support.cli import cgocheck
 from tests.support.home import private_home
@@ -44,6 +45,7 @@ KNOBS = {  # contaminating in a shell build: must not reach the hermetic one (do
     "GOFLAGS": f"-tags={CANARY}",
 }
 FORMATS = format_names()
+BINARY_COMMANDS = ("inspect", "resolve", "verify")  # the commands that also write an SBOM (cyclonedx)
 GO = "1.19"  # Debian's, outside HOME: the Go build cache stays warm whatever HOME is
 SYSROOT = "bookworm-arm64"
 
@@ -83,7 +85,8 @@ class World:
         cwd: Path | None = None,
         ok: tuple[int, ...] = (0, 1),
     ) -> Run:
-        files = {f: self.out / f"{name}.{f}" for f in FORMATS if f != "json"} if reports else {}
+        offered = [f for f in FORMATS if f != "json" and (args[0] in BINARY_COMMANDS or f not in BINARY_ONLY)]
+        files = {f: self.out / f"{name}.{f}" for f in offered} if reports else {}
         argv = [*args, *(a for f, p in files.items() for a in ("--report", f"{f}={p}"))]
         proc = cgocheck(*argv, cwd=cwd or self.proj, env={**self.env, **(extra or {})})
         assert proc.returncode in ok, f"{name}: exit {proc.returncode}\n{proc.stderr[-3000:]}"

@@ -30,6 +30,8 @@ from typing import Any
 
 from elftools.elf.elffile import ELFFile
 
+from tests.support import tally
+
 SECONDS = 10.0  # every input, read through the façade
 PEAK_MB = 1024  # ... and its peak memory
 CHILD_AS = 3 << 30  # the address-space limit of a child (keeps a runaway from the machine)
@@ -262,7 +264,7 @@ def read_in_child(path: Path, seconds: float = SECONDS) -> dict[str, Any]:
     """read_elf and read_shared_object on PATH in a fresh interpreter: what each gave, the
     time both took and the child's peak memory. Fails the test on a hang (past SECONDS),
     a crash or a traceback."""
-    repo = str(Path(__file__).resolve().parent.parent)
+    repo = str(Path(__file__).resolve().parents[2])  # the repository: tests.support importable
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
     t0 = time.monotonic()
     try:
@@ -279,14 +281,17 @@ def read_in_child(path: Path, seconds: float = SECONDS) -> dict[str, Any]:
         assert got[part].get("strings_ok", True), f"{path.name}: a {part} fact that should be str is not"
         if "error" in got[part]:
             assert "\n" not in got[part]["error"]
+    tally.hostile("ELF edits, a process each").add(error="error" in got["elf"], seconds=got["seconds"],
+                                                   peak_mb=float(got["peak_mb"]))
     return got
 
 
 def cli(path: Path, *args: str, seconds: float = SECONDS + 5) -> subprocess.CompletedProcess[str]:
     """``python -m cgocheck inspect PATH ARGS``: exit 0/1/2, at most one stderr line for the
     file, never a traceback, within the time allowed."""
-    repo = str(Path(__file__).resolve().parent.parent)
+    repo = str(Path(__file__).resolve().parents[2])  # the repository: tests.support importable
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
+    t0 = time.monotonic()
     try:
         proc = subprocess.run([sys.executable, "-m", "cgocheck", "inspect", str(path), *args], capture_output=True,
                               text=True, timeout=seconds, check=False, env=env, preexec_fn=_limit_child)
@@ -298,6 +303,7 @@ def cli(path: Path, *args: str, seconds: float = SECONDS + 5) -> subprocess.Comp
     assert len(lines) <= 1, proc.stderr
     if proc.returncode == 2:
         assert len(lines) == 1 and lines[0].startswith("cgocheck: error: "), proc.stderr
+    tally.hostile("ELF edits, cgocheck inspect").add(error=proc.returncode == 2, seconds=time.monotonic() - t0)
     return proc
 
 

@@ -70,6 +70,42 @@ def summary_lines() -> list[str]:
     return out
 
 
+@dataclass
+class Hostile:
+    """What the hostile-input runs fed cgocheck and how each input ended (a crash, a hang or
+    a blown memory limit fails its test, so they are not counted here: the test run says)."""
+
+    inputs: int = 0
+    facts: int = 0  # ended in facts
+    errors: int = 0  # ended in one error line (exit 2 / BadInput)
+    slowest: float = 0.0  # seconds, the slowest input
+    peak_mb: float = 0.0  # the largest peak RSS measured (inputs run in a process of their own)
+
+    def add(self, *, error: bool, seconds: float, peak_mb: float = 0.0) -> None:
+        self.inputs += 1
+        self.errors += error
+        self.facts += not error
+        self.slowest = max(self.slowest, seconds)
+        self.peak_mb = max(self.peak_mb, peak_mb)
+
+
+_HOSTILE: dict[str, Hostile] = {}
+
+
+def hostile(kind: str) -> Hostile:
+    """The counter of one kind of hostile run (``ELF mutations in-process`` ...)."""
+    return _HOSTILE.setdefault(kind, Hostile())
+
+
+def hostile_lines() -> list[str]:
+    out = []
+    for kind, h in sorted(_HOSTILE.items()):
+        peak = f", peak {h.peak_mb:.0f} MB" if h.peak_mb else ""
+        out.append(f"{kind:40} inputs {h.inputs:6}: facts {h.facts}, one-line errors {h.errors}; "
+                   f"slowest {h.slowest:.2f} s{peak}")
+    return out
+
+
 def is_elf(path: Path) -> bool:
     """A regular file (not a symlink) starting with the ELF magic."""
     try:
