@@ -20,6 +20,7 @@ import shutil
 import signal
 import stat
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -460,6 +461,12 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
         if p.is_alive():  # its builds were killed first thing; now the worker itself
             p.kill()
             p.join(5)
+    # let the pool's manager thread see its workers gone and end now: left running, the
+    # interpreter's exit hook wakes it through a pipe already closed ("Exception ignored ...
+    # Bad file descriptor" on stderr); bounded, in a thread, in case it never notices
+    closer = threading.Thread(target=pool.shutdown, kwargs={"wait": True}, daemon=True)
+    closer.start()
+    closer.join(5)
 
 
 class MatrixInterrupted(Exception):

@@ -75,7 +75,8 @@ class Edit:
 
 
 def read_in_child(path: Path) -> dict[str, object]:
-    """read_elf in a fresh interpreter: its facts' shape, warnings and own peak memory."""
+    """read_elf in a fresh interpreter: its facts' shape, warnings and own peak memory (VmHWM:
+    ru_maxrss carries the forking parent's resident size across exec, pytest's included)."""
     code = (
         "import json, resource, sys\n"
         "from cgocheck.elf import read_elf, read_shared_object\n"
@@ -83,7 +84,8 @@ def read_in_child(path: Path) -> dict[str, object]:
         "s = read_shared_object(sys.argv[1])\n"
         "print(json.dumps({'machine': f.header.machine, 'units': len(f.dwarf), 'warnings': list(f.warnings),\n"
         "  'go': f.go.buildinfo.go_version if f.go and f.go.buildinfo else None, 'symbols': len(s.defined),\n"
-        "  'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))\n"
+        "  'peak_mb': int(next(ln.split()[1] for ln in open('/proc/self/status')\n"
+        "                      if ln.startswith('VmHWM:'))) // 1024}))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120, check=False

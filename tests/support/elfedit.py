@@ -251,7 +251,8 @@ for name, fn in (("elf", read_elf), ("so", read_shared_object)):
     except BadInput as err:
         out[name] = {"error": err.message}
 out["seconds"] = time.monotonic() - t0
-out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+# VmHWM, not ru_maxrss: that one carries the forking parent's resident size across exec
+out["peak_mb"] = int(next(ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))) // 1024
 print(json.dumps(out))
 """
 
