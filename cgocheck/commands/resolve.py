@@ -63,13 +63,29 @@ def add_resolution(
     if glibcxx_floor:
         report.options["glibcxx_floor"] = glibcxx_floor
     for i, fr in enumerate(list(report.files)):
-        try:
-            res = resolve_file(fr.facts, root, glibc_floor=glibc_floor, target=target, install_dir=install_dir,
-                               glibcxx_floor=glibcxx_floor)
-        except CgocheckError as err:
-            report.errors.append(FileError(fr.facts.path, f"resolve: {err.message}"))
-            continue
-        report.files[i] = dataclasses.replace(fr, resolution=res, findings=(*fr.findings, *check_resolution(res)))
+        report.files[i], error = resolved_file(fr, root, glibc_floor=glibc_floor, target=target,
+                                               install_dir=install_dir, glibcxx_floor=glibcxx_floor)
+        if error is not None:
+            report.errors.append(error)
+
+
+def resolved_file(
+    fr: FileReport,
+    root: FsRoot,
+    *,
+    glibc_floor: str | None,
+    target: Target | None,
+    install_dir: str | None = None,
+    glibcxx_floor: str | None = None,
+) -> tuple[FileReport, FileError | None]:
+    """FR with its resolution in ROOT and the findings about it; or FR unchanged and the error
+    of a resolution that failed (a hostile sysroot, say)."""
+    try:
+        res = resolve_file(fr.facts, root, glibc_floor=glibc_floor, target=target, install_dir=install_dir,
+                           glibcxx_floor=glibcxx_floor)
+    except CgocheckError as err:
+        return fr, FileError(fr.facts.path, f"resolve: {err.message}")
+    return dataclasses.replace(fr, resolution=res, findings=(*fr.findings, *check_resolution(res))), None
 
 
 def resolve_report(
