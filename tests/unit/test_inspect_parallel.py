@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cgocheck.commands import inspect as inspect_mod
 from cgocheck.commands.inspect import InspectOptions, inspect_paths
+from cgocheck.results import Report
 from cgocheck.sysroot.fsroot import FsRoot
 from tests.support.resolve_tree import HOST, HOST_OK, HOST_REASON, T, base_tree, put
 
@@ -46,7 +46,7 @@ def folder(tmp_path: Path, n: int) -> Path:
     return d
 
 
-def shape(report: inspect_mod.Report) -> tuple[list[object], list[tuple[str, str]], object, object]:
+def shape(report: Report) -> tuple[list[object], list[tuple[str, str]], object, object]:
     return ([(f.facts, f.findings, f.resolution) for f in report.files],
             [(e.path, e.message) for e in report.errors], report.sysroot, report.options)
 
