@@ -110,7 +110,11 @@ def _work(path: str) -> Outcome:
 
 
 def workers() -> int:
-    """The CPUs this process may run on."""
+    """How many processes read files: ``CGOCHECK_JOBS`` when set (1: none but this one),
+    else the CPUs this process may run on."""
+    env = os.environ.get("CGOCHECK_JOBS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):

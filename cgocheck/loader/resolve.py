@@ -145,3 +145,29 @@ def resolve(
     return finish(r, binary, root, floor_key, cxx_floor_key)
 
 
+
+
+COMMON_LIBRARIES = ("libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "libstdc++.so.6", "libgcc_s.so.1")
+
+
+def warm_up(root: FsRoot, target: Target, libraries: tuple[str, ...] = ()) -> int:
+    """Fill ROOT's library index with what a program for TARGET is likely to load: the loader,
+    the common libraries (libc, libm, libpthread, libdl, libstdc++, libgcc_s; musl: its
+    loader) and LIBRARIES (names as DT_NEEDED spells them, or ``libfoo.so`` for ``-lfoo``),
+    each with its own closure, found as the loader finds them. Returns how many libraries
+    were loaded; what is missing is simply not indexed. For verify, while go builds."""
+    from cgocheck.elf.model import ElfHeader
+
+    idx = libindex.for_root(root.top)
+    if idx is None:
+        return 0
+    a = target.arch
+    header = ElfHeader(a.machine, a.machine_code, a.elf_class, a.endian, "ELFOSABI_SYSV", "pie", 0, (), "", 0)
+    names = COMMON_LIBRARIES if target.libc == "glibc" else ()
+    exe = SharedObjectFacts("/cgocheck-warm-up", header, None, tuple(dict.fromkeys((*names, *libraries))), (), (),
+                            (), (), (), ())
+    r = Resolver(root, exe, interpreter=a.loaders[target.libc], exe_path="/cgocheck-warm-up", install_dir=None,
+                 target=target, index=idx)
+    r.setup()
+    r.load_all()
+    return len(r.loaded) - 1
