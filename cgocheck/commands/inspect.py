@@ -12,6 +12,7 @@ from cgocheck.checks import check_file
 from cgocheck.core.errors import BadInput, shown
 from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf, sniff
+from cgocheck.elf.reader import read_elf_and_shared_object
 from cgocheck.results import FileError, FileReport, Report
 from cgocheck.sysroot.fsroot import FsRoot
 
@@ -83,7 +84,10 @@ def _one(job: _Job, path: str) -> Outcome:
     does it); a file that cannot be read is a FileError, as is a resolution that fails."""
     opts = job.opts
     try:
-        facts = read_elf(path, dwarf=opts.dwarf)
+        if job.root is None:
+            facts, exe = read_elf(path, dwarf=opts.dwarf), None
+        else:
+            facts, exe = read_elf_and_shared_object(path, dwarf=opts.dwarf)
     except BadInput as err:
         return FileError(path, err.message), None
     found = check_file(facts, opts.target, expect_cgo=opts.expect_cgo, sysroot=opts.sysroot)
@@ -93,7 +97,7 @@ def _one(job: _Job, path: str) -> Outcome:
     from cgocheck.commands.resolve import resolved_file
 
     return resolved_file(fr, job.root, glibc_floor=job.glibc_floor, target=opts.target,
-                         glibcxx_floor=job.glibcxx_floor)
+                         glibcxx_floor=job.glibcxx_floor, exe=exe)
 
 
 _JOB: _Job | None = None  # the job of a pool worker (set by _init in each worker)

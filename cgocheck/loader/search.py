@@ -224,15 +224,32 @@ class LoadedObject:
 
     def defs(self) -> dict[str, list[DynamicSymbol]]:
         if self._defs is None:
-            table: dict[str, list[DynamicSymbol]] = {}
-            for s in self.facts.defined:
-                if s.binding in OK_BINDS and s.sym_type in OK_TYPES:
-                    table.setdefault(s.name, []).append(s)
-            self._defs = table
+            self._defs = _definitions(self.facts)
         return self._defs
 
     def label(self) -> str:
         return self.name
+
+
+_DEFS: dict[int, tuple[SharedObjectFacts, dict[str, list[DynamicSymbol]]]] = {}
+MAX_DEFS_CACHED = 512
+
+
+def _definitions(facts: SharedObjectFacts) -> dict[str, list[DynamicSymbol]]:
+    """The definitions ld.so would bind to, by name. Kept per facts object: a library's facts
+    come from the index's memo, the same object for every file resolved in one process, so
+    libc's table of 3000 names is built once, not once per file (the table is read only)."""
+    hit = _DEFS.get(id(facts))
+    if hit is not None and hit[0] is facts:
+        return hit[1]
+    table: dict[str, list[DynamicSymbol]] = {}
+    for s in facts.defined:
+        if s.binding in OK_BINDS and s.sym_type in OK_TYPES:
+            table.setdefault(s.name, []).append(s)
+    if len(_DEFS) >= MAX_DEFS_CACHED:
+        _DEFS.clear()
+    _DEFS[id(facts)] = (facts, table)
+    return table
 
 
 _UNKNOWN_ORIGIN = "$ORIGIN of the executable is unknown (it lies outside the sysroot; pass --install-dir)"
