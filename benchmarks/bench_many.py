@@ -20,7 +20,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_resolve import lddtree
+from bench_resolve import check_lddtree, lddtree
 from harness import machine_line, paired, ratio_text
 from workloads import cgocheck, cgocheck_env, elf_folder, sysroot
 
@@ -43,15 +43,16 @@ def main() -> None:
     rows = []
     for n in a.counts:
         folder = elf_folder(n)
-        files = sorted(folder.iterdir())
+        names = sorted(p.name for p in folder.iterdir())
+        check_lddtree(lddtree(root, *names), folder, n)
         inspect = cgocheck("inspect", "--format", "json", str(folder))
         resolve = cgocheck("inspect", "--no-dwarf", "--format", "json", "--sysroot", str(root), str(folder))
         for label, ours, yard, yard_label in (
             ("inspect DIR", inspect, readelf_over(folder), "readelf pipeline"),
-            ("inspect DIR --sysroot", resolve, lddtree(root, *files), "lddtree -R"),
+            ("inspect DIR --sysroot", resolve, lddtree(root, *names), "lddtree -R"),
         ):
-            ra, rb, ratios = paired(ours, yard, runs=a.runs, warmup=1, env=env)
-            rs, _, _ = paired(ours, None, runs=a.runs, warmup=0, env=one)
+            ra, rb, ratios = paired(ours, yard, runs=a.runs, warmup=1, env=env, cwd=str(folder))
+            rs, _, _ = paired(ours, None, runs=a.runs, warmup=0, env=one, cwd=str(folder))
             assert rb is not None
             par_vs_one = [x / y for x, y in zip(ra.wall, rs.wall, strict=False)]
             rows.append([label, n, ra.spread(), f"{ra.median() / n * 1000:.1f}", f"{ra.median('cpu'):.2f}",
@@ -63,7 +64,7 @@ def main() -> None:
                    tablefmt="github"))
     print("\ncgocheck: " + " ".join(cgocheck("inspect", "--format", "json", "DIR")) + "  and  "
           + " ".join(cgocheck("inspect", "--no-dwarf", "--format", "json", "--sysroot", "S", "DIR"))
-          + "\nyardsticks: " + readelf_over(Path("DIR")) + "  and  /usr/bin/python3 lddtree -R S DIR/*")
+          + "\nyardsticks: " + readelf_over(Path("DIR")) + "  and, in DIR, /usr/bin/python3 lddtree -R S *")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,11 +29,21 @@ from harness import machine_line, paired, ratio_text, show
 from workloads import cgocheck, cgocheck_env, fixture_binary, sysroot
 
 
-def lddtree(root: Path, *binaries: Path) -> list[str]:
+def lddtree(root: Path, *names: str) -> list[str]:
+    """lddtree -R ROOT NAMES: NAMES relative to the working folder (lddtree -R reads an
+    absolute path as one inside ROOT)."""
     tool = shutil.which("lddtree")
     if tool is None:
         raise SystemExit("lddtree not found: apt-get install pax-utils python3-pyelftools")
-    return ["/usr/bin/python3", tool, "-R", str(root), *map(str, binaries)]
+    return ["/usr/bin/python3", tool, "-R", str(root), *names]
+
+
+def check_lddtree(cmd: list[str], cwd: Path, files: int) -> None:
+    """The yardstick really did its work: one tree per file, each library found."""
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    trees = [line for line in p.stdout.splitlines() if line and not line.startswith(" ")]
+    if p.returncode != 0 or "did not match" in p.stderr or len(trees) != files:
+        raise SystemExit(f"lddtree did not do its work: exit {p.returncode}, {len(trees)} trees: {p.stderr[-500:]}")
 
 
 def main() -> None:
@@ -43,7 +54,8 @@ def main() -> None:
     a = ap.parse_args()
     binary = fixture_binary(a.fixture, sysroot_name=a.sysroot)
     root = sysroot(a.sysroot)
-    yard = lddtree(root, binary)
+    yard = lddtree(root, binary.name)
+    check_lddtree(yard, binary.parent, 1)
     ours = cgocheck("resolve", str(binary), "--sysroot", str(root), "--format", "json")
     cold_home = Path(tempfile.mkdtemp(prefix="bench-resolve-home-"))
     cold = f"rm -rf {shlex.quote(str(cold_home / 'cache'))}; exec {show(ours)}"
@@ -53,7 +65,7 @@ def main() -> None:
         ("index cold (built in the run)", cold, cgocheck_env(CGOCHECK_HOME=str(cold_home))),
         ("index off (every library parsed)", ours, cgocheck_env(CGOCHECK_LIBINDEX="0")),
     ):
-        ra, rb, ratios = paired(cmd, yard, runs=a.runs, warmup=1, env=env)
+        ra, rb, ratios = paired(cmd, yard, runs=a.runs, warmup=1, env=env, cwd=str(binary.parent))
         assert rb is not None
         rows.append([label, ra.spread(), rb.spread(), ratio_text(ratios), f"{ra.median('cpu'):.3f}",
                      f"{rb.median('cpu'):.3f}", f"{max(ra.rss_mib):.0f}", sorted(set(ra.codes))])
@@ -62,7 +74,7 @@ def main() -> None:
     print(f"{binary.name} for linux/arm64 in {a.sysroot}")
     print(tabulate(rows, headers=["cgocheck resolve", "wall s", "lddtree -R s", "ratio", "CPU s", "lddtree CPU s",
                                   "peak MiB", "exit codes"], tablefmt="github"))
-    print("\ncommands:\n  " + show(ours) + "\n  " + show(yard) + "\n  (cold) " + cold)
+    print(f"\ncommands (in {binary.parent}):\n  " + show(ours) + "\n  " + show(yard) + "\n  (cold) " + cold)
 
 
 if __name__ == "__main__":
