@@ -63,7 +63,7 @@ def expand_inputs(paths: list[str], errors: list[FileError]) -> Iterator[str]:
 
 
 PARALLEL_MIN_FILES = 24  # fewer files than this are read in this process: a pool costs more
-CHUNK = 8  # files a worker takes at a time (results come back in the files' order regardless)
+CHUNK = 8  # files a worker takes at a time, at least (results come back in the files' order regardless)
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,8 @@ def _outcomes(job: _Job, paths: list[str], jobs: int | None) -> Iterator[Outcome
         method = "spawn"
     ctx = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init, initargs=(job,)) as pool:
-        yield from pool.map(_work, paths, chunksize=CHUNK)
+        # chunks large enough to keep the hand-over cheap, small enough to share the tail out
+        yield from pool.map(_work, paths, chunksize=max(CHUNK, min(64, len(paths) // (n * 8))))
 
 
 def inspect_paths(

@@ -213,3 +213,24 @@ def test_facts_keep_the_path_they_were_asked_by(tmp_path: Path) -> None:
     b = idx.facts(host, f"/usr/lib/{T}/libz.so.1", st, "/other/libz.so.1")
     assert a.path == "/lib/x/libz.so.1" and b.path == "/other/libz.so.1"
     assert dataclasses.replace(a, path=b.path) == b
+
+
+def _resolve_in_child(root: str) -> tuple[int, int]:
+    res, idx = resolved(Path(root))
+    assert binding(res, "zlibVersion") == "libz.so.1"
+    return idx.hits, idx.misses
+
+
+def test_processes_indexing_at_once_each_leave_a_complete_entry(tmp_path: Path) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    root = tree(tmp_path)
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("fork")) as pool:
+        counts = list(pool.map(_resolve_in_child, [str(root)] * 8))
+    assert all(h + m == 3 for h, m in counts)
+    assert not list(libindex.folder_for(os.path.realpath(root)).glob(".new-*"))  # no temporary file left
+    for entry in entries(root):
+        assert json.loads(entry.read_text())["format"] == libindex.FORMAT
+    _, idx = resolved(root)
+    assert (idx.hits, idx.misses, idx.rejected) == (3, 0, 0)
