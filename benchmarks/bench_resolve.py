@@ -46,6 +46,28 @@ def check_lddtree(cmd: list[str], cwd: Path, files: int) -> None:
         raise SystemExit(f"lddtree did not do its work: exit {p.returncode}, {len(trees)} trees: {p.stderr[-500:]}")
 
 
+def in_process(binary: Path, root: Path, runs: int) -> dict[str, float]:
+    """The library call alone, imports done: every library parsed, or read from the index."""
+    import statistics
+    import time
+
+    from cgocheck.loader import index as libindex
+    from cgocheck.loader.resolve import resolve
+    from cgocheck.sysroot.fsroot import FsRoot
+
+    fs = FsRoot(root)
+    out: dict[str, float] = {}
+    for label, use in (("index off (every library parsed)", False), ("index warm", True)):
+        times = []
+        for _ in range(runs + 1):
+            libindex._OPEN.clear()
+            t = time.perf_counter()
+            resolve(str(binary), fs, index=use)
+            times.append(time.perf_counter() - t)
+        out[label] = statistics.median(times[1:])
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--fixture", default="sqlite3")
@@ -70,10 +92,13 @@ def main() -> None:
         rows.append([label, ra.spread(), rb.spread(), ratio_text(ratios), f"{ra.median('cpu'):.3f}",
                      f"{rb.median('cpu'):.3f}", f"{max(ra.rss_mib):.0f}", sorted(set(ra.codes))])
     shutil.rmtree(cold_home, ignore_errors=True)
+    inproc = in_process(binary, root, a.runs * 2)
     print(machine_line())
     print(f"{binary.name} for linux/arm64 in {a.sysroot}")
     print(tabulate(rows, headers=["cgocheck resolve", "wall s", "lddtree -R s", "ratio", "CPU s", "lddtree CPU s",
                                   "peak MiB", "exit codes"], tablefmt="github"))
+    print("\n" + tabulate([[k, f"{v * 1000:.1f}"] for k, v in inproc.items()],
+                          headers=["resolve() in-process (median; no entry kept in memory)", "ms"], tablefmt="github"))
     print(f"\ncommands (in {binary.parent}):\n  " + show(ours) + "\n  " + show(yard) + "\n  (cold) " + cold)
 
 
