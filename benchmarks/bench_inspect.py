@@ -1,142 +1,73 @@
 #!/usr/bin/env python3
-"""inspect time and peak memory on generated cgo binaries of about 10, 50 and 100 MB,
-against the same facts taken with readelf + `go version -m` in the same run.
+"""`cgocheck inspect` of one binary against the readelf pipeline of the same facts, paired
+run by run in the same run (benchmarks/harness.py), with peak memory:
 
-    .venv/bin/python benchmarks/bench_inspect.py [--sizes 10 50 100] [--target linux/arm64]
+- a ~2-3 MB cgo binary (fixtures/clean/sqlite3 for linux/arm64; goal <= 3x);
+- a ~100 MB generated cgo binary with DWARF (gen_big.py; goal <= 1.0x, peak <= 150 MiB).
 
-Prints a table; nothing here asserts on time. Builds are cached in benchmarks/out/.
+The pipeline is `readelf -h -l -d -V --dyn-syms -n -W`, `readelf -p .comment` and
+`readelf --debug-dump=info --dwarf-depth=1` (the compile units' DIEs), one shell; "+ go
+version -m" adds the Go build info, which cgocheck reports too.
+
+    .venv/bin/python benchmarks/bench_inspect.py [--runs 9] [--big-runs 5] [--no-big]
+
+Prints tables; nothing asserts on time. Binaries are built once into benchmarks/out/.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import subprocess
+import shlex
 import sys
-import time
 from pathlib import Path
 
 from tabulate import tabulate
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from cgocheck.build.hermetic import BuildRequest, go_build  # noqa: E402
-from cgocheck.build.toolchains import find  # noqa: E402
-from cgocheck.core.targets import parse_target  # noqa: E402
-
-MB = 1 << 20
-PER_PACKAGE_MB = 0.22  # measured: each generated package (150 funcs, compressed DWARF) adds about this much
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import machine_line, paired, ratio_text, show
+from workloads import MB, big_binary, cgocheck, cgocheck_env, fixture_binary
 
 
-def timed(cmd: list[str], *, stdout: int | None = subprocess.DEVNULL) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of a child process and its children."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL)
-    _, status, ru = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise SystemExit(f"failed: {' '.join(cmd)}")
-    return wall, ru.ru_maxrss / 1024
+def readelf_pipeline(binary: Path, go_version: bool = False) -> str:
+    b = shlex.quote(str(binary))
+    cmd = (f"readelf -h -l -d -V --dyn-syms -n -W {b}; readelf -p .comment {b}; "
+           f"readelf --debug-dump=info --dwarf-depth=1 {b}")
+    if go_version:
+        from cgocheck.build.toolchains import find
 
-
-def pipeline(cmds: list[list[str]]) -> tuple[float, float]:
-    total, peak = 0.0, 0.0
-    for c in cmds:
-        t, m = timed(c)
-        total += t
-        peak = max(peak, m)
-    return total, peak
-
-
-def build(size_mb: int, target: str) -> Path:
-    out = HERE / "out"
-    src = out / f"big{size_mb}"
-    binary = out / f"big{size_mb}.{target.replace('/', '_')}"
-    if binary.is_file():
-        return binary
-    packages = max(1, int((size_mb - 2.5) / PER_PACKAGE_MB))
-    subprocess.run(
-        [
-            sys.executable,
-            str(HERE / "gen_big.py"),
-            str(src),
-            "--packages",
-            str(packages),
-            "--cunits",
-            str(max(10, packages // 2)),
-        ],
-        check=True,
-    )
-    r = go_build(BuildRequest(source=src, output=binary, target=parse_target(target), go=find("newest"), timeout=3600))
-    if not r.ok:
-        raise SystemExit(r.log[-3000:])
-    print(f"built {binary.name}: {binary.stat().st_size / MB:.1f} MB in {r.seconds:.0f} s", file=sys.stderr)
-    return binary
+        cmd += f"; {shlex.quote(str(find('newest').go))} version -m {b}"
+    return cmd
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 100])
-    ap.add_argument("--target", default="linux/arm64")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=9)
+    ap.add_argument("--big-runs", type=int, default=5)
+    ap.add_argument("--no-big", action="store_true")
     a = ap.parse_args()
-    go = find("newest")
-    cgocheck = [sys.executable, "-m", "cgocheck"]
+    env = cgocheck_env()
+    cases = [("sqlite3 (cgo, linux/arm64)", fixture_binary("sqlite3"), a.runs)]
+    if not a.no_big:
+        cases.append(("generated, DWARF (linux/arm64)", big_binary(100), a.big_runs))
     rows = []
-    for size in a.sizes:
-        binary = build(size, a.target)
-        b = str(binary)
-        runs = []
-        for _ in range(a.repeat):
-            runs.append(
-                (
-                    timed([*cgocheck, "inspect", "--format", "json", "--target", a.target, b]),
-                    pipeline(
-                        [
-                            ["readelf", "-h", "-l", "-d", "-V", "--dyn-syms", "-n", "-W", b],
-                            ["readelf", "-p", ".comment", b],
-                            ["readelf", "--debug-dump=info", "--dwarf-depth=1", b],
-                            [str(go.go), "version", "-m", b],
-                        ]
-                    ),
-                    pipeline([["readelf", "--debug-dump=info", b], ["readelf", "--debug-dump=line", b]]),
-                )
-            )
-        best = [min(r[i][0] for r in runs) for i in range(3)]
-        peak = [max(r[i][1] for r in runs) for i in range(3)]
-        rows.append(
-            [
-                f"{binary.stat().st_size / MB:.0f} MB",
-                f"{best[0]:.2f} s",
-                f"{peak[0]:.0f} MiB",
-                f"{best[1]:.2f} s",
-                f"{best[0] / best[1]:.2f}",
-                f"{best[2]:.2f} s",
-            ]
-        )
-    print(
-        f"# inspect benchmark: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}, best of {a.repeat}"
-    )
-    print(
-        tabulate(
-            rows,
-            headers=[
-                "binary",
-                "cgocheck inspect",
-                "peak RSS",
-                "readelf (CU DIEs) + go version -m",
-                "ratio",
-                "readelf full DWARF dump",
-            ],
-        )
-    )
-    print(
-        "\nreadelf (CU DIEs) = readelf -h -l -d -V --dyn-syms -n; -p .comment; --debug-dump=info --dwarf-depth=1;"
-        " plus go version -m: the same facts cgocheck reports. The full dump decodes every DIE and line."
-    )
+    commands = []
+    for label, binary, runs in cases:
+        ours = cgocheck("inspect", "--format", "json", str(binary))
+        for go in (False, True):
+            pipe = readelf_pipeline(binary, go_version=go)
+            ra, rb, ratios = paired(ours, pipe, runs=runs, warmup=1, env=env)
+            assert rb is not None
+            yard = "readelf" + (" + go version -m" if go else "")
+            rows.append([f"{label}, {binary.stat().st_size / MB:.1f} MB", yard,
+                         ra.spread(), rb.spread(), ratio_text(ratios), f"{ra.median('cpu'):.3f}",
+                         f"{max(ra.rss_mib):.0f}", f"{max(rb.rss_mib):.0f}"])
+            commands += [show(ours), pipe]
+    print(machine_line())
+    print(tabulate(rows, headers=["binary", "yardstick", "cgocheck inspect s", "yardstick s", "ratio",
+                                  "cgocheck CPU s", "cgocheck peak MiB", "yardstick peak MiB"], tablefmt="github"))
+    print("\ncommands:")
+    for c in dict.fromkeys(commands):
+        print("  " + c)
 
 
 if __name__ == "__main__":

@@ -25,9 +25,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cgocheck.build import toolchains
-from cgocheck.build.headers import header_origins
 from cgocheck.build.hermetic import (
     DEFAULT_CFLAGS,
     DEFAULT_TIMEOUT,
@@ -62,17 +62,26 @@ from cgocheck.build.record import (
     split_flags,
     toolchain_dirs_for,
 )
-from cgocheck.checks import check_file, check_record
-from cgocheck.commands.resolve import add_resolution
 from cgocheck.core import files, folders
 from cgocheck.core.errors import BadInput, CgocheckError
 from cgocheck.core.targets import Target
-from cgocheck.elf import read_elf
-from cgocheck.elf.model import ElfFacts
-from cgocheck.results import FileError, FileReport, Report
 from cgocheck.settings import RunSettings
 from cgocheck.sysroot import require
 from cgocheck.sysroot.fsroot import FsRoot
+
+if TYPE_CHECKING:
+    from cgocheck.elf.model import ElfFacts
+    from cgocheck.results import FileReport, Report
+
+
+def _analysis_imports() -> None:
+    """The modules only the analysis after the build needs (ELF reading, checks, resolve,
+    the report): imported by the side work while go builds, not before the build starts."""
+    import cgocheck.build.headers
+    import cgocheck.checks
+    import cgocheck.commands.resolve
+    import cgocheck.elf
+    import cgocheck.results  # noqa: F401
 
 SEP = "\x1f"
 LIST_FIELDS = ("CgoPkgConfig", "CgoCFLAGS", "CgoCPPFLAGS", "CgoLDFLAGS", "SysoFiles", "CFiles", "CXXFiles")
@@ -347,9 +356,11 @@ def _test_plan(
 
 
 class SideWork:
-    """What needs no binary, run while go builds: `go list` (the cgo packages, their #cgo
-    flags and .syso files), then pkg-config's replay of their modules and the sysroot/host
-    comparison (cgocheck.build.pkgconfig_trace)."""
+    """What needs no binary, run while go builds: the C compiler's -dumpmachine, `go list`
+    (the cgo packages, their #cgo flags and .syso files), then pkg-config's replay of their
+    modules and the sysroot/host comparison (cgocheck.build.pkgconfig_trace), the sysroot's
+    library index filled with what the program will likely load (cgocheck.loader.index),
+    and the imports of the analysis that follows the build."""
 
     def __init__(self, p: Plan) -> None:
         self.plan = p
@@ -359,6 +370,9 @@ class SideWork:
         self.lister: subprocess.Popen[str] | None = None
         self.listed = ""
         self.prefetched = Prefetch()
+        self.machine: str | None = None
+        self.warmed = 0
+        self.timings: dict[str, float] = {}
         self.thread = threading.Thread(target=self._run, name="cgocheck-verify-side", daemon=True)
 
     def start(self) -> None:
@@ -369,8 +383,39 @@ class SideWork:
         self.thread.start()
 
     def _run(self) -> None:
-        if self.lister is None:
-            return
+        t = time.monotonic()
+        p = self.plan
+        if p.request.cgo and p.env.get("CC"):
+            self.machine = cc_machine(p.env, min(60, p.request.timeout))
+        self.timings["side: cc -dumpmachine"] = time.monotonic() - t
+        t = time.monotonic()
+        _analysis_imports()
+        self.timings["side: imports"] = time.monotonic() - t
+        if self.lister is not None:
+            t = time.monotonic()
+            self._list_and_prefetch()
+            self.timings["side: go list + pkg-config"] = time.monotonic() - t
+        if p.sysroot is not None and p.opts.resolve:
+            t = time.monotonic()
+            self._warm_index()
+            self.timings["side: library index"] = time.monotonic() - t
+
+    def _warm_index(self) -> None:
+        from cgocheck.loader.resolve import warm_up
+
+        libs: list[str] = []
+        pkgs = parse_go_list(self.listed)[0]
+        flags = [f for pkg in pkgs for f in pkg.ldflags]
+        flags += [f for m in self.prefetched.replayed.values() for f in split_flags(m.libs)]
+        libs = [f"lib{f[2:]}.so" for f in flags if f.startswith("-l") and len(f) > 2 and "/" not in f]
+        assert self.plan.sysroot is not None
+        try:
+            self.warmed = warm_up(FsRoot(self.plan.sysroot), self.plan.opts.target, tuple(dict.fromkeys(libs)))
+        except (CgocheckError, OSError, ValueError):
+            self.warmed = 0  # only a head start: resolve after the build reports any problem
+
+    def _list_and_prefetch(self) -> None:
+        assert self.lister is not None
         try:
             out, _ = self.lister.communicate(timeout=min(300, self.plan.request.timeout))
         except subprocess.TimeoutExpired:
@@ -432,7 +477,6 @@ def abandon_work() -> None:
 
 def _verify(p: Plan, t0: float) -> VerifyResult:
     timings: dict[str, float] = {}
-    machine = cc_machine(p.env, min(60, p.request.timeout)) if p.request.cgo and p.env.get("CC") else None
     side = SideWork(p)
     side.start()
     t = time.monotonic()
@@ -447,7 +491,15 @@ def _verify(p: Plan, t0: float) -> VerifyResult:
     if result.timed_out:
         side.stop()
     cgo_pkgs, syso = side.join()
-    timings["wait go list + pkg-config"] = time.monotonic() - t
+    machine = side.machine
+    _analysis_imports()  # done by the side work, unless it was cut short
+    from cgocheck.checks import check_file, check_record
+    from cgocheck.commands.resolve import add_resolution
+    from cgocheck.elf import read_elf
+    from cgocheck.results import FileError, FileReport, Report
+
+    timings["wait side work"] = time.monotonic() - t
+    timings.update(side.timings)
     for name, text in (("build.log", result.log), ("env.txt", "".join(f"{k}={v}\n" for k, v in result.env.items())),
                        ("command.sh", shlex.join(result.argv) + "\n")):
         files.write_text(p.work / name, text)
@@ -557,6 +609,8 @@ def build_record(
 ) -> BuildRecord:
     """What the build really used, from its own traces: compiler calls, pkg-config answers,
     every path, the C units of the result, prebuilt objects."""
+    from cgocheck.build.headers import header_origins
+
     r = p.request
     trace = p.work / "trace"
     paths = dataclasses.replace(

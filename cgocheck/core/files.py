@@ -71,6 +71,8 @@ SOURCE = Limits("source file", 8 * MiB)  # a file a SARIF snippet is quoted from
 APT_SOURCES = Limits("apt sources file", 1 * MiB)
 GOMOD = Limits("Go module file", 64 * MiB)  # go.mod, go.work, go.sum: a large go.sum is ~1 MiB
 CC_ARGS = Limits("compiler call record", 16 * MiB)  # one compiler call's argv (ARG_MAX is 2 MiB)
+# one library's entry of the sysroot library index (libc.so.6: ~200 KiB; a big C++ library a few MiB)
+LIBINDEX = Limits("library index entry", 32 * MiB, 6, 2_000_000)
 
 
 class FileProblem(BadInput):
@@ -277,6 +279,23 @@ def loads_json(text: str, label: str | os.PathLike[str], limits: Limits) -> Any:
     except json.JSONDecodeError as exc:
         raise FileProblem(label, f"not valid JSON: {exc}") from None
     except ValueError as exc:  # a number past int's 4300-digit limit
+        raise FileProblem(label, f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise FileProblem(label, f"nested too deeply for a {limits.what}") from None
+
+
+def loads_own_json(data: bytes, label: str | os.PathLike[str], limits: Limits) -> Any:
+    """Parse JSON bytes cgocheck wrote itself (a cache entry), bounded more cheaply than
+    :func:`loads_json`: the values are counted by the bytes' separators (an over-count: a
+    ',' inside a string counts too), nesting is bounded by the decoder's recursion limit.
+    Anything wrong is a FileProblem; the caller checks the shape of what it gets."""
+    if len(data) > limits.max_bytes:
+        raise _too_large(label, len(data), limits)
+    if data.count(b",") + data.count(b"[") + data.count(b"{") > limits.max_values:
+        raise FileProblem(label, f"more than {limits.max_values} values; a {limits.what} has fewer")
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise FileProblem(label, f"not valid JSON: {exc}") from None
     except RecursionError:
         raise FileProblem(label, f"nested too deeply for a {limits.what}") from None

@@ -33,3 +33,8 @@ def sysroots() -> Path:
 
 def work() -> Path:
     return home() / "work"
+
+
+def cache() -> Path:
+    """Derived data cgocheck can always rebuild (the sysroot library index): safe to delete."""
+    return home() / "cache"

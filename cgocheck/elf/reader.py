@@ -52,6 +52,7 @@ __all__ = [
     "is_debug_only",
     "read_dynamic_both",
     "read_elf",
+    "read_elf_and_shared_object",
     "read_shared_object",
     "sniff",
 ]
@@ -252,6 +253,14 @@ def _required(path: str, f: BinaryIO, shown: str) -> tuple[Layout, dynamic.Dynam
 
 def read_elf(path: str, *, dwarf: bool = True, go: bool = True) -> ElfFacts:
     """All the facts of one file. Raises BadInput/NotAnElf for files we cannot read."""
+    return read_elf_and_shared_object(path, dwarf=dwarf, go=go)[0]
+
+
+def read_elf_and_shared_object(
+    path: str, *, dwarf: bool = True, go: bool = True
+) -> tuple[ElfFacts, SharedObjectFacts]:
+    """read_elf and read_shared_object of one file from one reading of it (inspect
+    --sysroot needs both for every file: the facts, and what resolve binds)."""
     path = os.fspath(path)
     with _open_checked(path) as f:
         layout, dyn, header, warnings = _required(path, f, path)
@@ -281,6 +290,18 @@ def read_elf(path: str, *, dwarf: bool = True, go: bool = True) -> ElfFacts:
                                     for s in layout.segments):
             warnings.append("an executable PT_LOAD holds no bytes of the file")
 
+    shared = SharedObjectFacts(
+        path=path,
+        header=header,
+        soname=dyn.soname,
+        needed=dyn.needed,
+        rpath=dyn.rpath,
+        runpath=dyn.runpath,
+        verneed=dyn.verneed,
+        verdef=dyn.verdef,
+        defined=dyn.defined,
+        undefined=dyn.undefined,
+    )
     return ElfFacts(
         path=path,
         size=layout.size,
@@ -304,7 +325,7 @@ def read_elf(path: str, *, dwarf: bool = True, go: bool = True) -> ElfFacts:
         go=gofacts,
         debug_only=debug_only,
         warnings=tuple(warnings),
-    )
+    ), shared
 
 
 def read_shared_object(path: str, *, display_path: str | None = None) -> SharedObjectFacts:

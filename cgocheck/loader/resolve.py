@@ -61,7 +61,9 @@ from cgocheck.core.errors import BadInput
 from cgocheck.core.targets import Target
 from cgocheck.elf import read_shared_object
 from cgocheck.elf.model import SharedObjectFacts
+from cgocheck.loader import index as libindex
 from cgocheck.loader.binding import finish
+from cgocheck.loader.index import LibraryIndex
 from cgocheck.loader.model import GlibcNeed, Resolution, SearchSetup
 from cgocheck.loader.search import Resolver
 from cgocheck.sysroot.fsroot import FsRoot
@@ -78,12 +80,16 @@ def resolve(
     install_dir: str | None = None,
     glibc_floor: str | None = None,
     glibcxx_floor: str | None = None,
+    index: LibraryIndex | bool | None = True,
 ) -> Resolution:
     """Resolve BINARY's libraries and symbols as the target's loader would, inside ROOT.
 
     ``exe``/``interpreter``/``static`` may be passed when the caller has read the binary
     already (ElfFacts gives PT_INTERP, SharedObjectFacts the defined symbols); otherwise
     the binary is read here. Raises BadInput when the binary itself is unreadable.
+
+    ``index``: the sysroot's library index to read libraries' facts from (True: ROOT's own,
+    cgocheck.loader.index.for_root; False or None: every library parsed).
     """
     try:
         floor_key = glibcver.parse_floor(glibc_floor) if glibc_floor else None
@@ -107,7 +113,9 @@ def resolve(
             install_dir = "/" if rel == "." else "/" + rel.replace(os.sep, "/")
     elif not install_dir.startswith("/"):
         raise BadInput(f"--install-dir {install_dir!r} must be an absolute path on the target")
-    r = Resolver(root, exe, interpreter=interpreter, exe_path=binary, install_dir=install_dir, target=target)
+    idx = libindex.for_root(root.top) if index is True else (index or None)
+    r = Resolver(root, exe, interpreter=interpreter, exe_path=binary, install_dir=install_dir, target=target,
+                 index=idx)
     if install_dir is None and any("ORIGIN" in p for p in (*exe.rpath, *exe.runpath, *exe.needed)):
         r.notes.append(
             f"{binary} lies outside the sysroot: its $ORIGIN is unknown; pass --install-dir (its folder on the target)"
@@ -137,3 +145,29 @@ def resolve(
     return finish(r, binary, root, floor_key, cxx_floor_key)
 
 
+
+
+COMMON_LIBRARIES = ("libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "libstdc++.so.6", "libgcc_s.so.1")
+
+
+def warm_up(root: FsRoot, target: Target, libraries: tuple[str, ...] = ()) -> int:
+    """Fill ROOT's library index with what a program for TARGET is likely to load: the loader,
+    the common libraries (libc, libm, libpthread, libdl, libstdc++, libgcc_s; musl: its
+    loader) and LIBRARIES (names as DT_NEEDED spells them, or ``libfoo.so`` for ``-lfoo``),
+    each with its own closure, found as the loader finds them. Returns how many libraries
+    were loaded; what is missing is simply not indexed. For verify, while go builds."""
+    from cgocheck.elf.model import ElfHeader
+
+    idx = libindex.for_root(root.top)
+    if idx is None:
+        return 0
+    a = target.arch
+    header = ElfHeader(a.machine, a.machine_code, a.elf_class, a.endian, "ELFOSABI_SYSV", "pie", 0, (), "", 0)
+    names = COMMON_LIBRARIES if target.libc == "glibc" else ()
+    exe = SharedObjectFacts("/cgocheck-warm-up", header, None, tuple(dict.fromkeys((*names, *libraries))), (), (),
+                            (), (), (), ())
+    r = Resolver(root, exe, interpreter=a.loaders[target.libc], exe_path="/cgocheck-warm-up", install_dir=None,
+                 target=target, index=idx)
+    r.setup()
+    r.load_all()
+    return len(r.loaded) - 1

@@ -10,7 +10,6 @@ import os
 import posixpath
 import re
 import stat
-import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -18,7 +17,20 @@ from cgocheck.core.errors import BadInput
 from cgocheck.core.targets import Arch, Target, all_arches
 from cgocheck.elf import read_shared_object, sniff
 from cgocheck.elf.decode import EF_ARM_ABI_FLOAT_HARD, EF_ARM_ABI_FLOAT_SOFT, EF_RISCV_FLOAT_ABI
+from cgocheck.elf.header import (
+    EHDR_SIZE,
+    ELF_MAGIC,
+    EM_ARM,
+    EM_RISCV,
+    ET_DYN,
+    ET_EXEC,
+    HeaderError,
+    machine_name,
+    parse_header,
+    parse_ident,
+)
 from cgocheck.elf.model import DynamicSymbol, ElfHeader, SharedObjectFacts
+from cgocheck.loader.index import LibraryIndex
 from cgocheck.loader.ldconf import musl_path_file, read_ld_so_conf, read_musl_path
 from cgocheck.loader.model import (
     VIA_DEFAULT,
@@ -55,18 +67,6 @@ LINKER_SYMBOLS = {
     "__dso_handle",
     "_DYNAMIC",
     "_GLOBAL_OFFSET_TABLE_",
-}
-_MACHINE_NAMES = {
-    3: "i386",
-    8: "MIPS",
-    20: "PowerPC",
-    21: "PowerPC64",
-    22: "S/390",
-    40: "ARM",
-    62: "x86-64",
-    183: "AArch64",
-    243: "RISC-V",
-    258: "LoongArch",
 }
 # AT_PLATFORM, where the kernel gives one value whatever the CPU.
 _PLATFORM = {62: "x86_64", 183: "aarch64", 3: "i686"}
@@ -133,60 +133,54 @@ class _Ref:
         return cls(h.elf_class, h.endian, h.machine_code, h.flags)
 
 
-def machine_name(code: int) -> str:
-    return _MACHINE_NAMES.get(code, f"e_machine {code}")
-
-
 def verify_ident(head: bytes, ref: _Ref) -> tuple[str, str]:
-    """('ok'|'skip'|'fatal', reason) for a file's first bytes, in open_verify's order."""
-    if len(head) >= 4 and head[:4] != b"\x7fELF":
+    """('ok'|'skip'|'fatal', reason) for a file's first bytes, in open_verify's order; the
+    bytes are decoded by the shared bounded header reader (cgocheck.elf.header)."""
+    if len(head) >= 4 and head[:4] != ELF_MAGIC:
         what = sniff(head) or "not an ELF file"
         return "fatal", f"invalid ELF header ({what})"
     if len(head) < 52:
         return "fatal", f"file too short ({len(head)} bytes)"
-    cls = {1: 32, 2: 64}.get(head[4])
+    ident = parse_ident(head)
+    cls = ident.elf_class
     if cls is None:
-        return "fatal", f"invalid ELF class byte {head[4]}"
+        return "fatal", f"invalid ELF class byte {ident.ei_class}"
     if cls != ref.elf_class:
         return "skip", f"ELFCLASS{cls} (wrong ELF class; the loader is {ref.elf_class}-bit)"
-    if len(head) < (64 if cls == 64 else 52):
+    if len(head) < EHDR_SIZE[cls]:
         return "fatal", f"file too short ({len(head)} bytes)"
-    endian = {1: "little", 2: "big"}.get(head[5])
-    if endian != ref.endian:
+    if ident.endian != ref.endian:
         return "fatal", f"ELF file data encoding not {ref.endian}-endian"
-    if head[6] != 1:
+    if ident.ei_version != 1:
         return "fatal", "ELF file version ident does not match current one"
-    osabi = head[7]
-    if osabi not in (0, 3) and not (ref.machine_code == 40 and osabi in (64, 97)):
+    osabi = ident.ei_osabi
+    if osabi not in (0, 3) and not (ref.machine_code == EM_ARM and osabi in (64, 97)):
         return "fatal", f"ELF file OS ABI invalid ({osabi})"
-    fmt = "<" if endian == "little" else ">"
-    e_type, e_machine, e_version = struct.unpack_from(fmt + "HHI", head, 16)
-    if cls == 64:
-        (e_flags,) = struct.unpack_from(fmt + "I", head, 48)
-        (phentsize,) = struct.unpack_from(fmt + "H", head, 54)
-    else:
-        (e_flags,) = struct.unpack_from(fmt + "I", head, 36)
-        (phentsize,) = struct.unpack_from(fmt + "H", head, 42)
-    if e_version != 1:
+    try:
+        h = parse_header(head)
+    except HeaderError as err:  # not reached: class, data and length were checked above
+        return "fatal", err.reason
+    e_type, e_machine, e_flags = h.e_type, h.e_machine, h.e_flags
+    if h.e_version != 1:
         return "fatal", "ELF file version does not match current one"
     if e_machine != ref.machine_code:
         return "skip", f"built for {machine_name(e_machine)}, the loader is {machine_name(ref.machine_code)}"
-    if e_machine == 40 and (e_flags >> 24) == 5:
+    if e_machine == EM_ARM and h.arm_eabi == 5:
         if ref.flags & EF_ARM_ABI_FLOAT_HARD and e_flags & EF_ARM_ABI_FLOAT_SOFT:
             return "skip", "soft-float ARM (EF_ARM_ABI_FLOAT_SOFT), the loader is hard-float"
         if ref.flags & EF_ARM_ABI_FLOAT_SOFT and e_flags & EF_ARM_ABI_FLOAT_HARD:
             return "skip", "hard-float ARM (EF_ARM_ABI_FLOAT_HARD), the loader is soft-float"
-    if e_machine == 243 and (e_flags & EF_RISCV_FLOAT_ABI) != (ref.flags & EF_RISCV_FLOAT_ABI):
+    if e_machine == EM_RISCV and (e_flags & EF_RISCV_FLOAT_ABI) != (ref.flags & EF_RISCV_FLOAT_ABI):
         names = {0: "soft", 2: "single", 4: "double", 6: "quad"}
         return "skip", (
             f"RISC-V {names[e_flags & EF_RISCV_FLOAT_ABI]}-float ABI, "
             f"the loader is {names[ref.flags & EF_RISCV_FLOAT_ABI]}-float"
         )
-    if e_type == 2:
+    if e_type == ET_EXEC:
         return "fatal", "cannot dynamically load executable (ET_EXEC)"
-    if e_type != 3:
+    if e_type != ET_DYN:
         return "fatal", f"only ET_DYN and ET_EXEC can be loaded (e_type {e_type})"
-    if phentsize != (56 if cls == 64 else 32):
+    if h.e_phentsize != h.phentsize_expected:
         return "fatal", "ELF file's phentsize not the expected size"
     return "ok", ""
 
@@ -230,15 +224,32 @@ class LoadedObject:
 
     def defs(self) -> dict[str, list[DynamicSymbol]]:
         if self._defs is None:
-            table: dict[str, list[DynamicSymbol]] = {}
-            for s in self.facts.defined:
-                if s.binding in OK_BINDS and s.sym_type in OK_TYPES:
-                    table.setdefault(s.name, []).append(s)
-            self._defs = table
+            self._defs = _definitions(self.facts)
         return self._defs
 
     def label(self) -> str:
         return self.name
+
+
+_DEFS: dict[int, tuple[SharedObjectFacts, dict[str, list[DynamicSymbol]]]] = {}
+MAX_DEFS_CACHED = 512
+
+
+def _definitions(facts: SharedObjectFacts) -> dict[str, list[DynamicSymbol]]:
+    """The definitions ld.so would bind to, by name. Kept per facts object: a library's facts
+    come from the index's memo, the same object for every file resolved in one process, so
+    libc's table of 3000 names is built once, not once per file (the table is read only)."""
+    hit = _DEFS.get(id(facts))
+    if hit is not None and hit[0] is facts:
+        return hit[1]
+    table: dict[str, list[DynamicSymbol]] = {}
+    for s in facts.defined:
+        if s.binding in OK_BINDS and s.sym_type in OK_TYPES:
+            table.setdefault(s.name, []).append(s)
+    if len(_DEFS) >= MAX_DEFS_CACHED:
+        _DEFS.clear()
+    _DEFS[id(facts)] = (facts, table)
+    return table
 
 
 _UNKNOWN_ORIGIN = "$ORIGIN of the executable is unknown (it lies outside the sysroot; pass --install-dir)"
@@ -259,6 +270,7 @@ class _Probe:
     host: str | None = None
     ident: tuple[int, int] | None = None
     notes: tuple[str, ...] = ()
+    stat: os.stat_result | None = None  # of the file as opened: the index entry's key
 
 
 def _arch_for(h: ElfHeader, target: Target | None) -> Arch | None:
@@ -285,8 +297,10 @@ class Resolver:
         exe_path: str,
         install_dir: str | None,
         target: Target | None,
+        index: LibraryIndex | None = None,
     ) -> None:
         self.root = root
+        self.index = index
         self.exe = exe
         self.interpreter = interpreter
         self.target = target
@@ -369,11 +383,15 @@ class Resolver:
             return _Probe(
                 "fatal", Candidate(guest, f"a sparse file ({size} bytes, {allocated} allocated): not read", True)
             )
-        return _Probe("ok", real=r.guest, host=str(r.host), ident=(fst.st_dev, fst.st_ino), notes=r.notes)
+        return _Probe("ok", real=r.guest, host=str(r.host), ident=(fst.st_dev, fst.st_ino), notes=r.notes, stat=fst)
 
     def read(self, probe: _Probe, guest: str) -> SharedObjectFacts | Candidate:
+        """The library's facts: from the sysroot's library index when its entry matches the
+        file opened (cgocheck.loader.index), else read from the file (and indexed)."""
         assert probe.host is not None
         try:
+            if self.index is not None and probe.stat is not None and probe.real is not None:
+                return self.index.facts(probe.host, probe.real, probe.stat, guest, read=read_shared_object)
             return read_shared_object(probe.host, display_path=guest)
         except BadInput as err:
             msg = err.message
