@@ -1,4 +1,4 @@
-"""S001-S008: symbol versions and bindings, as resolve bound them in the sysroot. Pure."""
+"""S001-S010: symbol versions and bindings, as resolve bound them in the sysroot. Pure."""
 
 from __future__ import annotations
 
@@ -93,6 +93,24 @@ def check_symbols(res: Resolution) -> list[Finding]:
             finding(
                 "S005",
                 f"{len(syms)} weak undefined symbol(s) of {req} stay NULL: {', '.join(syms[:8])}"
+                + (" ..." if len(syms) > 8 else ""),
+                evidence=cap(syms),
+                file=file_of(res, req),
+            )
+        )
+
+    # Strong references no relocation names and nothing defines: the loader never looks them
+    # up, so not S001 (an error) but a note, for the application's own files as S005 is.
+    unref: dict[str, list[str]] = defaultdict(list)
+    for u in res.unreferenced_symbols:
+        if u.requester in app and u.cause not in ("missing-library", "missing-version"):
+            unref[u.requester].append(f"{u.symbol}@{u.version}" if u.version else u.symbol)
+    for req, syms in unref.items():
+        out.append(
+            finding(
+                "S010",
+                f"{len(syms)} undefined symbol(s) of {req} that no dynamic relocation names are defined by no "
+                f"loaded object; the loader never looks them up: {', '.join(syms[:8])}"
                 + (" ..." if len(syms) > 8 else ""),
                 evidence=cap(syms),
                 file=file_of(res, req),

@@ -52,7 +52,13 @@ MAX_STRTAB = 64 << 20  # bytes of .dynstr read
 MAX_INTERP = 4096  # PATH_MAX: the kernel refuses a longer PT_INTERP
 MAX_HASH_WALK = 1 << 22  # GNU hash chain entries walked to count symbols without sections
 
+MAX_RELOCATIONS = 1 << 22  # dynamic relocation entries read, all tables together (libLLVM: ~1M)
+RELOC_CHUNK = 1 << 16  # entries decoded at a time (1.5 MiB of ELF64 RELA)
+
 DT_NULL, DT_NEEDED, DT_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT = 0, 1, 4, 5, 6, 10, 11
+DT_PLTRELSZ, DT_RELA, DT_RELASZ, DT_RELAENT = 2, 7, 8, 9
+DT_REL, DT_RELSZ, DT_RELENT, DT_PLTREL, DT_JMPREL = 17, 18, 19, 20, 23
+EM_MIPS = 8
 DT_SONAME, DT_RPATH, DT_RUNPATH = 14, 15, 29
 DT_GNU_HASH = 0x6FFFFEF5
 DT_VERSYM, DT_FLAGS_1 = 0x6FFFFFF0, 0x6FFFFFFB
@@ -73,6 +79,10 @@ class DynamicView:
     verneed: tuple[VersionNeed, ...]
     verdef: tuple[str, ...]  # names of version nodes defined (the BASE node excluded)
     symbols: tuple[DynamicSymbol, ...]  # every named dynamic symbol
+    # The names of the undefined symbols no dynamic relocation names (R_*_NONE aside): the
+    # loader never looks them up. None: unknown (no relocation table, one not wholly read,
+    # or MIPS, whose loader binds global GOT entries without relocations): every one counts.
+    unrelocated: tuple[str, ...] | None = None
 
     @property
     def undefined(self) -> tuple[DynamicSymbol, ...]:
@@ -365,6 +375,74 @@ def _verdef(layout: Layout, tables: _Tables, notes: list[str]) -> tuple[list[str
     return out, index_to_def
 
 
+def _relocated(layout: Layout, tables: _Tables, notes: list[str]) -> set[int] | None:
+    """The dynamic symbol indices that a dynamic relocation of a type other than R_*_NONE
+    names, from the tables the loader reads (DT_RELA/DT_RELASZ, DT_REL/DT_RELSZ,
+    DT_JMPREL/DT_PLTRELSZ of DT_PLTREL's kind; DT_RELR has no symbols). None: unknown.
+
+    Bounded: at most MAX_RELOCATIONS entries in all, decoded RELOC_CHUNK at a time; a
+    table's size is checked against the bytes its PT_LOAD holds before anything is read.
+    A table that is not wholly in the file, over the cap, or of an entry size other than
+    the ABI's makes the answer unknown (noted), never a guess.
+    """
+    if layout.header.e_machine == EM_MIPS:
+        # ld.so binds the global GOT entries (DT_MIPS_GOTSYM to DT_MIPS_SYMTABNO) with no
+        # relocation naming them, and MIPS64's r_info is laid out its own way: unknown.
+        return None
+    is64 = layout.is64
+    sizes = {True: 24 if is64 else 12, False: 16 if is64 else 8}  # RELA, REL entry sizes
+    wanted: list[tuple[str, int, int, bool]] = []  # (name, address, size, rela)
+    for name, addr_tag, size_tag, rela in (("DT_RELA", DT_RELA, DT_RELASZ, True), ("DT_REL", DT_REL, DT_RELSZ, False)):
+        addr = tables.first(addr_tag)
+        if addr is not None:
+            wanted.append((name, addr, tables.first(size_tag) or 0, rela))
+    jmprel = tables.first(DT_JMPREL)
+    if jmprel is not None:
+        kind = tables.first(DT_PLTREL)
+        if kind not in (DT_REL, DT_RELA):
+            notes.append(f"DT_JMPREL: DT_PLTREL is {kind!r}, neither DT_REL nor DT_RELA; relocations not read")
+            return None
+        wanted.append(("DT_JMPREL", jmprel, tables.first(DT_PLTRELSZ) or 0, kind == DT_RELA))
+    if not wanted:
+        return None
+    for ent_tag, rela in ((DT_RELAENT, True), (DT_RELENT, False)):
+        ent = tables.first(ent_tag)
+        if ent is not None and ent != sizes[rela]:
+            notes.append(f"{'DT_RELAENT' if rela else 'DT_RELENT'} is {ent}, not {sizes[rela]}; relocations not read")
+            return None
+    order = layout.order
+    left = MAX_RELOCATIONS
+    out: set[int] = set()
+    for name, addr, size, rela in wanted:
+        ent = sizes[rela]
+        count = size // ent
+        if count == 0:
+            continue
+        if count > left:
+            notes.append(f"dynamic relocations: more than {MAX_RELOCATIONS} entries ({name}: {size} bytes); not read")
+            return None
+        where = layout.vaddr_to_offset(addr)
+        if where is None or where[1] < count * ent or where[0] + count * ent > layout.size:
+            notes.append(f"{name}: {size} bytes at {addr:#x} are not all in the file; relocations not read")
+            return None
+        left -= count
+        # r_info is the second word of an entry (r_offset, r_info[, r_addend])
+        words = ent // (8 if is64 else 4)
+        fmt = struct.Struct(order + ("Q" if is64 else "I") * words)
+        off = where[0]
+        for start in range(0, count, RELOC_CHUNK):
+            n = min(RELOC_CHUNK, count - start)
+            data = layout.read(off + start * ent, n * ent)
+            if len(data) < n * ent:
+                notes.append(f"{name}: cut off at entry {start + len(data) // ent}; relocations not read")
+                return None
+            if is64:
+                out.update(row[1] >> 32 for row in fmt.iter_unpack(data) if row[1] & 0xFFFFFFFF)
+            else:
+                out.update(row[1] >> 8 for row in fmt.iter_unpack(data) if row[1] & 0xFF)
+    return out
+
+
 def from_layout(layout: Layout, notes: list[str]) -> DynamicView:
     """The dynamic view, read with bounds by our own code; damage is noted, not raised."""
     interp = interpreter(layout, notes)
@@ -429,6 +507,13 @@ def from_layout(layout: Layout, notes: list[str]) -> DynamicView:
     else:
         rows = ((n, info, shndx) for n, _v, _s, info, _o, shndx in
                 struct.iter_unpack(layout.order + "IIIBBH", symdata[: nsyms * entsize]))
+    relocated: set[int] | None = None
+    try:
+        relocated = _relocated(layout, tables, notes)
+    except Damaged as exc:
+        notes.append(f"dynamic relocations not read: {exc}")
+    named: set[str] = set()  # undefined symbols a relocation names
+    unnamed: set[str] = set()  # ... and those none does
     symbols: list[DynamicSymbol] = []
     for i, (name_off, info, shndx) in enumerate(rows):
         if not name_off:
@@ -437,6 +522,8 @@ def from_layout(layout: Layout, notes: list[str]) -> DynamicView:
         if not name:
             continue
         defined = shndx != 0
+        if not defined and relocated is not None:
+            (named if i in relocated else unnamed).add(name)
         raw = raw_versions[i] if i < len(raw_versions) else None
         version, library, hidden = _decode_versym(raw, defined, index_to_def, index_to_lib)
         symbols.append(
@@ -460,6 +547,7 @@ def from_layout(layout: Layout, notes: list[str]) -> DynamicView:
         verneed=tuple(verneed),
         verdef=tuple(verdef),
         symbols=tuple(symbols),
+        unrelocated=None if relocated is None else tuple(sorted(unnamed - named)),
     )
 
 
@@ -500,7 +588,7 @@ def from_lief(path: str) -> DynamicView | None:
     lief = _lief_module()
     cfg = lief.ELF.ParserConfig()
     cfg.parse_symtab_symbols = False
-    cfg.parse_relocations = False
+    cfg.parse_relocations = True  # for the unrelocated undefined symbols
     cfg.parse_notes = False
     cfg.parse_overlay = False
     with warnings.catch_warnings():
@@ -576,6 +664,7 @@ def _from_lief_binary(lief: Any, binary: Any) -> DynamicView | None:
         )
     interp = _text(binary, "interpreter") if binary.has_interpreter else None
     return DynamicView(
+        unrelocated=_lief_unrelocated(binary, symbols),
         interpreter=interp or None,
         needed=tuple(needed),
         soname=soname,
@@ -586,6 +675,19 @@ def _from_lief_binary(lief: Any, binary: Any) -> DynamicView | None:
         verdef=tuple(verdef),
         symbols=tuple(symbols),
     )
+
+
+def _lief_unrelocated(binary: Any, symbols: list[DynamicSymbol]) -> tuple[str, ...] | None:
+    """lief's opinion of DynamicView.unrelocated: the undefined symbols none of its dynamic
+    and PLT relocations (R_*_NONE aside) names; None where ours says unknown."""
+    if int(binary.header.machine_type) == EM_MIPS:
+        return None
+    relocs = [*binary.dynamic_relocations, *binary.pltgot_relocations]
+    if not relocs:
+        return None
+    named = {_text(r.symbol, "name") for r in relocs
+             if r.has_symbol and not _enum_name(r.type).endswith("NONE")}
+    return tuple(sorted({s.name for s in symbols if not s.defined} - named))
 
 
 __all__ = ["Damaged", "DynamicView", "from_layout", "from_lief", "interpreter"]

@@ -144,6 +144,9 @@ class ElfFacts:
     # needed, soname, verneed and undefined are then empty: they are not in the file.
     debug_only: bool = False
     warnings: tuple[str, ...] = field(default=())  # non-fatal problems met while reading
+    # The undefined symbols no dynamic relocation names (R_*_NONE aside): the loader never
+    # looks them up. None: unknown (no relocation table read, MIPS), every one counts.
+    unrelocated: tuple[str, ...] | None = None
 
     def max_glibc(self) -> tuple[str | None, tuple[str, ...]]:
         """The highest GLIBC_x.y needed and the undefined symbols that force it."""
@@ -166,3 +169,8 @@ class SharedObjectFacts:
     verdef: tuple[str, ...]
     defined: tuple[DynamicSymbol, ...]  # exported dynamic symbols with version and hidden bit
     undefined: tuple[DynamicSymbol, ...]
+    unrelocated: tuple[str, ...] | None = None  # as ElfFacts.unrelocated
+
+    def looked_up(self, sym: DynamicSymbol) -> bool:
+        """Does the loader look up this undefined symbol? (A relocation names it, or unknown.)"""
+        return self.unrelocated is None or sym.name not in self.unrelocated

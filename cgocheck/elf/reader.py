@@ -301,6 +301,7 @@ def read_elf_and_shared_object(
         verdef=dyn.verdef,
         defined=dyn.defined,
         undefined=dyn.undefined,
+        unrelocated=dyn.unrelocated,
     )
     return ElfFacts(
         path=path,
@@ -325,6 +326,7 @@ def read_elf_and_shared_object(
         go=gofacts,
         debug_only=debug_only,
         warnings=tuple(warnings),
+        unrelocated=dyn.unrelocated,
     ), shared
 
 
@@ -344,6 +346,7 @@ def read_shared_object(path: str, *, display_path: str | None = None) -> SharedO
         verdef=dyn.verdef,
         defined=dyn.defined,
         undefined=dyn.undefined,
+        unrelocated=dyn.unrelocated,
     )
 
 

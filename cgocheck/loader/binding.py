@@ -127,9 +127,13 @@ def finish(
                     )
 
     # Binding, in the global scope.
+    # An undefined symbol that no dynamic relocation names is never looked up (the loader
+    # looks up what its relocations name): not bound, and when nothing defines it, not an
+    # error (the program starts and nothing can ever use it), only unreferenced_symbols (S010).
     bindings: list[Binding] = []
     unresolved: list[UnresolvedSymbol] = []
     weak_unresolved: list[UnresolvedSymbol] = []
+    unreferenced: list[UnresolvedSymbol] = []
     for obj in objects:
         refs: list[tuple[DynamicSymbol, str]] = [(s, "normal") for s in obj.facts.undefined]
         if obj.is_main:
@@ -137,6 +141,9 @@ def finish(
         for sym, kind in refs:
             got = r.lookup(sym, skip_main=kind == "copy")
             weak = sym.binding == "WEAK"
+            looked_up = kind == "copy" or obj.facts.looked_up(sym)
+            if got is not None and not looked_up:
+                continue
             if got is not None:
                 prov, d = got
                 bindings.append(
@@ -155,7 +162,12 @@ def finish(
                 continue
             cause, detail = _why_unresolved(r, sym, obj, missing_names, bad_nodes)
             u = UnresolvedSymbol(sym.name, sym.version, obj.label(), sym.library, weak, cause, detail)
-            (weak_unresolved if weak else unresolved).append(u)
+            if weak:
+                weak_unresolved.append(u)  # weak references: as before, whether named or not
+            elif not looked_up:
+                unreferenced.append(u)
+            else:
+                unresolved.append(u)
 
     # The executable's own definitions that hide a library's. Vague linkage (C++ inline
     # functions, template instantiations and their guard variables: weak or GNU_UNIQUE in the
@@ -220,6 +232,7 @@ def finish(
         bindings=tuple(bindings),
         unresolved_symbols=tuple(unresolved),
         weak_unresolved=tuple(weak_unresolved),
+        unreferenced_symbols=tuple(unreferenced),
         missing_versions=tuple(missing_versions),
         no_version_info=tuple(no_info),
         interpositions=tuple(interpositions),

@@ -37,7 +37,7 @@ from cgocheck.core.errors import BadInput
 from cgocheck.elf import read_shared_object
 from cgocheck.elf.model import DynamicSymbol, ElfHeader, SharedObjectFacts, VersionNeed
 
-FORMAT = 1
+FORMAT = 2  # 2: unrelocated
 MAX_MEMO = 4096  # entries kept in memory per sysroot within one process
 
 
@@ -80,6 +80,7 @@ def encode(facts: SharedObjectFacts) -> dict[str, Any]:
         "verdef": list(facts.verdef),
         "defined": [_sym_row(s) for s in facts.defined],
         "undefined": [_sym_row(s) for s in facts.undefined],
+        "unrelocated": None if facts.unrelocated is None else list(facts.unrelocated),
     }
 
 
@@ -175,6 +176,7 @@ def decode(data: object, path: str) -> SharedObjectFacts:
         verdef=_strs(data.get("verdef")),
         defined=_symbols(data.get("defined"), True),
         undefined=_symbols(data.get("undefined"), False),
+        unrelocated=None if (u := data.get("unrelocated")) is None else _strs(u),
     )
 
 

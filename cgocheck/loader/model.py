@@ -160,6 +160,9 @@ class Resolution:
     glibc: GlibcNeed
     notes: tuple[str, ...] = ()
     glibcxx: GlibcNeed | None = None  # when the application needs libstdc++ versions (or has a floor)
+    # strong undefined symbols that no dynamic relocation names and nothing defines: the
+    # loader never looks them up, the program starts (S010, info)
+    unreferenced_symbols: tuple[UnresolvedSymbol, ...] = ()
 
     @property
     def starts(self) -> bool:

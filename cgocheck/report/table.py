@@ -351,6 +351,8 @@ def resolution_rows(res: Resolution, verbose: bool = False) -> list[tuple[str, s
     if verbose:
         for u in res.weak_unresolved:
             rows.append(("  weak unresolved", f"{u.symbol} ({u.requester})"))
+        for u in res.unreferenced_symbols:
+            rows.append(("  unreferenced", f"{u.symbol} ({u.requester}): no relocation names it, never looked up"))
     for mv in res.missing_versions:
         rows.append(("version missing", f"`{mv.version}' not found in {mv.library} (required by {mv.requester})"))
     g = res.glibc

@@ -23,8 +23,7 @@ from cgocheck.loader.resolve import resolve
 from cgocheck.sysroot.fsroot import FsRoot
 from tests.support import tally
 from tests.support.need import need, need_tool, sysroot
-from tests.support.oracles import relocated_symbols
-from tests.support.resolve import Agreement, differences, trace_oracle
+from tests.support.resolve import RTLD_OWN_LOOKUPS, Agreement, differences, trace_oracle
 
 pytestmark = [pytest.mark.integration, pytest.mark.sysroot]
 
@@ -43,27 +42,10 @@ SAMPLE_LIBRARIES = 30
 TIME_BOX = 6.0
 CHECK = "resolve/ld.so"
 
-# Known differences, by name: each disagreement of that kind is counted as known, not failed.
-KNOWN = {
-    "unrelocated": (
-        "an undefined dynamic symbol that no dynamic relocation names (readelf -r; R_*_NONE aside): "
-        "the loader never looks it up, cgocheck binds every undefined symbol it can (libasan's and "
-        "libmemusage's program_invocation_short_name, libm users' __signgam, armhf libstdc++'s "
-        "__aeabi_unwind_cpp_pr0). A prediction too many, never a missed or wrong binding"
-    ),
-}
-_PREDICTED_ONLY = re.compile(r"^bindings cgocheck predicted and ld.so did not make: (.*)$", re.S)
-
-
-def explain(diff: str, path: Path, strip: str) -> str | None:
-    """The name of the known difference DIFF is, or None (a disagreement)."""
-    m = _PREDICTED_ONLY.match(diff)
-    if m:
-        keys = re.findall(r"\('([^']*)', '([^']*)'\)", m.group(1))
-        relocated = relocated_symbols(path)
-        if keys and all(sym not in relocated for _, sym in keys):
-            return "unrelocated"
-    return None
+# No known differences: an undefined symbol that no dynamic relocation names (libasan's
+# program_invocation_short_name, __signgam, armhf libstdc++'s __aeabi_unwind_cpp_pr0) is
+# neither looked up by the loader nor bound by cgocheck (ElfFacts.unrelocated). Each such
+# symbol of the file is compared too: the loader must make no binding for it.
 
 
 def files_of(root: Path) -> tuple[list[Path], list[Path]]:
@@ -87,7 +69,14 @@ def agree(root: Path, path: Path, tgt: Target) -> tuple[Agreement, list[tuple[st
     orc = trace_oracle(tgt.arch.qemu, root, path, loader=loader)
     assert orc.run.returncode == 0, (path, orc.run.stdout[-1000:], orc.run.stderr[-1000:])
     got = differences(res, orc, path, strip=str(root))
-    return got, [(d, explain(d, path, str(root)) or "") for d in got.diffs]
+    main = {str(path), "/" + str(path.relative_to(root))}
+    looked_up = {s for r, s in orc.bindings if r in main}
+    looked_up |= set(re.findall(r"undefined symbol: (\S+)", orc.run.stdout + orc.run.stderr))
+    unrelocated = set(facts.unrelocated or ()) - RTLD_OWN_LOOKUPS
+    got.bindings += len(unrelocated)
+    if unrelocated & looked_up:
+        got.diffs.append(f"ld.so looked up symbols no relocation names: {sorted(unrelocated & looked_up)}")
+    return got, [(d, "") for d in got.diffs]
 
 
 @pytest.mark.parametrize("name", list(SYSROOTS))
@@ -136,7 +125,7 @@ def test_another_files_loader_answer_is_caught() -> None:
     res_a = resolve(str(a), FsRoot(root), target=tgt)
     res_b = resolve(str(b), FsRoot(root), target=tgt)
     same = differences(res_a, orc_a, a, strip=str(root))
-    assert same.bindings > 100 and not [d for d in same.diffs if not explain(d, a, str(root))]
+    assert same.bindings > 100 and not same.diffs, same.diffs
     crossed = differences(res_b, orc_a, a, strip=str(root))
     assert any(d.startswith("libraries:") for d in crossed.diffs), crossed.diffs
 

@@ -240,7 +240,8 @@ def relocated_symbols(path: Path) -> set[str]:
     need_tool("readelf")
     out = run(["readelf", "-r", "-W", str(path)]).stdout
     names: set[str] = set()
-    for m in re.finditer(r"^\s*[0-9a-f]+\s+[0-9a-f]+\s+(R_\w+)\s+[0-9a-f]+\s+([^\s@]+)", out, re.M):
+    # one line at a time ([ \t], not \s): a symbol-less line (RELATIVE) must not run on into the next
+    for m in re.finditer(r"^[ \t]*[0-9a-f]+[ \t]+[0-9a-f]+[ \t]+(R_\w+)[ \t]+[0-9a-f]+[ \t]+([^\s@]+)", out, re.M):
         if not m.group(1).endswith("_NONE"):
             names.add(m.group(2))
     return names
