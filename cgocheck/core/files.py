@@ -31,7 +31,6 @@ import json
 import os
 import re
 import stat
-import tomllib
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
@@ -304,6 +303,8 @@ def loads_own_json(data: bytes, label: str | os.PathLike[str], limits: Limits) -
 def loads_toml(text: str, label: str | os.PathLike[str], limits: Limits) -> dict[str, Any]:
     """Parse TOML text after checking its shape against LIMITS."""
     _check_shape(text, "toml", label, limits)
+    import tomllib  # imported by the commands that read TOML only
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
