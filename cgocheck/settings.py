@@ -43,7 +43,6 @@ every report format shows.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -466,7 +465,9 @@ def _seconds(value: Any) -> float:
 def _rule_id(value: Any) -> str:
     s = _string(value).upper()
     if s not in rules():
-        close = difflib.get_close_matches(s, list(rules()), n=1)
+        from difflib import get_close_matches  # for a message only
+
+        close = get_close_matches(s, list(rules()), n=1)
         raise _Bad(f"unknown rule {s!r}" + (f" (did you mean {close[0]}?)" if close else " (see docs/rules.md)"))
     return s
 
@@ -513,7 +514,9 @@ def _run(value: Any) -> RunSettings:
             elif k == "env":
                 got[k] = _run_env(v)
             else:
-                close = difflib.get_close_matches(k, known, n=1)
+                from difflib import get_close_matches  # for a message only
+
+                close = get_close_matches(k, known, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
                 raise _Bad("unknown key" + hint)
         except _Bad as bad:
@@ -681,7 +684,9 @@ def _read_file(path: Path, today: date, cwd: Path) -> _Layer:
         key = _BY_NAME.get(name)
         if key is None:
             known = [*(_BY_NAME), "suppress"]
-            close = difflib.get_close_matches(name.replace("_", "-"), known, n=1)
+            from difflib import get_close_matches  # for a message only
+
+            close = get_close_matches(name.replace("_", "-"), known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(known)})"
             raise bad((name,), "unknown key" + hint)
         try:
@@ -732,7 +737,9 @@ def _read_suppressions(
             raise bad(at, f"must be a table with rule and reason, not {_tname(entry)}")
         for k in entry:
             if k not in _SUPPRESS_KEYS:
-                close = difflib.get_close_matches(k, _SUPPRESS_KEYS, n=1)
+                from difflib import get_close_matches  # for a message only
+
+                close = get_close_matches(k, _SUPPRESS_KEYS, n=1)
                 raise bad((*at, k), "unknown key" + (f" (did you mean {close[0]!r}?)" if close else
                                                      f" (known: {', '.join(_SUPPRESS_KEYS)})"))
         for required in ("rule", "reason"):
