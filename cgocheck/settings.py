@@ -43,7 +43,6 @@ every report format shows.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -57,6 +56,7 @@ from typing import Any
 from cgocheck.build.options import GoBuildOptions
 from cgocheck.core import files
 from cgocheck.core.errors import BadInput, shown
+from cgocheck.core.lazyre import lazy
 from cgocheck.core.rules import SEVERITIES, rules
 from cgocheck.core.schema import report_error
 from cgocheck.policy import FindingKey, Policy, Suppression, keys_of_json_report
@@ -197,12 +197,12 @@ class Settings:
 
 KeyPath = tuple[str | int, ...]
 
-_KEY_PART = re.compile(r"""[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'""")
-_KEY_LINE = re.compile(
+_KEY_PART = lazy(r"""[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'""")
+_KEY_LINE = lazy(
     r"""^\s*((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'))*)\s*="""
 )
-_STRINGS = re.compile(r""""(?:[^"\\]++|\\.)*+"|'[^']*+'""")
-_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
+_STRINGS = lazy(r""""(?:[^"\\]++|\\.)*+"|'[^']*+'""")
+_ESCAPE = lazy(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
 _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", "e": "\x1b", '"': '"', "\\": "\\"}
 
 
@@ -216,9 +216,9 @@ def _unescape(m: re.Match[str]) -> str:
 
 def _key_parts(dotted: str) -> list[str]:
     out = []
-    for p in _KEY_PART.findall(dotted):
+    for p in _KEY_PART().findall(dotted):
         if p[:1] == '"':
-            p = _ESCAPE.sub(_unescape, p[1:-1])  # TOML's escapes (\U0001F600, \e: not JSON's)
+            p = _ESCAPE().sub(_unescape, p[1:-1])  # TOML's escapes (\U0001F600, \e: not JSON's)
         elif p[:1] == "'":
             p = p[1:-1]
         out.append(p)
@@ -272,7 +272,7 @@ def key_lines(text: str) -> dict[KeyPath, int]:
                 if aot:
                     lines.setdefault(tuple(parts), n)
                 continue
-            km = _KEY_LINE.match(line)
+            km = _KEY_LINE().match(line)
             if km:
                 path = (*table, *_key_parts(km.group(1)))
                 lines.setdefault(path, n)
@@ -282,7 +282,7 @@ def key_lines(text: str) -> dict[KeyPath, int]:
                 in_ml = q
                 line = line.split(q, 1)[0]
                 break
-        bare = _STRINGS.sub("", _strip_comment(line))
+        bare = _STRINGS().sub("", _strip_comment(line))
         depth = max(0, depth + bare.count("[") + bare.count("{") - bare.count("]") - bare.count("}"))
     return lines
 
@@ -290,7 +290,7 @@ def key_lines(text: str) -> dict[KeyPath, int]:
 def _strip_comment(line: str) -> str:
     out, i = [], 0
     while i < len(line):
-        m = _STRINGS.match(line, i)
+        m = _STRINGS().match(line, i)
         if m:
             out.append(m.group(0))
             i = m.end()
@@ -364,12 +364,12 @@ def _string(value: Any) -> str:
     return value.strip()
 
 
-_GO_SPEC = re.compile(r"^(newest|latest|(go)?\d+\.\d+(\.\d+)?((rc|beta)\d+)?)$")
+_GO_SPEC = lazy(r"^(newest|latest|(go)?\d+\.\d+(\.\d+)?((rc|beta)\d+)?)$")
 
 
 def _go_spec(value: Any) -> str:
     s = _string(value)
-    if "/" in s or _GO_SPEC.match(s):
+    if "/" in s or _GO_SPEC().match(s):
         return s
     raise _Bad(f"{s!r} is not a Go version (e.g. \"1.19\", \"1.24.11\", \"newest\" or a GOROOT path)")
 
@@ -466,7 +466,9 @@ def _seconds(value: Any) -> float:
 def _rule_id(value: Any) -> str:
     s = _string(value).upper()
     if s not in rules():
-        close = difflib.get_close_matches(s, list(rules()), n=1)
+        from difflib import get_close_matches  # for a message only
+
+        close = get_close_matches(s, list(rules()), n=1)
         raise _Bad(f"unknown rule {s!r}" + (f" (did you mean {close[0]}?)" if close else " (see docs/rules.md)"))
     return s
 
@@ -513,7 +515,9 @@ def _run(value: Any) -> RunSettings:
             elif k == "env":
                 got[k] = _run_env(v)
             else:
-                close = difflib.get_close_matches(k, known, n=1)
+                from difflib import get_close_matches  # for a message only
+
+                close = get_close_matches(k, known, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
                 raise _Bad("unknown key" + hint)
         except _Bad as bad:
@@ -681,7 +685,9 @@ def _read_file(path: Path, today: date, cwd: Path) -> _Layer:
         key = _BY_NAME.get(name)
         if key is None:
             known = [*(_BY_NAME), "suppress"]
-            close = difflib.get_close_matches(name.replace("_", "-"), known, n=1)
+            from difflib import get_close_matches  # for a message only
+
+            close = get_close_matches(name.replace("_", "-"), known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(known)})"
             raise bad((name,), "unknown key" + hint)
         try:
@@ -732,7 +738,9 @@ def _read_suppressions(
             raise bad(at, f"must be a table with rule and reason, not {_tname(entry)}")
         for k in entry:
             if k not in _SUPPRESS_KEYS:
-                close = difflib.get_close_matches(k, _SUPPRESS_KEYS, n=1)
+                from difflib import get_close_matches  # for a message only
+
+                close = get_close_matches(k, _SUPPRESS_KEYS, n=1)
                 raise bad((*at, k), "unknown key" + (f" (did you mean {close[0]!r}?)" if close else
                                                      f" (known: {', '.join(_SUPPRESS_KEYS)})"))
         for required in ("rule", "reason"):

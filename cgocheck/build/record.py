@@ -29,6 +29,7 @@ from pathlib import Path
 from cgocheck.build.modules import ModuleSetup
 from cgocheck.core import files
 from cgocheck.core.hostdirs import HOME_PREFIXES, LOCAL_PREFIXES, TEMP_PREFIXES, host_triplets
+from cgocheck.core.lazyre import lazy
 from cgocheck.core.pathnames import within
 from cgocheck.elf.model import DwarfUnit
 
@@ -401,26 +402,26 @@ def read_cc_calls(trace_dir: Path) -> list[CompilerCall]:
     return calls
 
 
-_LINKER_WARNING = re.compile(r"warning: Using '(\w+)' in statically linked applications requires at runtime")
+_LINKER_WARNING = lazy(r"warning: Using '(\w+)' in statically linked applications requires at runtime")
 
 
 def linker_warnings(log: str) -> tuple[str, ...]:
     """Lines where the linker warns (glibc's static NSS warning among them)."""
     out = []
     for line in log.splitlines():
-        if "warning:" in line and ("ld" in line.split("warning:")[0] or _LINKER_WARNING.search(line)):
+        if "warning:" in line and ("ld" in line.split("warning:")[0] or _LINKER_WARNING().search(line)):
             out.append(line.strip()[:400])
     return tuple(dict.fromkeys(out))
 
 
 def static_nss_functions(warnings: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(m.group(1) for w in warnings if (m := _LINKER_WARNING.search(w))))
+    return tuple(dict.fromkeys(m.group(1) for w in warnings if (m := _LINKER_WARNING().search(w))))
 
 
 # --- DWARF units ------------------------------------------------------------------------------
 
-_GNU = re.compile(r"^GNU (?:C|C\+\+|C\d+|C\+\+\d+|Assembler|AS)\S*\s+(\d+[\d.]*)")
-_CLANG = re.compile(r"clang version (\d+[\d.]*)")
+_GNU = lazy(r"^GNU (?:C|C\+\+|C\d+|C\+\+\d+|Assembler|AS)\S*\s+(\d+[\d.]*)")
+_CLANG = lazy(r"clang version (\d+[\d.]*)")
 
 
 def producer_identity(
@@ -435,10 +436,10 @@ def producer_identity(
         return "unknown", None, ()
     words = producer.split()
     flags = tuple(w for w in words if w.startswith("-"))
-    m = _GNU.match(producer)
+    m = _GNU().match(producer)
     if m or producer.startswith("GNU "):
         return "GNU", m.group(1) if m else None, flags
-    m = _CLANG.search(producer)
+    m = _CLANG().search(producer)
     if m:
         ours = bool(zig_clang) and producer.startswith(str(zig_clang).split(" (")[0])
         kind = "zig" if "zig" in producer.lower() or ours else "clang"
@@ -446,8 +447,8 @@ def producer_identity(
     return "unknown", None, flags
 
 
-_COMMENT_CLANG = re.compile(r"clang version (\d+(?:\.\d+)*)")
-_COMMENT_GCC = re.compile(r"^GCC: \([^)]*\) (\d+(?:\.\d+)*)")
+_COMMENT_CLANG = lazy(r"clang version (\d+(?:\.\d+)*)")
+_COMMENT_GCC = lazy(r"^GCC: \([^)]*\) (\d+(?:\.\d+)*)")
 
 
 def comment_identity(comment: Iterable[str]) -> tuple[str, str | None] | None:
@@ -455,11 +456,11 @@ def comment_identity(comment: Iterable[str]) -> tuple[str, str | None] | None:
     name no compiler (an assembler-only object, or .comment stripped)."""
     comment = tuple(comment)
     for c in comment:
-        m = _COMMENT_CLANG.search(c)
+        m = _COMMENT_CLANG().search(c)
         if m:
             return ("zig" if "zig" in c.lower() else "clang"), m.group(1)
     for c in comment:
-        m = _COMMENT_GCC.match(c)
+        m = _COMMENT_GCC().match(c)
         if m:
             return "GNU", m.group(1)
     return None
@@ -558,7 +559,7 @@ def collect_paths(
     return col.result()
 
 
-_DIAG_HEADER = re.compile(r"(?:^|\s)(/[^\s:,'\"]+\.(?:h|hh|hpp|hxx|inc|tcc|def))(?::\d+)", re.M)
+_DIAG_HEADER = lazy(r"(?:^|\s)(/[^\s:,'\"]+\.(?:h|hh|hpp|hxx|inc|tcc|def))(?::\d+)", re.M)
 MAX_DIAG_HEADERS = 200
 
 
@@ -566,7 +567,7 @@ def diagnostic_headers(log: str) -> tuple[str, ...]:
     """Headers the compiler names in its messages ("In file included from /usr/include/zlib.h:34",
     "/usr/include/unistd.h:371:16: error"): what a failed build read, when no DWARF says it."""
     out: dict[str, None] = {}
-    for m in _DIAG_HEADER.finditer(log):
+    for m in _DIAG_HEADER().finditer(log):
         out[posixpath.normpath(m.group(1))] = None
         if len(out) >= MAX_DIAG_HEADERS:
             break

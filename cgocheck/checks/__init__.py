@@ -17,26 +17,26 @@ D           the target's own loader, run in the sysroot   checks/dynamic.py
 ==========  ============================================  ==========================
 
 The functions below are what the commands call; each runs its families in a fixed
-order, so reports list findings the same way every time.
+order, so reports list findings the same way every time. Only the families of check_file
+are imported with the package: the others (and the loader and build models they read)
+when their function is first called, so that a plain `cgocheck inspect` imports neither.
 """
 
 from __future__ import annotations
 
-from cgocheck.build.record import BuildRecord
+from typing import TYPE_CHECKING
+
 from cgocheck.checks.abi import check_abi
-from cgocheck.checks.build import check_build, check_static_nss
-from cgocheck.checks.compiler import check_c_units, check_compiler, check_prebuilt
-from cgocheck.checks.dynamic import check_run
 from cgocheck.checks.gobuild import check_go
-from cgocheck.checks.host import check_headers, check_paths
-from cgocheck.checks.libraries import check_libraries
-from cgocheck.checks.pkgconfig import check_pkgconfig
 from cgocheck.checks.runpath import check_runpaths
-from cgocheck.checks.symbols import check_symbols
 from cgocheck.core.rules import Finding
-from cgocheck.core.targets import Target
-from cgocheck.elf.model import ElfFacts
-from cgocheck.loader.model import Resolution
+
+if TYPE_CHECKING:
+    from cgocheck.build.record import BuildRecord
+    from cgocheck.core.targets import Target
+    from cgocheck.elf.model import ElfFacts
+    from cgocheck.loader.model import Resolution
+    from cgocheck.loader.runmodel import ProgramRun
 
 __all__ = ["check_file", "check_record", "check_resolution", "check_run"]
 
@@ -55,11 +55,19 @@ def check_file(
 
 def check_resolution(res: Resolution) -> list[Finding]:
     """L and S: what the loader would find and bind in the sysroot."""
+    from cgocheck.checks.libraries import check_libraries
+    from cgocheck.checks.symbols import check_symbols
+
     return [*check_libraries(res), *check_symbols(res)]
 
 
 def check_record(record: BuildRecord, facts: ElfFacts | None, target: Target) -> list[Finding]:
     """B, C, H and P: one verify build's record (and the result's facts)."""
+    from cgocheck.checks.build import check_build, check_static_nss
+    from cgocheck.checks.compiler import check_c_units, check_compiler, check_prebuilt
+    from cgocheck.checks.host import check_headers, check_paths
+    from cgocheck.checks.pkgconfig import check_pkgconfig
+
     return [
         *check_build(record),
         *check_compiler(record, target, facts),
@@ -70,3 +78,11 @@ def check_record(record: BuildRecord, facts: ElfFacts | None, target: Target) ->
         *check_static_nss(record, facts, target),
         *check_c_units(record, facts),
     ]
+
+
+def check_run(run: ProgramRun, res: Resolution | None) -> list[Finding]:
+    """D findings of one run; RES is resolve's verdict on the same file in the same sysroot
+    (cgocheck.checks.dynamic.check_run)."""
+    from cgocheck.checks.dynamic import check_run as check
+
+    return check(run, res)

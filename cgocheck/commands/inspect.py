@@ -7,14 +7,16 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cgocheck.checks import check_file
 from cgocheck.core.errors import BadInput, shown
-from cgocheck.core.targets import Target
 from cgocheck.elf import read_elf, sniff
-from cgocheck.elf.reader import read_elf_and_shared_object
 from cgocheck.results import FileError, FileReport, Report
-from cgocheck.sysroot.fsroot import FsRoot
+
+if TYPE_CHECKING:
+    from cgocheck.core.targets import Target
+    from cgocheck.sysroot.fsroot import FsRoot
 
 MAX_WALK_FILES = 100_000
 
@@ -87,6 +89,8 @@ def _one(job: _Job, path: str) -> Outcome:
         if job.root is None:
             facts, exe = read_elf(path, dwarf=opts.dwarf), None
         else:
+            from cgocheck.elf.reader import read_elf_and_shared_object
+
             facts, exe = read_elf_and_shared_object(path, dwarf=opts.dwarf)
     except BadInput as err:
         return FileError(path, err.message), None
@@ -208,9 +212,12 @@ def inspect(
     jobs: int | None = None,
 ) -> Report:
     """The report of `cgocheck inspect`: every file's facts and findings, resolved in
-    SYSROOT when one is given (a missing sysroot is exit 3 before any file is read)."""
-    from cgocheck.commands.resolve import open_root
+    SYSROOT when one is given (a missing sysroot is exit 3 before any file is read).
+    Without one, nothing of the loader, the sysroots or `cgocheck resolve` is imported."""
+    root = None
+    if sysroot:
+        from cgocheck.commands.resolve import open_root
 
-    root = open_root(sysroot) if sysroot else None
+        root = open_root(sysroot)
     return inspect_paths(paths, InspectOptions(target=target, expect_cgo=expect_cgo, dwarf=dwarf), root=root,
                          glibc_floor=glibc_floor, glibcxx_floor=glibcxx_floor, jobs=jobs)

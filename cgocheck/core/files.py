@@ -31,13 +31,13 @@ import json
 import os
 import re
 import stat
-import tomllib
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from cgocheck.core.errors import BadInput, CgocheckError, EnvironmentProblem, shown
+from cgocheck.core.lazyre import lazy
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -214,8 +214,8 @@ def read_text(path: str | os.PathLike[str], limits: Limits, **kw: Any) -> str:
 
 # Strings (and TOML comments) are taken out before brackets are counted. Each pattern ends
 # an unterminated string at the end of the text, so no position is ever scanned twice.
-_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"?', re.S)
-_TOML_SKIP = re.compile(
+_JSON_STRING = lazy(r'"(?:[^"\\]++|\\.)*+"?', re.S)
+_TOML_SKIP = lazy(
     r'"""(?:[^"\\]++|\\.|"(?!""))*+(?:"""(?:"{0,2})|\Z)'
     r"|'''(?:[^']++|'(?!''))*+(?:'''(?:'{0,2})|\Z)"
     r'|"(?:[^"\\\n]++|\\.)*+"?'
@@ -223,7 +223,7 @@ _TOML_SKIP = re.compile(
     r"|#[^\n]*+",
     re.S,
 )
-_NOT_BRACKET = re.compile(r"[^\[\]{}]++")
+_NOT_BRACKET = lazy(r"[^\[\]{}]++")
 _DELTA = [0] * 256
 _DELTA[ord("[")] = _DELTA[ord("{")] = 1
 _DELTA[ord("]")] = _DELTA[ord("}")] = -1
@@ -243,14 +243,14 @@ def _toml_skip(m: re.Match[str]) -> str:
 def shape(text: str, fmt: str, max_depth: int, max_values: int | None = None) -> Shape:
     """The nesting and size of a TOML (``fmt="toml"``) or JSON text, in linear time. Past
     ``max_values`` the depth is not measured (reported as 0): the text is refused anyway."""
-    bare = _JSON_STRING.sub('""', text) if fmt == "json" else _TOML_SKIP.sub(_toml_skip, text)
+    bare = _JSON_STRING().sub('""', text) if fmt == "json" else _TOML_SKIP().sub(_toml_skip, text)
     opens = bare.count("[") + bare.count("{")
     values = opens + bare.count(",")
     if max_values is not None and values > max_values:
         return Shape(0, values, False)
     depth = 0
     if opens:
-        brackets = _NOT_BRACKET.sub("", bare).encode("ascii")
+        brackets = _NOT_BRACKET().sub("", bare).encode("ascii")
         depth = max(accumulate(map(_DELTA.__getitem__, brackets)), default=0)
     dotted = False
     if fmt == "toml" and max_depth > 1:
@@ -304,6 +304,8 @@ def loads_own_json(data: bytes, label: str | os.PathLike[str], limits: Limits) -
 def loads_toml(text: str, label: str | os.PathLike[str], limits: Limits) -> dict[str, Any]:
     """Parse TOML text after checking its shape against LIMITS."""
     _check_shape(text, "toml", label, limits)
+    import tomllib  # imported by the commands that read TOML only
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

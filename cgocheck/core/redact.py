@@ -16,14 +16,12 @@ values the checks compare keep the real paths.
 from __future__ import annotations
 
 import functools
-import html
 import json
 import os
 import pwd
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
-from urllib.parse import quote
 
 TILDE = "~"
 HOME_BASE_ID = "HOME"  # SARIF originalUriBaseIds key for locations under the home folder
@@ -66,15 +64,36 @@ def _prefixes(home: str) -> tuple[str, ...]:
     return tuple(sorted((h for h in out if h.startswith("/") and h != "/"), key=len, reverse=True))
 
 
+# Every command builds its redactor, so the spellings below are computed on every start: they
+# are html.escape's and urllib.parse.quote's, written out here (tests/unit/test_redact_spellings.py
+# compares them), because importing html and urllib.parse costs each process ~3 ms.
+_URI_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
+
+
+def html_escape(s: str, quote: bool = True) -> str:
+    """html.escape(s, quote)."""
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if quote:
+        s = s.replace('"', "&quot;").replace("'", "&#x27;")
+    return s
+
+
+def uri_quote(s: str) -> str:
+    """urllib.parse.quote(s): UTF-8, '/' kept (a string that is not UTF-8 raises as it does)."""
+    if not s:
+        return s
+    return "".join(chr(b) if b in _URI_SAFE else f"%{b:02X}" for b in s.encode("utf-8", "strict"))
+
+
 def _spellings(prefix: str) -> list[str]:
     """The prefix as each format writes it."""
     forms = [
         prefix,
         json.dumps(prefix)[1:-1],  # non-ASCII as \\uXXXX, quotes and backslashes escaped
         json.dumps(prefix, ensure_ascii=False)[1:-1],
-        html.escape(prefix, quote=True),  # HTML and XML text and attributes
-        html.escape(prefix, quote=False),
-        quote(prefix),  # URIs
+        html_escape(prefix, quote=True),  # HTML and XML text and attributes
+        html_escape(prefix, quote=False),
+        uri_quote(prefix),  # URIs
     ]
     return list(dict.fromkeys(forms))
 
@@ -133,7 +152,7 @@ def sarif_location(path: str) -> dict[str, Any] | None:
     hit = under_home(os.path.abspath(path))
     if hit is None:
         return None
-    return {"uri": quote(hit[1]) + ("/" if path.endswith("/") and hit[1] else ""), "uriBaseId": HOME_BASE_ID}
+    return {"uri": uri_quote(hit[1]) + ("/" if path.endswith("/") and hit[1] else ""), "uriBaseId": HOME_BASE_ID}
 
 
 def sarif_home_base() -> dict[str, Any]:

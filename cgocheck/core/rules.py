@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 SEVERITIES = ("info", "warning", "error")
@@ -78,6 +76,9 @@ class Finding:
 
 @functools.cache
 def rules() -> dict[str, Rule]:
+    import tomllib
+    from importlib import resources  # ~5 ms (tempfile, shutil): imported when the table is first read
+
     text = resources.files("cgocheck.data").joinpath("rules.toml").read_text()
     table: dict[str, Rule] = {}
     for rid, row in tomllib.loads(text).items():

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-from importlib import resources
 from typing import Any
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -34,6 +33,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
 @functools.cache
 def schema(name: str) -> dict[str, Any]:
     """A shipped schema (``report`` or ``matrix``): package data, not user input."""
+    from importlib import resources  # ~5 ms (tempfile, shutil): imported when a schema is first read
+
     data: dict[str, Any] = json.loads(resources.files("cgocheck.data").joinpath(f"{name}.schema.json").read_text())
     return data
 

@@ -8,9 +8,7 @@ and ``aarch64`` are accepted.
 from __future__ import annotations
 
 import functools
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from cgocheck.core.errors import BadInput
@@ -127,6 +125,9 @@ def _arch_from_row(row: dict[str, Any]) -> Arch:
 
 @functools.cache
 def all_arches() -> tuple[Arch, ...]:
+    import tomllib
+    from importlib import resources  # ~5 ms (tempfile, shutil): imported when the table is first read
+
     text = resources.files("cgocheck.data").joinpath("targets.toml").read_text()
     return tuple(_arch_from_row(r) for r in tomllib.loads(text)["target"])
 

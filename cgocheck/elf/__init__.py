@@ -12,8 +12,9 @@ is also faster than what it replaced: libc.so.6's 3000 versioned symbols in ~10 
 
 pyelftools and lief are kept as second opinions: lief's dynamic view is cross-checked
 against ours on every binary the tests build (:func:`read_dynamic_both`), pyelftools' DWARF
-and ARM attributes in the tests, and pyelftools' enum tables name machines, OS ABIs, file
-types and ARM tags. Neither is ever handed a size the file declares: both trust them
+and ARM attributes in the tests. Machines, OS ABIs, file types and ARM tags are named as
+pyelftools' enum tables name them, from our own copy (:mod:`.names`, compared with them by
+the tests), so that no command imports pyelftools. Neither is ever handed a size the file declares: both trust them
 (pyelftools loops forever on a zero-length ARM attribute sub-section or a Verneed chain
 whose sh_info says 0xffffffff, and reads a DW_FORM_block byte by byte into a list; lief
 reads the whole file).

@@ -13,17 +13,15 @@ does not move the reading forward ends it with a warning.
 
 from __future__ import annotations
 
-from elftools.elf.enums import ENUM_ATTR_TAG_ARM
-
 from cgocheck.elf.decode import CPU_ARCH, FP_ARCH, VFP_ARGS
 from cgocheck.elf.layout import SHT_ARM_ATTRIBUTES, Layout
 from cgocheck.elf.model import ArmAttributes
+from cgocheck.elf.names import ATTR_TAG_ARM as _TAG_NAMES
 from cgocheck.elf.text import decode
 
 MAX_ATTRIBUTES = 1 << 20  # bytes of the section read (real ones: ~50)
 MAX_VALUES = 4096  # attributes decoded
 
-_TAG_NAMES = {int(v): str(k) for k, v in dict(ENUM_ATTR_TAG_ARM).items() if k != "_default_"}
 TAG_FILE, TAG_SECTION, TAG_SYMBOL = 1, 2, 3
 TAG_CPU_RAW_NAME, TAG_CPU_NAME, TAG_CPU_ARCH, TAG_FP_ARCH, TAG_ABI_VFP_ARGS = 4, 5, 6, 10, 28
 TAG_COMPATIBILITY, TAG_ALSO_COMPATIBLE_WITH, TAG_CONFORMANCE = 32, 65, 67

@@ -13,9 +13,23 @@ fuzz tests fail on any such warning (a budget should have stopped the input firs
 
 from __future__ import annotations
 
-from elftools.common.exceptions import DWARFError, ELFError
-from elftools.construct.core import ConstructError
+from typing import Any
 
 PARSE_ERRORS: tuple[type[BaseException], ...] = (Exception,)
-# The libraries' own bases, named for the tests (each must be covered by PARSE_ERRORS).
-LIBRARY_BASES: tuple[type[BaseException], ...] = (ELFError, DWARFError, ConstructError)
+
+
+def library_bases() -> tuple[type[BaseException], ...]:
+    """The libraries' own bases, named for the tests (each must be covered by PARSE_ERRORS).
+    Imported when asked for: pyelftools' exceptions pull in its construct library (~10 ms
+    of every process's start)."""
+    from elftools.common.exceptions import DWARFError, ELFError
+    from elftools.construct.core import ConstructError
+
+    return (ELFError, DWARFError, ConstructError)
+
+
+def __getattr__(name: str) -> Any:
+    # LIBRARY_BASES, as it was when it was a constant
+    if name == "LIBRARY_BASES":
+        return library_bases()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,8 +7,9 @@ open_verify, the prebuilt-object scan, the façade's own reader) applies its own
 impossible (no magic, too few bytes, an EI_CLASS or EI_DATA byte that names no layout),
 raised as :class:`HeaderError` with a one-line reason.
 
-Names of machines, OS ABIs and file types come from one place each: pyelftools' enum
-tables for the ``EM_*``/``ELFOSABI_*``/``ET_*`` spellings the facts use, the table below
+Names of machines, OS ABIs and file types come from one place each: :mod:`cgocheck.elf.names`
+for the ``EM_*``/``ELFOSABI_*``/``ET_*`` spellings the facts use (pyelftools' spellings, kept
+as our own tables so that reading a header imports no pyelftools), the table below
 for the human machine names messages use, and :mod:`cgocheck.elf.decode` for e_flags
 (the float ABI it encodes).
 """
@@ -20,10 +21,11 @@ import struct
 from dataclasses import dataclass
 from typing import Literal
 
-from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE, ENUM_EI_OSABI
-
 from cgocheck.core.errors import BadInput, NotAnElf
 from cgocheck.elf.decode import arm_eabi_version, decode_flags
+from cgocheck.elf.names import E_MACHINE as _EM
+from cgocheck.elf.names import E_TYPE as _ET
+from cgocheck.elf.names import EI_OSABI as _OSABI
 
 ELF_MAGIC = b"\x7fELF"
 EI_NIDENT = 16
@@ -50,16 +52,6 @@ MACHINE_NAMES: dict[int, str] = {
     243: "RISC-V",
     258: "LoongArch",
 }
-
-
-def _reverse(table: object) -> dict[int, str]:
-    assert isinstance(table, dict)
-    return {int(v): str(k) for k, v in table.items() if k != "_default_"}
-
-
-_EM = _reverse(ENUM_E_MACHINE)
-_OSABI = _reverse(ENUM_EI_OSABI)
-_ET = _reverse(ENUM_E_TYPE)
 
 
 def machine_name(code: int) -> str:

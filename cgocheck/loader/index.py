@@ -27,7 +27,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -257,6 +256,8 @@ class LibraryIndex:
         tmp = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            import tempfile  # ~5 ms of a start: only a run that writes an entry needs it
+
             fd, tmp = tempfile.mkstemp(prefix=".new-", suffix=".json", dir=self.folder)
             try:
                 view = memoryview(data)

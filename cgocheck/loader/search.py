@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from cgocheck.core.errors import BadInput
+from cgocheck.core.lazyre import lazy
 from cgocheck.core.targets import Arch, Target, all_arches
 from cgocheck.elf import read_shared_object, sniff
 from cgocheck.elf.decode import EF_ARM_ABI_FLOAT_HARD, EF_ARM_ABI_FLOAT_SOFT, EF_RISCV_FLOAT_ABI
@@ -77,7 +78,7 @@ _PLATFORM = {62: "x86_64", 183: "aarch64", 3: "i686"}
 
 _PIECE = rb"/[\x21-\x7e]{1,200}/\x00"
 # 2 to 16 whole strings, or 1 to 15 after a string ending in '/' (whose tail may be the first)
-_DIR_PIECE = re.compile(rb"(?<=\x00)(?:" + _PIECE + rb"){2,16}|(?<=/\x00)(?:" + _PIECE + rb"){1,15}")
+_DIR_PIECE = lazy(rb"(?<=\x00)(?:" + _PIECE + rb"){2,16}|(?<=/\x00)(?:" + _PIECE + rb"){1,15}")
 _PRINTABLE = bytes(range(0x21, 0x7F))
 MAX_BUILTIN_DIRS = 16
 
@@ -94,7 +95,7 @@ def builtin_dirs(data: bytes) -> list[str] | None:
     """
     pos = 0
     consumed = -1  # where the last match ended: its bytes are no one's tail
-    while (m := _DIR_PIECE.search(data, pos)) is not None:
+    while (m := _DIR_PIECE().search(data, pos)) is not None:
         run = m.group(0)
         if b"lib" not in run and b"lib" not in data[max(0, m.start() - 203) : m.start()] and run.count(0) < 16:
             pos = consumed = m.end()  # no lib folder in it or its tail: the common case, quickly
@@ -259,7 +260,7 @@ class _Drop(Exception):
     """A dynamic string token with no known value: the path element is dropped."""
 
 
-_DST = re.compile(r"\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))")
+_DST = lazy(r"\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))")
 
 
 @dataclass
@@ -553,7 +554,7 @@ class Resolver:
             if obj.origin is None:
                 raise _Drop(_UNKNOWN_ORIGIN)
             return re.sub(r"\$(\{ORIGIN\}|ORIGIN)", obj.origin.replace("\\", "\\\\"), text)
-        return _DST.sub(sub, text)
+        return _DST().sub(sub, text)
 
     def path_list(self, elements: Iterable[str], obj: LoadedObject, rule: str) -> Iterator[SearchStep]:
         for el in elements:

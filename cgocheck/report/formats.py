@@ -19,7 +19,6 @@ import os
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -154,6 +153,8 @@ def docs_url() -> str:
     env = os.environ.get("CGOCHECK_DOCS_URL", "").strip()
     if env:
         return env
+    from importlib import metadata  # ~15 ms: only the formats that link to the docs ask
+
     try:
         urls = metadata.metadata("cgocheck").get_all("Project-URL") or []
     except metadata.PackageNotFoundError:

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 from cgocheck.core.glibc import cxx_versions
 from cgocheck.elf.model import ElfFacts
 from cgocheck.results import SCHEMA_VERSION, Report, tool_info
-from cgocheck.results.diff import DIFF_SCHEMA_VERSION, Diff
 
 if TYPE_CHECKING:
     from cgocheck.report.formats import RenderContext
+    from cgocheck.results.diff import Diff
 
 
 def plain(obj: Any) -> Any:
@@ -85,6 +85,8 @@ def render(report: Report, exit_code: int) -> str:
 
 
 def diff_to_json(diff: Diff, exit_code: int) -> dict[str, Any]:
+    from cgocheck.results.diff import DIFF_SCHEMA_VERSION
+
     return {
         "schema_version": DIFF_SCHEMA_VERSION,
         "kind": "cgocheck-diff",

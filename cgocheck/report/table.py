@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
-from cgocheck.build.record import BuildRecord, PrebuiltObject, comment_identity
 from cgocheck.core.glibc import cxx_versions
 from cgocheck.core.rules import Finding
 from cgocheck.elf.model import ElfFacts
-from cgocheck.loader.model import Resolution
 from cgocheck.results import Report
-from cgocheck.results.diff import CHANGE_KINDS, Diff
 
 if TYPE_CHECKING:
+    from cgocheck.build.record import BuildRecord, PrebuiltObject
+    from cgocheck.loader.model import Resolution
     from cgocheck.report.formats import RenderContext
+    from cgocheck.results.diff import Diff
 
 
 def _kv(rows: list[tuple[str, str]]) -> str:
@@ -176,6 +176,8 @@ def build_rows(rec: BuildRecord, *, verbose: bool = False) -> list[tuple[str, st
     if producers:
         rows.append(("C units", ", ".join(f"{n} by {p}" for p, n in producers.most_common())))
     if rec.prebuilt:
+        from cgocheck.build.record import comment_identity
+
         made = Counter(_ident_text(comment_identity(o.producer)) for o in rec.prebuilt)
         rows.append(("prebuilt members", ", ".join(f"{n} by {p}" for p, n in made.most_common())))
     for h in rec.headers:
@@ -224,6 +226,8 @@ def prebuilt_rows(rec: BuildRecord) -> list[tuple[str, str]]:
             bits.append(f"{len(objs)} member{'s' if len(objs) != 1 else ''}{extra}: {_describe(objs) or '-'}")
         else:
             bits.append(_describe(objs) or (f.kind if f else "-"))
+        from cgocheck.build.record import comment_identity
+
         made = Counter(_ident_text(comment_identity(o.producer)) for o in objs)
         if made:
             bits.append("by " + ", ".join(f"{n} {p}" if len(made) > 1 else p for p, n in made.most_common()))
@@ -275,6 +279,8 @@ def render(report: Report, *, verbose: bool = False) -> str:
 
 
 def render_diff(diff: Diff, ctx: RenderContext) -> str:
+    from cgocheck.results.diff import CHANGE_KINDS
+
     parts = [f"base: {diff.base_label}" + (f" ({diff.base_target})" if diff.base_target else ""),
              f"head: {diff.head_label}" + (f" ({diff.head_target})" if diff.head_target else ""), ""]
     for pair in diff.pairs:
