@@ -290,19 +290,7 @@ def read_elf_and_shared_object(
                                     for s in layout.segments):
             warnings.append("an executable PT_LOAD holds no bytes of the file")
 
-    shared = SharedObjectFacts(
-        path=path,
-        header=header,
-        soname=dyn.soname,
-        needed=dyn.needed,
-        rpath=dyn.rpath,
-        runpath=dyn.runpath,
-        verneed=dyn.verneed,
-        verdef=dyn.verdef,
-        defined=dyn.defined,
-        undefined=dyn.undefined,
-        unrelocated=dyn.unrelocated,
-    )
+    shared = _shared_facts(path, header, dyn)
     return ElfFacts(
         path=path,
         size=layout.size,
@@ -335,19 +323,7 @@ def read_shared_object(path: str, *, display_path: str | None = None) -> SharedO
     path = os.fspath(path)
     with _open_checked(path) as f:
         _, dyn, header, _ = _required(path, f, display_path or path)
-    return SharedObjectFacts(
-        path=display_path or path,
-        header=header,
-        soname=dyn.soname,
-        needed=dyn.needed,
-        rpath=dyn.rpath,
-        runpath=dyn.runpath,
-        verneed=dyn.verneed,
-        verdef=dyn.verdef,
-        defined=dyn.defined,
-        undefined=dyn.undefined,
-        unrelocated=dyn.unrelocated,
-    )
+    return _shared_facts(display_path or path, header, dyn)
 
 
 def read_dynamic_both(path: str) -> tuple[dynamic.DynamicView | None, dynamic.DynamicView]:
@@ -375,3 +351,20 @@ def read_arm_attributes(data: bytes) -> ArmAttributes | None:
         return armattr.read(layout, [])
     except Damaged:
         return None
+
+
+def _shared_facts(path: str, header: ElfHeader, dyn: dynamic.DynamicView) -> SharedObjectFacts:
+    """A library's facts (what resolve needs) from its header and dynamic view."""
+    return SharedObjectFacts(
+        path=path,
+        header=header,
+        soname=dyn.soname,
+        needed=dyn.needed,
+        rpath=dyn.rpath,
+        runpath=dyn.runpath,
+        verneed=dyn.verneed,
+        verdef=dyn.verdef,
+        defined=dyn.defined,
+        undefined=dyn.undefined,
+        unrelocated=dyn.unrelocated,
+    )
