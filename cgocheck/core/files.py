@@ -276,9 +276,7 @@ def loads_json(text: str, label: str | os.PathLike[str], limits: Limits) -> Any:
     _check_shape(text, "json", label, limits)
     try:
         return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileProblem(label, f"not valid JSON: {exc}") from None
-    except ValueError as exc:  # a number past int's 4300-digit limit
+    except ValueError as exc:  # JSONDecodeError, or a number past int's 4300-digit limit
         raise FileProblem(label, f"not valid JSON: {exc}") from None
     except RecursionError:
         raise FileProblem(label, f"nested too deeply for a {limits.what}") from None
@@ -308,9 +306,7 @@ def loads_toml(text: str, label: str | os.PathLike[str], limits: Limits) -> dict
 
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise FileProblem(label, f"not valid TOML: {exc}") from None
-    except ValueError as exc:  # a number past int's 4300-digit limit
+    except ValueError as exc:  # TOMLDecodeError, or a number past int's 4300-digit limit
         raise FileProblem(label, f"not valid TOML: {exc}") from None
     except RecursionError:
         raise FileProblem(label, f"nested too deeply for a {limits.what}") from None
