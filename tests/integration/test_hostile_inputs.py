@@ -47,7 +47,7 @@ from cgocheck.core import folders
 from tests.support.builder import GO_NEW, Builder
 from tests.support.faults import alive, descendants, hanging_module, wait_until
 from tests.support.home import private_home
-from tests.support.mirror import Mirror, load, serve
+from tests.support.mirror import Mirror, bookworm_arm64, serve
 from tests.support.need import need, need_tool
 from tests.support.strace import DRIVER, bytes_read, traced_paths, under
 
@@ -599,14 +599,7 @@ def test_a_stopped_worker_ends_quietly_whatever_it_is_in(tmp_path: Path) -> None
 
 @pytest.fixture(scope="module")
 def mirror() -> Mirror:
-    need_tool("apt-get")
-    need_tool("dpkg-deb")
-    real = folders.home()
-    state = real / "apt" / "bookworm-arm64"
-    need(any((state / "lists").glob("*_dists_bookworm_InRelease")), "apt lists of bookworm/arm64 (sysroot create)")
-    m = load(state, real / "downloads" / "debs", "bookworm", "arm64")
-    need(any(n.startswith("libc6_") and n.endswith("_arm64.deb") for n in m.debs), "bookworm arm64 .debs")
-    return m
+    return bookworm_arm64()
 
 
 def _release(fifo: Path) -> None:

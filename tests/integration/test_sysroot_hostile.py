@@ -37,7 +37,7 @@ from cgocheck.core import folders
 from tests.support import hostile_debs
 from tests.support.cli import cgocheck, one_error_line
 from tests.support.host import HOST_LIBC, HOST_LOADER, HOST_TRIPLET
-from tests.support.mirror import Mirror, load, serve, serve_tree
+from tests.support.mirror import Mirror, bookworm_arm64, serve, serve_tree
 from tests.support.need import need, need_tool
 from tests.support.strace import DRIVER, bytes_read, trace, traced_paths, under
 
@@ -185,14 +185,7 @@ def test_info_on_a_looping_path(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def mirror() -> Mirror:
-    need_tool("apt-get")
-    need_tool("dpkg-deb")
-    real = folders.home()
-    state = real / "apt" / "bookworm-arm64"
-    need(any((state / "lists").glob("*_dists_bookworm_InRelease")), "apt lists of bookworm/arm64 (sysroot create)")
-    m = load(state, real / "downloads" / "debs", "bookworm", "arm64")
-    need(any(n.startswith("libc6_") and n.endswith("_arm64.deb") for n in m.debs), "bookworm arm64 .debs")
-    return m
+    return bookworm_arm64()
 
 
 @pytest.fixture

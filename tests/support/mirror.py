@@ -53,6 +53,22 @@ class Mirror:
         return [code for path, code in self.requests if path.endswith("/" + name)]
 
 
+def bookworm_arm64() -> Mirror:
+    """The mirror of bookworm/arm64 from the real home's apt state and downloaded .debs (what
+    ``sysroot create bookworm-arm64`` left), or the test is skipped (failed under CI)."""
+    from cgocheck.core import folders
+    from tests.support.need import need, need_tool
+
+    need_tool("apt-get")
+    need_tool("dpkg-deb")
+    real = folders.home()
+    state = real / "apt" / "bookworm-arm64"
+    need(any((state / "lists").glob("*_dists_bookworm_InRelease")), "apt lists of bookworm/arm64 (sysroot create)")
+    m = load(state, real / "downloads" / "debs", "bookworm", "arm64")
+    need(any(n.startswith("libc6_") and n.endswith("_arm64.deb") for n in m.debs), "bookworm arm64 .debs")
+    return m
+
+
 def load(apt_state: Path, debs_dir: Path, suite: str, arch: str) -> Mirror:
     """The real index of SUITE/ARCH from an apt state folder cgocheck made, decompressed."""
     lists = apt_state / "lists"
