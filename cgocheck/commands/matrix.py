@@ -26,7 +26,6 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from filelock import FileLock, Timeout
 from cgocheck import __version__
 from cgocheck.build.modules import SETTINGS as MODULE_SETTINGS
 from cgocheck.build.options import GoBuildOptions
-from cgocheck.core import folders
+from cgocheck.core import folders, packagedata
 from cgocheck.core.errors import EXIT_ENVIRONMENT, EXIT_FINDINGS, EXIT_OK, BadInput, CgocheckError, shown
 from cgocheck.core.files import REPORT, FileProblem, os_problem, read_json
 from cgocheck.core.schema import first_error, schema
@@ -154,7 +153,7 @@ def _tool_identity() -> str:
     (every module but the command line's, which only shows results)."""
     h = hashlib.sha256(__version__.encode())
     for name in ("rules.toml", "targets.toml"):
-        h.update(resources.files("cgocheck.data").joinpath(name).read_bytes())
+        h.update(packagedata.read_bytes(name))
     package = Path(__file__).resolve().parent.parent
     for f in sorted(package.rglob("*.py")):
         rel = f.relative_to(package)

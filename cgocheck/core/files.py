@@ -26,7 +26,6 @@ inside it) and read with :func:`read_open`, under the same caps.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import re
@@ -322,6 +321,8 @@ def read_toml(path: str | os.PathLike[str], limits: Limits, **kw: Any) -> dict[s
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
     """The hex sha256 of a file's bytes, read 1 MiB at a time (OSError as open/read raise it)."""
+    import hashlib  # ~4 ms (OpenSSL): most commands hash nothing
+
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):

@@ -33,9 +33,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
 @functools.cache
 def schema(name: str) -> dict[str, Any]:
     """A shipped schema (``report`` or ``matrix``): package data, not user input."""
-    from importlib import resources  # ~5 ms (tempfile, shutil): imported when a schema is first read
+    from cgocheck.core import packagedata
 
-    data: dict[str, Any] = json.loads(resources.files("cgocheck.data").joinpath(f"{name}.schema.json").read_text())
+    data: dict[str, Any] = json.loads(packagedata.read_text(f"{name}.schema.json"))
     return data
 
 

@@ -126,9 +126,10 @@ def _arch_from_row(row: dict[str, Any]) -> Arch:
 @functools.cache
 def all_arches() -> tuple[Arch, ...]:
     import tomllib
-    from importlib import resources  # ~5 ms (tempfile, shutil): imported when the table is first read
 
-    text = resources.files("cgocheck.data").joinpath("targets.toml").read_text()
+    from cgocheck.core import packagedata
+
+    text = packagedata.read_text("targets.toml")
     return tuple(_arch_from_row(r) for r in tomllib.loads(text)["target"])
 
 

@@ -83,13 +83,11 @@ def _table(report: Report, ctx: RenderContext) -> str:
 
 
 def _json(report: Report, ctx: RenderContext) -> str:
-    import json
-
-    from cgocheck.report import jsonfmt
+    from cgocheck.report import jsonfmt, jsontext
 
     data = jsonfmt.report_to_json(report, ctx.exit_code)
     data["suppressed"] = [s.to_json() for s in ctx.suppressed]
-    return json.dumps(data, indent=2) + "\n"
+    return jsontext.dumps(data) + "\n"
 
 
 for _f in (

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import TYPE_CHECKING, Any
 
 from cgocheck.core.glibc import cxx_versions
 from cgocheck.elf.model import ElfFacts
+from cgocheck.report import jsontext
 from cgocheck.results import SCHEMA_VERSION, Report, tool_info
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def report_to_json(report: Report, exit_code: int) -> dict[str, Any]:
 
 
 def render(report: Report, exit_code: int) -> str:
-    return json.dumps(report_to_json(report, exit_code), indent=2, sort_keys=False) + "\n"
+    return jsontext.dumps(report_to_json(report, exit_code)) + "\n"
 
 
 def diff_to_json(diff: Diff, exit_code: int) -> dict[str, Any]:
@@ -124,4 +124,4 @@ def diff_to_json(diff: Diff, exit_code: int) -> dict[str, Any]:
 
 
 def render_diff(diff: Diff, ctx: RenderContext) -> str:
-    return json.dumps(diff_to_json(diff, ctx.exit_code), indent=2) + "\n"
+    return jsontext.dumps(diff_to_json(diff, ctx.exit_code)) + "\n"

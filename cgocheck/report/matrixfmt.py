@@ -8,7 +8,6 @@ descriptors of the single-report renderers.
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -19,6 +18,7 @@ from tabulate import tabulate
 from cgocheck import __version__
 from cgocheck.core.rules import SEVERITIES, SEVERITY_RANK, Finding
 from cgocheck.policy import fails, verdict
+from cgocheck.report import jsontext
 from cgocheck.results import tool_info
 from cgocheck.results.matrix import MATRIX_SCHEMA_VERSION, CellResult, VersionTable, cross_version_tables
 
@@ -166,8 +166,7 @@ def render_sarif(results: Sequence[CellResult], exit_code: int) -> str:
         "automationDetails": {"id": "cgocheck/matrix/"},
         "properties": {"cells": [r.cell.id for r in results]},
     }
-    return json.dumps({"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [with_home_base(run)]},
-                      indent=2) + "\n"
+    return jsontext.dumps({"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [with_home_base(run)]}) + "\n"
 
 
 def _artifact(path: str) -> dict[str, Any]:
@@ -324,7 +323,7 @@ def render_html(results: Sequence[CellResult], exit_code: int, fail_on: str) -> 
 
 def render(fmt: str, results: Sequence[CellResult], exit_code: int, fail_on: str) -> str:
     if fmt == "json":
-        return json.dumps(matrix_json(results, exit_code), indent=2) + "\n"
+        return jsontext.dumps(matrix_json(results, exit_code)) + "\n"
     if fmt == "table":
         return matrix_table(results)
     if fmt == "junit":

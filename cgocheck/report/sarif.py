@@ -29,6 +29,7 @@ from cgocheck.core import files, redact
 from cgocheck.core.rules import FAMILY_TITLES, Finding, rules
 from cgocheck.elf.model import DwarfUnit, ElfFacts
 from cgocheck.policy import verdict
+from cgocheck.report import jsontext
 from cgocheck.report.formats import (
     RenderContext,
     display_path,
@@ -204,7 +205,7 @@ def _driver(extra_rules: list[dict[str, Any]] | None = None) -> tuple[dict[str, 
 
 
 def _log(run: dict[str, Any]) -> str:
-    return json.dumps({"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [with_home_base(run)]}, indent=2) + "\n"
+    return jsontext.dumps({"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [with_home_base(run)]}) + "\n"
 
 
 def with_home_base(run: dict[str, Any]) -> dict[str, Any]:
