@@ -396,10 +396,9 @@ def cc_trace_wrapper(real: str) -> Path:
 
 
 def pkg_config_trace_wrapper(real: str) -> Path:
-    shim = Path(__file__).resolve().parent.parent / "data" / "shims" / "pkgconfig_shim.py"
-    py = shlex.quote(sys.executable)
-    body = f'#!/bin/sh\nexec {py} -I -S {shlex.quote(str(shim))} --real {shlex.quote(real)} -- "$@"\n'
-    return _script("pkg-config", body)
+    from cgocheck.build.pkgconfig_trace import wrapper_body
+
+    return _script("pkg-config", wrapper_body(real))
 
 
 def hermetic_env(req: BuildRequest) -> dict[str, str]:
@@ -441,7 +440,8 @@ def hermetic_env(req: BuildRequest) -> dict[str, str]:
     if tag:
         env["CGO_CPPFLAGS"] = f"{env.get('CGO_CPPFLAGS', '')} -D__CGOCHECK_ENV_{tag}".strip()
     if req.cgo and req.trace_dir is not None:
-        (req.trace_dir / "cc").mkdir(parents=True, exist_ok=True)
+        for sub in ("cc", "pc"):  # the compiler and pkg-config wrappers record their calls there
+            (req.trace_dir / sub).mkdir(parents=True, exist_ok=True)
         env["CGOCHECK_TRACE"] = str(req.trace_dir)
         for var in ("CC", "CXX"):
             if env.get(var):

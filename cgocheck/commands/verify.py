@@ -618,7 +618,7 @@ def build_record(
     )
     calls = read_cc_calls(trace)
     modules = (
-        trace_modules(trace, ctx=paths, pre=side.prefetched, sysroot_libdirs=side.libdirs,
+        trace_modules(trace, ctx=paths, pre=side.prefetched, env=p.env, sysroot_libdirs=side.libdirs,
                       real_pkg_config=side.real_pc, compare_host=p.opts.compare_host)
         if r.cgo
         else ()

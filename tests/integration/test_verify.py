@@ -108,7 +108,7 @@ def test_canary_secret_and_source_tree(git_copy: Path, tmp_path: Path) -> None:
             "GOARM"
         }, set(got)
         assert (work / "build.log").is_file() and (work / "command.sh").is_file()
-        traced = list(work.rglob("pkgconfig.jsonl"))
+        traced = list(work.rglob("pc/*.rc"))
         assert traced, "the pkg-config trace (or its replay for a cached package) is kept"
     finally:
         shutil.rmtree(work, ignore_errors=True)

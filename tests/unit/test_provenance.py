@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import struct
 from pathlib import Path
 
 import pytest
 
+from cgocheck.build.pkgconfig_trace import modules
 from cgocheck.build.prebuilt import origin_of, read_prebuilt
 from cgocheck.build.record import (
     HOST,
@@ -264,16 +264,11 @@ def test_read_prebuilt_archive(tmp_path: Path) -> None:
     assert objs == [] and pf.kind == "other"
 
 
-def test_pkgconfig_shim_module_parsing() -> None:
-    shim = Path(__file__).resolve().parents[2] / "cgocheck" / "data" / "shims" / "pkgconfig_shim.py"
-    spec = importlib.util.spec_from_file_location("shim", shim)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    assert mod.modules(["--cflags", "--", "zlib"]) == ["zlib"]
-    assert mod.modules(["--libs", "--", "zlib", "sqlite3 >= 3.0"]) == ["zlib", "sqlite3"]
-    assert mod.modules(["--atleast-version", "1.2", "zlib"]) == ["zlib"]
-    assert mod.modules(["--modversion", "openssl", ">=", "3", "libcrypto"]) == ["openssl", "libcrypto"]
+def test_pkgconfig_trace_module_parsing() -> None:
+    assert modules(["--cflags", "--", "zlib"]) == ["zlib"]
+    assert modules(["--libs", "--", "zlib", "sqlite3 >= 3.0"]) == ["zlib", "sqlite3"]
+    assert modules(["--atleast-version", "1.2", "zlib"]) == ["zlib"]
+    assert modules(["--modversion", "openssl", ">=", "3", "libcrypto"]) == ["openssl", "libcrypto"]
 
 
 def test_doctor_shell_findings() -> None:
