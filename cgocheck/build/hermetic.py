@@ -401,7 +401,7 @@ def pkg_config_trace_wrapper(real: str) -> Path:
     return _script("pkg-config", wrapper_body(real))
 
 
-def hermetic_env(req: BuildRequest) -> dict[str, str]:
+def hermetic_env(req: BuildRequest, preset: CompilerPreset | None = None) -> dict[str, str]:
     home = folders.home() / "buildhome"
     tmp = folders.home() / "tmp"
     for d in (home, tmp):
@@ -423,7 +423,7 @@ def hermetic_env(req: BuildRequest) -> dict[str, str]:
         **req.go_env,
     }
     if req.cgo:
-        p = compiler_preset(req.compiler, req.target, req.sysroot, cc=req.cc, glibc_floor=req.glibc_floor)
+        p = preset or compiler_preset(req.compiler, req.target, req.sysroot, cc=req.cc, glibc_floor=req.glibc_floor)
         env["CC"] = p.cc
         env["CXX"] = p.cxx
         env["CGO_CFLAGS"] = " ".join([*p.cflags, req.cflags]).strip()
@@ -479,10 +479,10 @@ def pkg_config_env(sysroot: Path, target: Target) -> dict[str, str]:
     }
 
 
-def go_build(req: BuildRequest) -> BuildResult:
+def go_build(req: BuildRequest, preset: CompilerPreset | None = None) -> BuildResult:
     if not req.go.go.is_file():
         raise EnvironmentProblem(f"no go binary at {req.go.go}; run: cgocheck toolchains install {req.go.version}")
-    env = hermetic_env(req)
+    env = hermetic_env(req, preset)
     cc = real_compiler(env) if req.cgo else None
     if cc and shutil.which(shlex.split(cc)[0], path=env["PATH"]) is None:
         raise EnvironmentProblem(f"C compiler {cc} not found; {hints.compiler(cc)}")

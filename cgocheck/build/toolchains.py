@@ -27,8 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock
-
 from cgocheck.core import files, folders, hints
 from cgocheck.core.errors import BadInput, EnvironmentProblem
 
@@ -233,6 +231,8 @@ def install(spec: str, *, log: object = None) -> GoToolchain:
     root = folders.toolchains()
     root.mkdir(parents=True, exist_ok=True)
     dest = root / exact
+    from filelock import FileLock  # ~20 ms (logging, asyncio parts): only installs take the lock
+
     with FileLock(str(root / f".{exact}.lock")):
         if (dest / META).is_file():
             v = read_goroot_version(dest / "go")
@@ -292,6 +292,8 @@ def _unpack_debian_go(major_minor: str, suite: str, log: Callable[[str], None]) 
     root.mkdir(parents=True, exist_ok=True)
     dest = root / f"{major_minor}-debian"
     goroot = dest / "usr" / "lib" / f"go-{major_minor}"
+    from filelock import FileLock
+
     with FileLock(str(root / f".{major_minor}-debian.lock")):
         if (dest / META).is_file() and read_goroot_version(goroot):
             return GoToolchain(read_goroot_version(goroot) or major_minor, goroot, "debian (unpacked)")

@@ -170,12 +170,15 @@ def run() -> None:
     Ends the process with ``os._exit`` once the output is flushed, as mypy does: tearing
     the interpreter down (every module, every object of the report) took 10-30 ms of a
     0.1-0.6 s command and does nothing for its user. cgocheck registers no atexit handler;
-    any a library registered is still run."""
+    any a library registered is still run. Under a profiler or a tracer (cProfile,
+    coverage), which write their results as the interpreter ends, it exits the usual way."""
     try:
         main(prog_name="cgocheck")
         code: Any = 0
     except SystemExit as exc:
         code = exc.code
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)
     os._exit(_exit_status(code))
 
 

@@ -299,19 +299,19 @@ def plan(opts: VerifyOptions, work: Path) -> Plan:
         go_env=opts.build.env(),
         output_dir=several,
     )
-    base_env = hermetic_env(request)
+    preset = compiler_preset(opts.compiler, opts.target, sysroot, cc=opts.cc_path, glibc_floor=opts.glibc_floor)
+    base_env = hermetic_env(request, preset)
     mods = module_setup(go.go, go.version, root, os.environ if opts.environ is None else opts.environ, base_env,
                         timeout=min(opts.timeout, 600))
     if mods.env:
         request = dataclasses.replace(request, go_env={**request.go_env, **dict(mods.env)})
-    env = hermetic_env(request)
+    env = hermetic_env(request, preset)
     mains: tuple[MainPackage, ...] = ()
     list_error = ""
     if opts.test:
         request, mains, output = _test_plan(opts, request, env, work)
     elif several:
         mains, list_error = main_packages(go.go, env, root, args, request.go_flags, opts.timeout)
-    preset = compiler_preset(opts.compiler, opts.target, sysroot, cc=opts.cc_path, glibc_floor=opts.glibc_floor)
     paths = PathContext(
         target_triplet=opts.target.triplet,
         sysroot=str(sysroot) if sysroot else None,
@@ -481,7 +481,7 @@ def _verify(p: Plan, t0: float) -> VerifyResult:
     side.start()
     t = time.monotonic()
     try:
-        result = go_build(p.request)
+        result = go_build(p.request, p.preset)
     except BaseException:  # interrupted: go list goes with the build
         side.stop()
         side.join(timeout=10)
