@@ -10,9 +10,18 @@ its exit code.
 
 from __future__ import annotations
 
+import gc
+
+# A command is one short process: the collector's default thresholds (700 new objects) made
+# it run 60-100 times in one verify or resolve, ~5-8 ms, for ~200 cyclic objects in all.
+gc.set_threshold(100_000, 50, 50)
+
+from cgocheck.core import codecache
+
+codecache.install()  # before the first dataclass (cgocheck.core.codecache; E402 from here on)
+
 import contextlib
 import errno
-import gc
 import importlib
 import os
 import sys
@@ -24,10 +33,6 @@ from cgocheck import __version__
 from cgocheck.core import redact
 from cgocheck.core.errors import CgocheckError, one_line
 from cgocheck.core.files import os_problem
-
-# A command is one short process: the collector's default thresholds (700 new objects) made
-# it run 60-100 times in one verify or resolve, ~5-8 ms, for ~200 cyclic objects in all.
-gc.set_threshold(100_000, 50, 50)
 
 # command name -> (module in cgocheck.cli, the click command in it), in --help order
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -177,6 +182,7 @@ def run() -> None:
         code: Any = 0
     except SystemExit as exc:
         code = exc.code
+    codecache.save()
     if sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(code)
     os._exit(_exit_status(code))
