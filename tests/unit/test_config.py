@@ -165,6 +165,23 @@ def test_pyproject_without_tool_table_is_not_a_config(tmp_path: Path) -> None:
     assert find_config_file(tmp_path) is None
 
 
+@pytest.mark.parametrize("table", ['[tool."\\u0063gocheck"]', '[tool."\\U00000063gocheck"]', "[tool.cgocheck]",
+                                   "[ tool . cgocheck ]"])
+def test_a_tool_table_is_found_however_its_key_is_spelled(tmp_path: Path, table: str) -> None:
+    write(tmp_path, "pyproject.toml", f'[project]\nname = "x"\n\n{table}\nfail-on = "info"\n')
+    (tmp_path / ".git").mkdir()
+    assert find_config_file(tmp_path) == tmp_path / "pyproject.toml"
+    assert load(tmp_path).fail_on == "info"
+
+
+def test_a_pyproject_that_cannot_name_cgocheck_is_not_parsed(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", "[project\nthis is not TOML = = =\n")  # another tool's broken file
+    (tmp_path / ".git").mkdir()
+    assert find_config_file(tmp_path) is None
+    write(tmp_path, "pyproject.toml", "[tool.cgocheck\nthis is not TOML = = =\n")  # ours, broken: said
+    assert find_config_file(tmp_path) == tmp_path / "pyproject.toml"
+
+
 def test_discovery_stops_at_the_repository_root(tmp_path: Path) -> None:
     write(tmp_path, "cgocheck.toml", 'fail-on = "info"\n')
     repo = tmp_path / "repo"
