@@ -175,17 +175,28 @@ def run() -> None:
     Ends the process with ``os._exit`` once the output is flushed, as mypy does: tearing
     the interpreter down (every module, every object of the report) took 10-30 ms of a
     0.1-0.6 s command and does nothing for its user. cgocheck registers no atexit handler;
-    any a library registered is still run. Under a profiler or a tracer (cProfile,
-    coverage), which write their results as the interpreter ends, it exits the usual way."""
+    any a library registered is still run. With threads or process pools still about, or
+    under a profiler or a tracer (cProfile, coverage), which write their results as the
+    interpreter ends, it exits the usual way."""
     try:
         main(prog_name="cgocheck")
         code: Any = 0
     except SystemExit as exc:
         code = exc.code
     codecache.save()
-    if sys.getprofile() is not None or sys.gettrace() is not None:
+    if not _may_exit_fast():
         sys.exit(code)
     os._exit(_exit_status(code))
+
+
+def _may_exit_fast() -> bool:
+    """Nothing needs the interpreter's own shutdown: one thread left, no process pool or
+    multiprocessing child to join (matrix, inspect of many files: their pools' shutdown
+    hooks run at the interpreter's end, not as atexit handlers), no profiler or tracer."""
+    import threading
+
+    return (threading.active_count() == 1 and "multiprocessing" not in sys.modules
+            and sys.getprofile() is None and sys.gettrace() is None)
 
 
 def _exit_status(code: Any) -> int:

@@ -182,8 +182,8 @@ def home(tmp_path: Path) -> dict[str, str]:
 # --- deep TOML and JSON ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", ["cgocheck.toml", "pyproject-black", "dotted-key", "recipe", "baseline", "diff",
-                                  "report-merge"])
+@pytest.mark.parametrize("case", ["cgocheck.toml", "pyproject-black", "pyproject-cgocheck", "dotted-key", "recipe",
+                                  "baseline", "diff", "report-merge"])
 def test_deep_toml_and_json(tmp_path: Path, home: dict[str, str], case: str) -> None:
     """Nested 100,000 deep (tomllib and json recurse once per level): one line, exit 2."""
     work = tmp_path / "project"
@@ -197,7 +197,15 @@ def test_deep_toml_and_json(tmp_path: Path, home: dict[str, str], case: str) -> 
         run = measured("config", cwd=work, env=env, tmp=tmp_path)
         says = "cgocheck.toml: nested 100000 levels deep"
     elif case == "pyproject-black":
+        # another tool's table, and nothing in the file can name cgocheck: never parsed, not an error
         (work / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.black]\nx = '
+                                             + "{a = " * 50_000 + "1" + "}" * 50_000 + "\n")
+        run = measured("config", cwd=work, env=env, tmp=tmp_path)
+        bounded(run)
+        assert run.returncode == 0 and not run.stderr.strip(), str(run)
+        return
+    elif case == "pyproject-cgocheck":
+        (work / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.cgocheck]\ngo = '
                                              + "{a = " * 50_000 + "1" + "}" * 50_000 + "\n")
         run = measured("config", cwd=work, env=env, tmp=tmp_path)
         says = "pyproject.toml: nested 50000 levels deep"
