@@ -10,12 +10,6 @@ its exit code.
 
 from __future__ import annotations
 
-import gc
-
-# A command is one short process: the collector's default thresholds (700 new objects) made
-# it run 60-100 times in one verify or resolve, ~5-8 ms, for ~200 cyclic objects in all.
-gc.set_threshold(100_000, 50, 50)
-
 from cgocheck.core import codecache
 
 codecache.install()  # before the first dataclass (cgocheck.core.codecache; E402 from here on)
