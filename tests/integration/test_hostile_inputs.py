@@ -535,7 +535,8 @@ def test_ctrl_c_of_a_matrix_while_workers_resolve(tmp_path: Path, home: dict[str
     interrupted = 0
     for _attempt in range(4):
         proc = subprocess.Popen(cmd, cwd=mod, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)
+                                start_new_session=True,  # SIGINT as a terminal's, even under `cmd &`:
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         built: set[int] = set()  # workers seen running a go build
         workers: set[int] = set()
         hit = False
