@@ -18,6 +18,10 @@ file per interpreter build, replaced atomically), read back under a size cap, re
 files only, no link followed; a file that is not a dict of source text to code objects is
 ignored. Only the command line installs it (cgocheck.cli), first thing, and saves at its
 end; ``CGOCHECK_CODECACHE=0`` turns it off.
+
+The same file keeps cgocheck's own TOML tables parsed (rules.toml, targets.toml: ~7 ms of
+tomllib for a command that reports a finding), keyed by name, size and CRC-32 of the bytes
+read (:func:`lookup`, :func:`remember`; cgocheck.core.packagedata).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ MAX_BYTES = 16 << 20  # ~0.4 MiB for every class cgocheck has
 MAX_ENTRIES = 8192  # beyond it, a save keeps only what this process used
 
 _codes: dict[str, types.CodeType] = {}
+_data: dict[str, Any] = {}  # parsed package data (cgocheck.core.packagedata), by name, size and CRC
 _used: set[str] = set()
 _new = 0  # compiled since the last save
 _compiled = 0  # compiled in this process
@@ -58,31 +63,34 @@ def path() -> str:
     return os.path.join(str(folders.cache()), "code", f"{sys.implementation.cache_tag}-{build:08x}.marshal")
 
 
-def _load(file: str) -> dict[str, types.CodeType]:
+def _load(file: str) -> tuple[dict[str, types.CodeType], dict[str, Any]]:
+    none: tuple[dict[str, types.CodeType], dict[str, Any]] = ({}, {})
     try:
         fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
-        return {}
+        return none
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
-            return {}
+            return none
         data = b""
         while len(data) <= MAX_BYTES and (chunk := os.read(fd, 1 << 20)):
             data += chunk
     except OSError:
-        return {}
+        return none
     finally:
         os.close(fd)
     try:
-        head, table = marshal.loads(data)
+        head, codes, tables = marshal.loads(data)
     except (EOFError, ValueError, TypeError):
-        return {}
-    if head != INTERPRETER or not isinstance(table, dict) or not all(
-        type(k) is str and type(v) is types.CodeType for k, v in table.items()
-    ):
-        return {}
-    return table
+        return none
+    if head != INTERPRETER or not isinstance(codes, dict) or not isinstance(tables, dict):
+        return none
+    if not all(type(k) is str and type(v) is types.CodeType for k, v in codes.items()):
+        return none
+    if not all(type(k) is str for k in tables):
+        return none
+    return codes, tables
 
 
 def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
@@ -107,9 +115,27 @@ def install() -> None:
 
     if _installed or not enabled() or "exec" in vars(dataclasses):
         return
-    _codes.update(_load(path()))
+    codes, tables = _load(path())
+    _codes.update(codes)
+    _data.update(tables)
     dataclasses.exec = _exec  # type: ignore[attr-defined]
     _installed = True
+
+
+def lookup(key: str) -> Any:
+    """A parsed table :func:`remember` kept (in an earlier run), or None."""
+    return _data.get(key)
+
+
+def remember(key: str, value: Any) -> None:
+    """Keep a parsed table of package data for the next runs (only marshal's types)."""
+    global _new
+    try:
+        marshal.dumps(value)
+    except ValueError:
+        return
+    _data[key] = value
+    _new += 1
 
 
 def save() -> None:
@@ -124,7 +150,7 @@ def save() -> None:
         os.makedirs(os.path.dirname(file), exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         try:
-            os.write(fd, marshal.dumps((INTERPRETER, table)))
+            os.write(fd, marshal.dumps((INTERPRETER, table, _data)))
         finally:
             os.close(fd)
         os.replace(tmp, file)

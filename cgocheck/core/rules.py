@@ -76,13 +76,10 @@ class Finding:
 
 @functools.cache
 def rules() -> dict[str, Rule]:
-    import tomllib
-
     from cgocheck.core import packagedata
 
-    text = packagedata.read_text("rules.toml")
     table: dict[str, Rule] = {}
-    for rid, row in tomllib.loads(text).items():
+    for rid, row in packagedata.read_toml("rules.toml").items():
         if not _ID.match(rid):
             raise ValueError(f"rules.toml: bad rule id {rid!r}")
         if row.get("severity") not in SEVERITIES:

@@ -125,12 +125,9 @@ def _arch_from_row(row: dict[str, Any]) -> Arch:
 
 @functools.cache
 def all_arches() -> tuple[Arch, ...]:
-    import tomllib
-
     from cgocheck.core import packagedata
 
-    text = packagedata.read_text("targets.toml")
-    return tuple(_arch_from_row(r) for r in tomllib.loads(text)["target"])
+    return tuple(_arch_from_row(r) for r in packagedata.read_toml("targets.toml")["target"])
 
 
 def _lookup() -> dict[str, Arch]:

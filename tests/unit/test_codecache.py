@@ -117,11 +117,14 @@ def _damage(kind: str, f: Path) -> None:
         data = f.read_bytes()
         f.write_bytes(data[: len(data) // 2])
     elif kind == "other interpreter":
-        head, table = marshal.loads(f.read_bytes())
-        f.write_bytes(marshal.dumps((head.replace("cpython", "otherpy"), table)))
+        head, table, tables = marshal.loads(f.read_bytes())
+        f.write_bytes(marshal.dumps((head.replace("cpython", "otherpy"), table, tables)))
     elif kind == "not code":
-        head, table = marshal.loads(f.read_bytes())
-        f.write_bytes(marshal.dumps((head, {k: "print('owned')" for k in table})))
+        head, table, tables = marshal.loads(f.read_bytes())
+        f.write_bytes(marshal.dumps((head, {k: "print('owned')" for k in table}, tables)))
+    elif kind == "old format":
+        head, table, _ = marshal.loads(f.read_bytes())
+        f.write_bytes(marshal.dumps((head, table)))
     elif kind == "fifo":
         f.unlink()
         os.mkfifo(f)
@@ -137,7 +140,8 @@ def _damage(kind: str, f: Path) -> None:
             out.truncate(17 << 20)
 
 
-KINDS = ["garbage", "truncated", "other interpreter", "not code", "fifo", "link to /dev/zero", "folder", "too big"]
+KINDS = ["garbage", "truncated", "other interpreter", "not code", "old format", "fifo", "link to /dev/zero", "folder",
+         "too big"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -156,3 +160,28 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path, kind: str) -> None:
     stamp = cached.stat().st_mtime_ns
     assert cli(tmp_path, "config", "--format", "json").stdout == good.stdout
     assert cached.stat().st_mtime_ns == stamp  # and that one is read: nothing compiled, nothing written
+
+
+PARSED = r'''
+import json, sys
+from cgocheck.core import codecache, packagedata
+codecache.install()
+out = {name: packagedata.read_toml(name) for name in ("rules.toml", "targets.toml")}
+codecache.save()
+print(json.dumps({"tables": out, "stats": codecache.stats()}, sort_keys=True))
+'''
+
+
+def test_package_tables_from_the_cache_are_the_parsed_ones(tmp_path: Path) -> None:
+    import tomllib
+
+    from cgocheck.core import packagedata
+
+    runs = []
+    for _ in range(2):  # parsed and kept, then taken from the cache
+        p = subprocess.run([sys.executable, "-c", PARSED], capture_output=True, text=True, cwd=REPO, check=False,
+                           env={**os.environ, "PYTHONPATH": str(REPO), "CGOCHECK_HOME": str(tmp_path)})
+        assert p.returncode == 0, p.stderr
+        runs.append(json.loads(p.stdout)["tables"])
+    fresh = {n: tomllib.loads((Path(packagedata.DATA) / n).read_text()) for n in ("rules.toml", "targets.toml")}
+    assert runs[0] == runs[1] == json.loads(json.dumps(fresh))
