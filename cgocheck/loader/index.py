@@ -24,7 +24,6 @@ of one. A cache that cannot be written (read-only, full) only costs the speed-up
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -51,7 +50,7 @@ def identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
 
 def folder_for(top: str | os.PathLike[str]) -> Path:
     """The index folder of the sysroot whose real top folder is TOP."""
-    digest = hashlib.sha256(os.fsencode(os.fspath(top))).hexdigest()[:24]
+    digest = files.sha256_hex(os.fsencode(os.fspath(top)))[:24]
     return folders.cache() / "libindex" / digest
 
 
@@ -194,7 +193,7 @@ class LibraryIndex:
         self.rejected = 0  # entries present but unusable (changed file, damaged entry)
 
     def entry_path(self, real: str) -> Path:
-        return self.folder / (hashlib.sha256(os.fsencode(real)).hexdigest()[:32] + ".json")
+        return self.folder / (files.sha256_hex(os.fsencode(real))[:32] + ".json")
 
     def facts(
         self,

@@ -234,3 +234,15 @@ def test_processes_indexing_at_once_each_leave_a_complete_entry(tmp_path: Path) 
         assert json.loads(entry.read_text())["format"] == libindex.FORMAT
     _, idx = resolved(root)
     assert (idx.hits, idx.misses, idx.rejected) == (3, 0, 0)
+
+
+def test_entry_names_are_the_sha256_hashlib_gives(tmp_path: Path) -> None:
+    """The index names its folders and entries by a sha256 taken without hashlib (no OpenSSL at
+    start-up); the digest must be hashlib's, byte for byte, or entries written by one
+    interpreter would not be found by another."""
+    import hashlib
+
+    from cgocheck.core import files
+
+    for data in (b"", b"/usr/lib/aarch64-linux-gnu/libz.so.1", os.fsencode(str(tmp_path)), bytes(range(256)) * 9):
+        assert files.sha256_hex(data) == hashlib.sha256(data).hexdigest()
