@@ -21,7 +21,6 @@ module another graph or other settings fetched is not in this graph's caches.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import subprocess
@@ -142,10 +141,10 @@ def setup(
         return ModuleSetup("none")
     settings = user_settings(go, environ, root)
     shown = tuple((k, redact(k, v)) for k, v in settings.items() if v)
-    key = hashlib.sha256(json.dumps(sorted(settings.items())).encode()).hexdigest()[:16]
+    key = files.sha256_hex(json.dumps(sorted(settings.items())).encode())[:16]
     download = folders.downloads() / "gomod" / key  # a GOMODCACHE: its cache/download is a file proxy
     graph_bytes = b"".join(files.read_bytes(g, files.GOMOD) for g in _graph_files(root, work))
-    graph = hashlib.sha256(graph_bytes).hexdigest()[:16]
+    graph = files.sha256_hex(graph_bytes)[:16]
     modcache = folders.home() / "gomodcache" / go_version / f"{key}-{graph}"
     fetch_env = {
         "PATH": build_env["PATH"],

@@ -25,13 +25,16 @@ import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cgocheck.build.modules import ModuleSetup
 from cgocheck.core import files
 from cgocheck.core.hostdirs import HOME_PREFIXES, LOCAL_PREFIXES, TEMP_PREFIXES, host_triplets
 from cgocheck.core.lazyre import lazy
 from cgocheck.core.pathnames import within
-from cgocheck.elf.model import DwarfUnit
+
+if TYPE_CHECKING:
+    from cgocheck.elf.model import DwarfUnit
 
 # Path classes
 SYSROOT = "sysroot"

