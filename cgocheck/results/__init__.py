@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from cgocheck import __version__
 from cgocheck.core.errors import one_line
 from cgocheck.core.rules import SEVERITIES, Finding
-from cgocheck.elf.model import ElfFacts
 
 if TYPE_CHECKING:
     from cgocheck.build.record import BuildRecord
+    from cgocheck.elf.model import ElfFacts
     from cgocheck.loader.model import Resolution
     from cgocheck.loader.runmodel import ProgramRun
     from cgocheck.results.doctor import ShellEnvironment
