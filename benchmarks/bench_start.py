@@ -15,6 +15,7 @@ from tabulate import tabulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import machine_line, paired, ratio_text
+from workloads import cgocheck, cgocheck_env
 
 
 def main() -> None:
@@ -23,9 +24,10 @@ def main() -> None:
     a = ap.parse_args()
     py = sys.executable
     base = [py, "-c", "import click"]
+    env = cgocheck_env()
     rows = []
     for words in (["--version"], ["--help"], ["inspect", "--help"], ["sysroot", "list", "--help"]):
-        ra, rb, ratios = paired([py, "-m", "cgocheck", *words], base, runs=a.runs, warmup=2)
+        ra, rb, ratios = paired(cgocheck(*words), base, runs=a.runs, warmup=2, env=env)
         assert rb is not None
         rows.append([f"cgocheck {' '.join(words)}", ra.spread(), rb.spread(), ratio_text(ratios),
                      f"{ra.median('rss_mib'):.0f}"])
