@@ -91,21 +91,19 @@ def compiler_includes(cc: str, kind: str) -> tuple[str, ...]:
             base = out.stdout.strip()
             return (f"{base}/include",) if out.returncode == 0 and base else ()
         # both at once: each is a compiler start (2-3 ms) on the way to the build's start
-        procs = [subprocess.Popen([*words, f"-print-file-name={name}"], stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True) for name in ("include", "include-fixed")]
-        found = []
-        for proc in procs:
-            try:
-                text, _ = proc.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                for q in procs:
-                    q.kill()
-                    q.wait()
-                raise
-            d = text.strip()
-            if proc.returncode == 0 and d.startswith("/") and Path(d).is_dir():
-                found.append(d)
-        return tuple(found)
+        procs: list[subprocess.Popen[str]] = []
+        try:
+            for name in ("include", "include-fixed"):
+                procs.append(subprocess.Popen([*words, f"-print-file-name={name}"], stdout=subprocess.PIPE,
+                                              stderr=subprocess.DEVNULL, text=True))
+            outs = [proc.communicate(timeout=60)[0].strip() for proc in procs]
+        finally:  # a start that failed or a compiler that hangs: none is left behind
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        return tuple(d for proc, d in zip(procs, outs, strict=True)
+                     if proc.returncode == 0 and d.startswith("/") and Path(d).is_dir())
     except (OSError, subprocess.TimeoutExpired):
         return ()
 
